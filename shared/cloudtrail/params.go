@@ -1,0 +1,253 @@
+package cloudtrail
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// clusterRef reads the cluster name, which current records call "name" and
+// some older ones "clusterName".
+type clusterRef struct {
+	Name        string `json:"name"`
+	ClusterName string `json:"clusterName"`
+}
+
+// Cluster is the cluster the call targets.
+func (c clusterRef) Cluster() string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return c.ClusterName
+}
+
+// AccessEntryParams are the parameters of CreateAccessEntry, UpdateAccessEntry
+// and DeleteAccessEntry.
+type AccessEntryParams struct {
+	clusterRef
+	PrincipalARN     string   `json:"principalArn"`
+	KubernetesGroups []string `json:"kubernetesGroups"`
+	Username         string   `json:"username"`
+	Type             string   `json:"type"`
+}
+
+// AccessPolicyParams are the parameters of AssociateAccessPolicy and
+// DisassociateAccessPolicy.
+type AccessPolicyParams struct {
+	clusterRef
+	PrincipalARN string       `json:"principalArn"`
+	PolicyARN    string       `json:"policyArn"`
+	AccessScope  *AccessScope `json:"accessScope"`
+}
+
+// AccessScope is where an access policy applies.
+type AccessScope struct {
+	Type       string   `json:"type"` // cluster | namespace
+	Namespaces []string `json:"namespaces"`
+}
+
+// VPCConfig is the endpoint part of resourcesVpcConfig. Nil pointers mean
+// the call did not state the setting.
+type VPCConfig struct {
+	EndpointPublicAccess  *Bool    `json:"endpointPublicAccess"`
+	EndpointPrivateAccess *Bool    `json:"endpointPrivateAccess"`
+	PublicAccessCIDRs     []string `json:"publicAccessCidrs"`
+	SubnetIDs             []string `json:"subnetIds"`
+	SecurityGroupIDs      []string `json:"securityGroupIds"`
+}
+
+// Logging is the control-plane logging block.
+type Logging struct {
+	ClusterLogging []LogSetup `json:"clusterLogging"`
+}
+
+// LogSetup enables or disables some log types.
+type LogSetup struct {
+	Types   []string `json:"types"`
+	Enabled *Bool    `json:"enabled"`
+}
+
+// Disabled lists the log types the block turns off.
+func (l *Logging) Disabled() []string {
+	return l.types(false)
+}
+
+// Enabled lists the log types the block turns on.
+func (l *Logging) Enabled() []string {
+	return l.types(true)
+}
+
+func (l *Logging) types(enabled bool) []string {
+	if l == nil {
+		return nil
+	}
+	var out []string
+	for _, s := range l.ClusterLogging {
+		on := s.Enabled != nil && bool(*s.Enabled)
+		if on == enabled {
+			out = append(out, s.Types...)
+		}
+	}
+	return out
+}
+
+// AccessConfig is the cluster's authentication configuration.
+type AccessConfig struct {
+	AuthenticationMode                      string `json:"authenticationMode"`
+	BootstrapClusterCreatorAdminPermissions *Bool  `json:"bootstrapClusterCreatorAdminPermissions"`
+}
+
+// EncryptionConfig is one envelope-encryption setting.
+type EncryptionConfig struct {
+	Resources []string `json:"resources"`
+	Provider  struct {
+		KeyARN string `json:"keyArn"`
+	} `json:"provider"`
+}
+
+// ClusterConfigParams are the parameters of UpdateClusterConfig.
+type ClusterConfigParams struct {
+	clusterRef
+	ResourcesVPCConfig *VPCConfig    `json:"resourcesVpcConfig"`
+	Logging            *Logging      `json:"logging"`
+	AccessConfig       *AccessConfig `json:"accessConfig"`
+}
+
+// CreateClusterParams are the parameters of CreateCluster.
+type CreateClusterParams struct {
+	clusterRef
+	RoleARN            string             `json:"roleArn"`
+	Version            string             `json:"version"`
+	ResourcesVPCConfig *VPCConfig         `json:"resourcesVpcConfig"`
+	Logging            *Logging           `json:"logging"`
+	EncryptionConfig   []EncryptionConfig `json:"encryptionConfig"`
+	AccessConfig       *AccessConfig      `json:"accessConfig"`
+}
+
+// ClusterParams are the parameters of DeleteCluster.
+type ClusterParams struct {
+	clusterRef
+}
+
+// EncryptionParams are the parameters of AssociateEncryptionConfig.
+type EncryptionParams struct {
+	clusterRef
+	EncryptionConfig []EncryptionConfig `json:"encryptionConfig"`
+}
+
+// PodIdentityParams are the parameters of CreatePodIdentityAssociation.
+type PodIdentityParams struct {
+	clusterRef
+	Namespace      string `json:"namespace"`
+	ServiceAccount string `json:"serviceAccount"`
+	RoleARN        string `json:"roleArn"`
+}
+
+// RolePolicyParams are the parameters of AttachRolePolicy and DetachRolePolicy.
+type RolePolicyParams struct {
+	RoleName  string `json:"roleName"`
+	PolicyARN string `json:"policyArn"`
+}
+
+// InlinePolicyParams are the parameters of PutRolePolicy and DeleteRolePolicy.
+type InlinePolicyParams struct {
+	RoleName       string `json:"roleName"`
+	PolicyName     string `json:"policyName"`
+	PolicyDocument string `json:"policyDocument"`
+}
+
+// TrustPolicyParams are the parameters of UpdateAssumeRolePolicy.
+type TrustPolicyParams struct {
+	RoleName       string `json:"roleName"`
+	PolicyDocument string `json:"policyDocument"`
+}
+
+// UserPolicyParams are the parameters of DetachUserPolicy.
+type UserPolicyParams struct {
+	UserName  string `json:"userName"`
+	PolicyARN string `json:"policyArn"`
+}
+
+// GroupPolicyParams are the parameters of DetachGroupPolicy.
+type GroupPolicyParams struct {
+	GroupName string `json:"groupName"`
+	PolicyARN string `json:"policyArn"`
+}
+
+// paramDecoders maps each in-scope event (eventSource/eventName) to the
+// decoder of its request parameters.
+var paramDecoders = map[string]func([]byte) (any, error){
+	"eks.amazonaws.com/CreateAccessEntry":            decodeAccessEntry,
+	"eks.amazonaws.com/UpdateAccessEntry":            decodeAccessEntry,
+	"eks.amazonaws.com/DeleteAccessEntry":            decodeAccessEntry,
+	"eks.amazonaws.com/AssociateAccessPolicy":        decodeAccessPolicy,
+	"eks.amazonaws.com/DisassociateAccessPolicy":     decodeAccessPolicy,
+	"eks.amazonaws.com/UpdateClusterConfig":          decodeInto[ClusterConfigParams],
+	"eks.amazonaws.com/CreateCluster":                decodeInto[CreateClusterParams],
+	"eks.amazonaws.com/DeleteCluster":                decodeInto[ClusterParams],
+	"eks.amazonaws.com/AssociateEncryptionConfig":    decodeInto[EncryptionParams],
+	"eks.amazonaws.com/CreatePodIdentityAssociation": decodeInto[PodIdentityParams],
+	"iam.amazonaws.com/DetachRolePolicy":             decodeInto[RolePolicyParams],
+	"iam.amazonaws.com/AttachRolePolicy":             decodeInto[RolePolicyParams],
+	"iam.amazonaws.com/PutRolePolicy":                decodeInto[InlinePolicyParams],
+	"iam.amazonaws.com/DeleteRolePolicy":             decodeInto[InlinePolicyParams],
+	"iam.amazonaws.com/UpdateAssumeRolePolicy":       decodeInto[TrustPolicyParams],
+	"iam.amazonaws.com/DetachUserPolicy":             decodeInto[UserPolicyParams],
+	"iam.amazonaws.com/DetachGroupPolicy":            decodeInto[GroupPolicyParams],
+}
+
+// Decodable reports whether the event has typed request parameters here.
+func Decodable(eventSource, eventName string) bool {
+	_, ok := paramDecoders[eventSource+"/"+eventName]
+	return ok
+}
+
+func decodeInto[T any](raw []byte) (any, error) {
+	p := new(T)
+	if err := json.Unmarshal(raw, p); err != nil {
+		return nil, fieldError(err)
+	}
+	return p, nil
+}
+
+func decodeAccessEntry(raw []byte) (any, error) {
+	p := new(AccessEntryParams)
+	if err := json.Unmarshal(raw, p); err != nil {
+		return nil, fieldError(err)
+	}
+	var err error
+	if p.PrincipalARN, err = unescapeARN("principalArn", p.PrincipalARN); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func decodeAccessPolicy(raw []byte) (any, error) {
+	p := new(AccessPolicyParams)
+	if err := json.Unmarshal(raw, p); err != nil {
+		return nil, fieldError(err)
+	}
+	var err error
+	if p.PrincipalARN, err = unescapeARN("principalArn", p.PrincipalARN); err != nil {
+		return nil, err
+	}
+	if p.PolicyARN, err = unescapeARN("policyArn", p.PolicyARN); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// fieldError rewrites encoding/json's type errors as "field: want T, got V".
+func fieldError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return fmt.Errorf("%s: want %s, got %s", te.Field, te.Type, te.Value)
+	}
+	return err
+}
+
+func isNull(raw []byte) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) == 0 || bytes.Equal(raw, []byte("null"))
+}

@@ -1,0 +1,386 @@
+package cloudtrail
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/klauspost/compress/gzip"
+)
+
+// Reader splits a stream into raw CloudTrail items without decoding them:
+// a CloudTrail S3 log file ({"Records":[...]}, streamed record by record),
+// a JSON array of records or envelopes, a single record or envelope, or
+// several of these one after another (JSON Lines). Gzip input is detected
+// by its magic bytes. Memory stays bounded by the largest single record.
+type Reader struct {
+	src    io.Reader
+	closer io.Closer
+	buf    []byte
+	pos    int   // next unread byte in buf
+	end    int   // end of valid data in buf
+	base   int64 // stream offset of buf[0]
+	eof    bool
+	mode   int // modeTop, modeArray or modeRecords
+	index  int // items returned so far
+	queue  [][]byte
+}
+
+const (
+	modeTop = iota
+	modeArray
+	modeRecords
+)
+
+// maxItem bounds one record; CloudTrail caps events at 256 KiB, so 64 MiB is
+// far beyond anything real and only stops runaway input.
+const maxItem = 64 << 20
+
+// NewReader wraps r, transparently decompressing gzip.
+func NewReader(r io.Reader) (*Reader, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	magic, _ := br.Peek(2)
+	rd := &Reader{src: br, buf: make([]byte, 256<<10)}
+	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("open gzip: %w", err)
+		}
+		rd.src, rd.closer = zr, zr
+	}
+	return rd, nil
+}
+
+// Close releases the decompressor, if any. It does not close the underlying reader.
+func (r *Reader) Close() error {
+	if r.closer != nil {
+		return r.closer.Close()
+	}
+	return nil
+}
+
+// Index is the zero-based position of the item Next returned last.
+func (r *Reader) Index() int { return r.index - 1 }
+
+// Next returns the next raw item (a record or an envelope), or io.EOF. The
+// slice is valid until the following call.
+func (r *Reader) Next() ([]byte, error) {
+	if len(r.queue) > 0 {
+		item := r.queue[0]
+		r.queue = r.queue[1:]
+		r.index++
+		return item, nil
+	}
+	for {
+		c, err := r.skipSpace()
+		if err != nil {
+			if err == io.EOF && r.mode != modeTop {
+				return nil, r.errorf("unexpected end of input inside %s", r.modeName())
+			}
+			return nil, err
+		}
+		switch r.mode {
+		case modeTop:
+			switch c {
+			case '[':
+				r.pos++
+				r.mode = modeArray
+				continue
+			case '{':
+				ok, err := r.enterRecords()
+				if err != nil {
+					return nil, err
+				}
+				if ok {
+					r.mode = modeRecords
+					continue
+				}
+				v, err := r.value()
+				if err != nil {
+					return nil, err
+				}
+				if recs, ok := recordsOf(v); ok { // {"Records":...} with other keys first
+					r.queue = recs
+					return r.Next()
+				}
+				r.index++
+				return v, nil
+			default:
+				return nil, r.errorf("unexpected %q: want a JSON object or array", c)
+			}
+		case modeArray, modeRecords:
+			switch c {
+			case ',':
+				r.pos++
+				continue
+			case ']':
+				r.pos++
+				if r.mode == modeRecords {
+					if err := r.skipObjectRest(); err != nil {
+						return nil, err
+					}
+				}
+				r.mode = modeTop
+				continue
+			case '{':
+				v, err := r.value()
+				if err != nil {
+					return nil, err
+				}
+				r.index++
+				return v, nil
+			default:
+				return nil, r.errorf("unexpected %q in %s: want a record object", c, r.modeName())
+			}
+		}
+	}
+}
+
+func (r *Reader) modeName() string {
+	if r.mode == modeRecords {
+		return "Records array"
+	}
+	return "array"
+}
+
+func (r *Reader) errorf(format string, args ...any) error {
+	return fmt.Errorf("offset %d: %s", r.base+int64(r.pos), fmt.Sprintf(format, args...))
+}
+
+// fill reads more input, keeping buf[keep:end]. It returns false at EOF.
+func (r *Reader) fill(keep int) (bool, error) {
+	if r.eof {
+		return false, nil
+	}
+	if keep > 0 {
+		n := copy(r.buf, r.buf[keep:r.end])
+		r.base += int64(keep)
+		r.pos -= keep
+		r.end = n
+	}
+	if r.end == len(r.buf) {
+		if len(r.buf) >= maxItem {
+			return false, r.errorf("item larger than %d bytes", maxItem)
+		}
+		nb := make([]byte, 2*len(r.buf))
+		copy(nb, r.buf[:r.end])
+		r.buf = nb
+	}
+	n, err := io.ReadAtLeast(r.src, r.buf[r.end:], 1)
+	r.end += n
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		r.eof = true
+		return n > 0, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read: %w", err)
+	}
+	return true, nil
+}
+
+func (r *Reader) skipSpace() (byte, error) {
+	for {
+		for r.pos < r.end {
+			switch c := r.buf[r.pos]; c {
+			case ' ', '\n', '\r', '\t':
+				r.pos++
+			default:
+				return c, nil
+			}
+		}
+		more, err := r.fill(r.pos)
+		if err != nil {
+			return 0, err
+		}
+		if !more {
+			return 0, io.EOF
+		}
+	}
+}
+
+var recordsKey = []byte(`"Records"`)
+
+// enterRecords checks whether the object at pos starts with "Records": [ and
+// if so consumes up to and including the bracket.
+func (r *Reader) enterRecords() (bool, error) {
+	// Make sure enough bytes are buffered to see the first key.
+	for r.end-r.pos < 64 && !r.eof {
+		if _, err := r.fill(r.pos); err != nil {
+			return false, err
+		}
+	}
+	i := r.pos + 1
+	skip := func() {
+		for i < r.end && (r.buf[i] == ' ' || r.buf[i] == '\n' || r.buf[i] == '\r' || r.buf[i] == '\t') {
+			i++
+		}
+	}
+	skip()
+	if !bytes.HasPrefix(r.buf[i:r.end], recordsKey) {
+		return false, nil
+	}
+	i += len(recordsKey)
+	skip()
+	if i >= r.end || r.buf[i] != ':' {
+		return false, nil
+	}
+	i++
+	skip()
+	if i >= r.end || r.buf[i] != '[' {
+		return false, nil
+	}
+	r.pos = i + 1
+	return true, nil
+}
+
+// skipObjectRest consumes what follows the Records array up to the object's '}'.
+func (r *Reader) skipObjectRest() error {
+	for {
+		c, err := r.skipSpace()
+		if err != nil {
+			if err == io.EOF {
+				return r.errorf("unexpected end of input after Records array")
+			}
+			return err
+		}
+		switch c {
+		case '}':
+			r.pos++
+			return nil
+		case ',', ':':
+			r.pos++
+		default:
+			if _, err := r.value(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// value returns the complete JSON value starting at pos and moves past it.
+func (r *Reader) value() ([]byte, error) {
+	start := r.pos
+	i := start
+	depth := 0
+	inStr := false
+	for {
+		buf := r.buf[:r.end]
+		for i < len(buf) {
+			c := buf[i]
+			if inStr {
+				j := bytes.IndexByte(buf[i:], '"')
+				if j < 0 {
+					i = len(buf)
+					break
+				}
+				i += j
+				// Count the backslashes before the quote.
+				bs := 0
+				for k := i - 1; k > start && buf[k] == '\\'; k-- {
+					bs++
+				}
+				i++
+				if bs%2 == 0 {
+					inStr = false
+					if depth == 0 {
+						return r.take(start, i), nil
+					}
+				}
+				continue
+			}
+			switch c {
+			case '"':
+				inStr = true
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth < 0 {
+					r.pos = i
+					return nil, r.errorf("unbalanced %q", c)
+				}
+				if depth == 0 {
+					return r.take(start, i+1), nil
+				}
+			case ',', ' ', '\n', '\r', '\t':
+				if depth == 0 { // end of a number or literal
+					return r.take(start, i), nil
+				}
+			}
+			i++
+		}
+		// Need more input; keep the value's bytes.
+		off := i - start
+		r.pos = start
+		more, err := r.fill(start)
+		if err != nil {
+			return nil, err
+		}
+		start, i = r.pos, r.pos+off
+		if !more {
+			if depth == 0 && !inStr && i > start {
+				return r.take(start, i), nil
+			}
+			return nil, r.errorf("unexpected end of input inside a JSON value")
+		}
+	}
+}
+
+func (r *Reader) take(start, end int) []byte {
+	r.pos = end
+	return r.buf[start:end]
+}
+
+// recordsOf extracts the records of a {"Records":[...]} object whose
+// Records key is not first. It reports false for any other object.
+func recordsOf(v []byte) ([][]byte, bool) {
+	if !bytes.Contains(v, recordsKey) {
+		return nil, false
+	}
+	var f struct {
+		Records []json.RawMessage `json:"Records"`
+	}
+	if json.Unmarshal(v, &f) != nil || f.Records == nil {
+		return nil, false
+	}
+	out := make([][]byte, len(f.Records))
+	for i, rec := range f.Records {
+		out[i] = rec
+	}
+	return out, true
+}
+
+// Peek finds an item's eventSource and eventName without decoding it, so
+// that out-of-scope records can be skipped cheaply. It looks at the first
+// occurrence of each key, which in CloudTrail records and EventBridge
+// envelopes is the record's own.
+func Peek(raw []byte) (eventSource, eventName string) {
+	return peekString(raw, `"eventSource"`), peekString(raw, `"eventName"`)
+}
+
+func peekString(raw []byte, key string) string {
+	i := bytes.Index(raw, []byte(key))
+	if i < 0 {
+		return ""
+	}
+	rest := raw[i+len(key):]
+	j := 0
+	for j < len(rest) && (rest[j] == ' ' || rest[j] == ':' || rest[j] == '\n' || rest[j] == '\t' || rest[j] == '\r') {
+		j++
+	}
+	if j >= len(rest) || rest[j] != '"' {
+		return ""
+	}
+	rest = rest[j+1:]
+	k := bytes.IndexByte(rest, '"')
+	if k < 0 {
+		return ""
+	}
+	return string(rest[:k])
+}
+
+// IsEnvelope reports whether a raw item is an EventBridge envelope rather than a bare record.
+func IsEnvelope(raw []byte) bool { return isEnvelope(raw) }
+

@@ -1,0 +1,121 @@
+// Package cloudtrail decodes the CloudTrail records eksguard acts on, in
+// every shape they arrive in: EventBridge envelopes, bare records, arrays,
+// S3 log files (plain or gzip) and JSON Lines. It absorbs the quirks of real
+// records (URL-encoded ARNs, null parameters on failed IAM calls, string
+// booleans, epoch timestamps) so the rules see clean typed values.
+package cloudtrail
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// Record is one CloudTrail management event.
+type Record struct {
+	EventVersion       string   `json:"eventVersion"`
+	EventID            string   `json:"eventID"`
+	EventTime          Time     `json:"eventTime"`
+	EventSource        string   `json:"eventSource"`
+	EventName          string   `json:"eventName"`
+	AWSRegion          string   `json:"awsRegion"`
+	RecipientAccountID string   `json:"recipientAccountId"`
+	SourceIPAddress    string   `json:"sourceIPAddress"`
+	UserAgent          string   `json:"userAgent"`
+	ErrorCode          string   `json:"errorCode"`
+	ErrorMessage       string   `json:"errorMessage"`
+	ReadOnly           Bool     `json:"readOnly"`
+	UserIdentity       Identity `json:"userIdentity"`
+	// SessionCredentialFromConsole is "true" for console sessions.
+	SessionCredentialFromConsole Bool            `json:"sessionCredentialFromConsole"`
+	RequestParameters            json.RawMessage `json:"requestParameters"`
+	ResponseElements             json.RawMessage `json:"responseElements"`
+
+	// Params holds the typed request parameters of an in-scope event (one of
+	// the *Params types of this package), or nil when the call carried none
+	// (failed IAM calls) or the event is not in scope.
+	Params any `json:"-"`
+}
+
+// Identity is the userIdentity block: who made the call.
+type Identity struct {
+	Type           string          `json:"type"`
+	PrincipalID    string          `json:"principalId"`
+	ARN            string          `json:"arn"`
+	AccountID      string          `json:"accountId"`
+	AccessKeyID    string          `json:"accessKeyId"`
+	UserName       string          `json:"userName"`
+	InvokedBy      string          `json:"invokedBy"`
+	SessionContext *SessionContext `json:"sessionContext"`
+}
+
+// SessionContext describes temporary credentials.
+type SessionContext struct {
+	SessionIssuer struct {
+		Type        string `json:"type"`
+		PrincipalID string `json:"principalId"`
+		ARN         string `json:"arn"`
+		AccountID   string `json:"accountId"`
+		UserName    string `json:"userName"`
+	} `json:"sessionIssuer"`
+	Attributes struct {
+		CreationDate     Time `json:"creationDate"`
+		MFAAuthenticated Bool `json:"mfaAuthenticated"`
+	} `json:"attributes"`
+}
+
+// Failed reports whether the call was rejected (errorCode is set).
+func (r *Record) Failed() bool { return r.ErrorCode != "" }
+
+// Denied reports whether the call was rejected for lack of permission.
+func (r *Record) Denied() bool {
+	c := r.ErrorCode
+	return c != "" && (strings.Contains(c, "AccessDenied") || strings.Contains(c, "UnauthorizedOperation") ||
+		strings.Contains(c, "Unauthorized") || c == "Client.UnauthorizedOperation")
+}
+
+// ActorRole is the IAM identity that stands behind the call: the role an
+// assumed-role session came from (its session issuer), or the user or role ARN itself.
+func (i *Identity) ActorRole() string {
+	if i.SessionContext != nil && i.SessionContext.SessionIssuer.ARN != "" {
+		return i.SessionContext.SessionIssuer.ARN
+	}
+	if i.Type == "AssumedRole" {
+		if role, ok := RoleFromSessionARN(i.ARN); ok {
+			return role
+		}
+	}
+	return i.ARN
+}
+
+// MFA reports whether the session was authenticated with MFA.
+func (i *Identity) MFA() bool {
+	return i.SessionContext != nil && bool(i.SessionContext.Attributes.MFAAuthenticated)
+}
+
+// Console reports whether the call came from the AWS console.
+func (r *Record) Console() bool {
+	return bool(r.SessionCredentialFromConsole) || strings.Contains(r.UserAgent, "console.amazonaws.com") ||
+		strings.Contains(r.UserAgent, "AWS Internal")
+}
+
+// Account is the account the event happened in.
+func (r *Record) Account() string {
+	if r.RecipientAccountID != "" {
+		return r.RecipientAccountID
+	}
+	return r.UserIdentity.AccountID
+}
+
+// RoleFromSessionARN turns arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION into
+// arn:aws:iam::ACCOUNT:role/NAME. The role's path is not in a session ARN.
+func RoleFromSessionARN(arn string) (string, bool) {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "sts" {
+		return "", false
+	}
+	res := strings.Split(parts[5], "/")
+	if len(res) < 3 || res[0] != "assumed-role" {
+		return "", false
+	}
+	return "arn:" + parts[1] + ":iam::" + parts[4] + ":role/" + res[1], true
+}

@@ -1,0 +1,139 @@
+// Package finding holds what eksguard reports: the severity scale, the
+// per-rule modes, the remediation plan as data, and the outcome of acting on it.
+package finding
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Severity orders findings: info < low < medium < high < critical.
+type Severity int
+
+// The severities, lowest first.
+const (
+	Info Severity = iota
+	Low
+	Medium
+	High
+	Critical
+)
+
+var severityNames = [...]string{"info", "low", "medium", "high", "critical"}
+
+func (s Severity) String() string {
+	if s < Info || s > Critical {
+		return fmt.Sprintf("severity(%d)", int(s))
+	}
+	return severityNames[s]
+}
+
+// ParseSeverity reads a severity name, case-insensitively.
+func ParseSeverity(s string) (Severity, error) {
+	for i, n := range severityNames {
+		if strings.EqualFold(s, n) {
+			return Severity(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown severity %q (want one of %s)", s, strings.Join(severityNames[:], ", "))
+}
+
+// MarshalText writes the severity name.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads a severity name.
+func (s *Severity) UnmarshalText(b []byte) error {
+	v, err := ParseSeverity(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// Mode says what eksguard does with a rule's findings.
+type Mode string
+
+// The modes a rule can be in.
+const (
+	ModeOff       Mode = "off"
+	ModeNotify    Mode = "notify"
+	ModeRemediate Mode = "remediate"
+)
+
+// ParseMode checks a mode name.
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(s); m {
+	case ModeOff, ModeNotify, ModeRemediate:
+		return m, nil
+	}
+	return "", fmt.Errorf("unknown mode %q (want off, notify or remediate)", s)
+}
+
+// Actor is who made the call, as CloudTrail recorded it.
+type Actor struct {
+	ARN       string `json:"arn,omitempty"`
+	Type      string `json:"type,omitempty"`
+	Role      string `json:"role,omitempty"` // the role an assumed-role session came from
+	AccountID string `json:"accountId,omitempty"`
+	SourceIP  string `json:"sourceIp,omitempty"`
+	UserAgent string `json:"userAgent,omitempty"`
+	InvokedBy string `json:"invokedBy,omitempty"`
+	MFA       bool   `json:"mfa"`
+	Console   bool   `json:"console"`
+}
+
+// Finding is one rule's verdict on one event.
+type Finding struct {
+	Rule      string   `json:"rule"`
+	Severity  Severity `json:"severity"`
+	Title     string   `json:"title"`
+	Summary   string   `json:"summary"`
+	EventID   string   `json:"eventID"`
+	EventName string   `json:"eventName"`
+	EventTime string   `json:"eventTime"`
+	Account   string   `json:"account"`
+	Region    string   `json:"region"`
+	Cluster   string   `json:"cluster,omitempty"`
+	// Principal is the IAM principal (or role) whose access or permissions changed.
+	Principal string `json:"principal,omitempty"`
+	Actor     Actor  `json:"actor"`
+	// Before and After describe the change where the event tells it.
+	Before string `json:"before,omitempty"`
+	After  string `json:"after,omitempty"`
+	// NeedsCheck says the event alone cannot tell the resulting state.
+	NeedsCheck string   `json:"needsCheck,omitempty"`
+	Mode       Mode     `json:"mode"`
+	Plan       *Plan    `json:"plan,omitempty"`
+	Outcome    *Outcome `json:"outcome,omitempty"`
+}
+
+// Key identifies the resource a finding is about, for dedup windows and
+// circuit breakers: account, region, cluster or role, and principal.
+func (f *Finding) Key() string {
+	return f.Account + "/" + f.Region + "/" + f.Cluster + "/" + f.Principal
+}
+
+// Status is what became of a finding's plan.
+type Status string
+
+// The outcomes of a plan.
+const (
+	StatusRemediated       Status = "remediated"
+	StatusAlreadyCompliant Status = "already-compliant"
+	StatusDeferred         Status = "deferred"
+	StatusSuppressed       Status = "suppressed"
+	StatusFailed           Status = "failed"
+	StatusSkippedMode      Status = "skipped-mode"        // the rule is in notify mode: the plan is what would have run
+	StatusSkippedKill      Status = "skipped-kill-switch" // remediation switched off globally
+	StatusNoPlan           Status = "no-plan"             // nothing to undo automatically
+	StatusIgnored          Status = "ignored"             // caused by eksguard itself
+)
+
+// Outcome records what eksguard did about a finding.
+type Outcome struct {
+	Status    Status `json:"status"`
+	ErrorCode string `json:"errorCode,omitempty"`
+	Message   string `json:"message,omitempty"`
+	Attempts  int    `json:"attempts,omitempty"`
+}

@@ -1,0 +1,137 @@
+package finding
+
+import (
+	"fmt"
+	"strings"
+)
+
+// The remediation actions a plan can name, as IAM action names.
+const (
+	ActionDisassociateAccessPolicy = "eks:DisassociateAccessPolicy"
+	ActionDeleteAccessEntry        = "eks:DeleteAccessEntry"
+	ActionUpdateAccessEntry        = "eks:UpdateAccessEntry"
+	ActionUpdateClusterConfig      = "eks:UpdateClusterConfig"
+	ActionAttachRolePolicy         = "iam:AttachRolePolicy"
+	ActionDetachRolePolicy         = "iam:DetachRolePolicy"
+)
+
+// Plan is the AWS API call that would undo a change, as data. Only the
+// fields its Action uses are set.
+type Plan struct {
+	Action       string `json:"action"`
+	Cluster      string `json:"cluster,omitempty"`
+	PrincipalARN string `json:"principalArn,omitempty"`
+	PolicyARN    string `json:"policyArn,omitempty"`
+	RoleName     string `json:"roleName,omitempty"`
+	// KubernetesGroups is the full group list UpdateAccessEntry sets.
+	KubernetesGroups []string `json:"kubernetesGroups,omitempty"`
+	// EnableLogTypes are the control-plane log types UpdateClusterConfig re-enables.
+	EnableLogTypes []string `json:"enableLogTypes,omitempty"`
+	// EndpointPublicAccess and PublicAccessCIDRs set the public endpoint.
+	EndpointPublicAccess *bool    `json:"endpointPublicAccess,omitempty"`
+	PublicAccessCIDRs    []string `json:"publicAccessCidrs,omitempty"`
+	// Reason says in a few words why this call undoes the change.
+	Reason string `json:"reason,omitempty"`
+}
+
+// CLI renders the plan as an AWS CLI command, for people who
+// want to undo the change by hand.
+func (p *Plan) CLI(region string) string {
+	if p == nil {
+		return ""
+	}
+	reg := ""
+	if region != "" {
+		reg = " --region " + region
+	}
+	switch p.Action {
+	case ActionDisassociateAccessPolicy:
+		return fmt.Sprintf("aws eks disassociate-access-policy --cluster-name %s --principal-arn %s --policy-arn %s%s",
+			q(p.Cluster), q(p.PrincipalARN), q(p.PolicyARN), reg)
+	case ActionDeleteAccessEntry:
+		return fmt.Sprintf("aws eks delete-access-entry --cluster-name %s --principal-arn %s%s",
+			q(p.Cluster), q(p.PrincipalARN), reg)
+	case ActionUpdateAccessEntry:
+		groups := "--kubernetes-groups"
+		if len(p.KubernetesGroups) == 0 {
+			groups += " '[]'"
+		}
+		for _, g := range p.KubernetesGroups {
+			groups += " " + q(g)
+		}
+		return fmt.Sprintf("aws eks update-access-entry --cluster-name %s --principal-arn %s %s%s",
+			q(p.Cluster), q(p.PrincipalARN), groups, reg)
+	case ActionUpdateClusterConfig:
+		if len(p.EnableLogTypes) > 0 {
+			return fmt.Sprintf("aws eks update-cluster-config --name %s --logging '{\"clusterLogging\":[{\"types\":[%s],\"enabled\":true}]}'%s",
+				q(p.Cluster), quoteJSONList(p.EnableLogTypes), reg)
+		}
+		vpc := ""
+		if p.EndpointPublicAccess != nil {
+			vpc = fmt.Sprintf("endpointPublicAccess=%t", *p.EndpointPublicAccess)
+		}
+		if len(p.PublicAccessCIDRs) > 0 {
+			if vpc != "" {
+				vpc += ","
+			}
+			vpc += "publicAccessCidrs=" + q(strings.Join(p.PublicAccessCIDRs, ","))
+		}
+		return fmt.Sprintf("aws eks update-cluster-config --name %s --resources-vpc-config %s%s", q(p.Cluster), vpc, reg)
+	case ActionAttachRolePolicy:
+		return fmt.Sprintf("aws iam attach-role-policy --role-name %s --policy-arn %s", q(p.RoleName), q(p.PolicyARN))
+	case ActionDetachRolePolicy:
+		return fmt.Sprintf("aws iam detach-role-policy --role-name %s --policy-arn %s", q(p.RoleName), q(p.PolicyARN))
+	}
+	return ""
+}
+
+// Summary is a short human description of the plan.
+func (p *Plan) Summary() string {
+	if p == nil {
+		return "no automatic fix"
+	}
+	switch p.Action {
+	case ActionDisassociateAccessPolicy:
+		return fmt.Sprintf("disassociate %s from %s on %s", lastSegment(p.PolicyARN), p.PrincipalARN, p.Cluster)
+	case ActionDeleteAccessEntry:
+		return fmt.Sprintf("delete the access entry of %s on %s", p.PrincipalARN, p.Cluster)
+	case ActionUpdateAccessEntry:
+		return fmt.Sprintf("set the Kubernetes groups of %s on %s to [%s]", p.PrincipalARN, p.Cluster, strings.Join(p.KubernetesGroups, ", "))
+	case ActionUpdateClusterConfig:
+		if len(p.EnableLogTypes) > 0 {
+			return fmt.Sprintf("re-enable %s logging on %s", strings.Join(p.EnableLogTypes, ", "), p.Cluster)
+		}
+		if p.EndpointPublicAccess != nil && !*p.EndpointPublicAccess {
+			return fmt.Sprintf("turn off the public endpoint of %s", p.Cluster)
+		}
+		return fmt.Sprintf("restrict the public endpoint of %s to %s", p.Cluster, strings.Join(p.PublicAccessCIDRs, ", "))
+	case ActionAttachRolePolicy:
+		return fmt.Sprintf("re-attach %s to role %s", lastSegment(p.PolicyARN), p.RoleName)
+	case ActionDetachRolePolicy:
+		return fmt.Sprintf("detach %s from role %s", lastSegment(p.PolicyARN), p.RoleName)
+	}
+	return p.Action
+}
+
+func lastSegment(arn string) string {
+	if i := strings.LastIndexByte(arn, '/'); i >= 0 {
+		return arn[i+1:]
+	}
+	return arn
+}
+
+// q quotes a shell word when it needs it.
+func q(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t'\"$`\\*?[]{}()<>|&;!#~") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func quoteJSONList(items []string) string {
+	out := make([]string, len(items))
+	for i, s := range items {
+		out[i] = `"` + s + `"`
+	}
+	return strings.Join(out, ",")
+}

@@ -1,0 +1,218 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+
+	"github.com/eksguard/eksguard/shared/finding"
+)
+
+// LogTypes are the EKS control-plane log types.
+var LogTypes = []string{"api", "audit", "authenticator", "controllerManager", "scheduler"}
+
+// Load reads and validates a policy file. knownRules are the rule IDs the
+// policy may configure.
+func Load(path string, knownRules []string) (*Policy, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read policy: %w", err)
+	}
+	return Parse(data, path, knownRules)
+}
+
+// Parse validates a policy document strictly: unknown keys, wrong types, bad
+// CIDRs, malformed ARN patterns and unknown rule IDs are errors that give
+// the file name and line.
+func Parse(data []byte, name string, knownRules []string) (*Policy, error) {
+	p := &Policy{sourceName: name}
+	if err := yaml.UnmarshalWithOptions(data, p, yaml.Strict()); err != nil {
+		return nil, fmt.Errorf("%s: %s", name, yamlError(err))
+	}
+	file, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s", name, yamlError(err))
+	}
+	v := &validator{name: name, file: file}
+	v.check(p, knownRules)
+	if len(v.errs) > 0 {
+		return nil, errors.Join(v.errs...)
+	}
+	p.applyDefaults()
+	return p, nil
+}
+
+// yamlError turns the YAML library's error into "line N: message".
+func yamlError(err error) string {
+	var ye yaml.Error
+	if errors.As(err, &ye) && ye.GetToken() != nil {
+		return fmt.Sprintf("line %d: %s", ye.GetToken().Position.Line, ye.GetMessage())
+	}
+	return err.Error()
+}
+
+type validator struct {
+	name string
+	file *ast.File
+	errs []error
+}
+
+// errorf records an error at the YAML path (e.g. "endpoint.publicAccessCidrs[1]").
+func (v *validator) errorf(path, format string, args ...any) {
+	line := v.line(path)
+	msg := fmt.Sprintf(format, args...)
+	if line > 0 {
+		v.errs = append(v.errs, fmt.Errorf("%s:%d: %s: %s", v.name, line, path, msg))
+		return
+	}
+	v.errs = append(v.errs, fmt.Errorf("%s: %s: %s", v.name, path, msg))
+}
+
+// line finds the line of a dotted path in the document, or 0.
+func (v *validator) line(path string) int {
+	var b strings.Builder
+	b.WriteString("$")
+	for _, seg := range splitPath(path) {
+		if strings.HasPrefix(seg, "[") {
+			b.WriteString(seg)
+			continue
+		}
+		b.WriteString(".'" + seg + "'")
+	}
+	yp, err := yaml.PathString(b.String())
+	if err != nil {
+		return 0
+	}
+	node, err := yp.FilterFile(v.file)
+	if err != nil || node == nil || node.GetToken() == nil {
+		return 0
+	}
+	return node.GetToken().Position.Line
+}
+
+// splitPath splits "a.b[1]" into "a", "b", "[1]".
+func splitPath(path string) []string {
+	var out []string
+	for _, part := range strings.Split(path, ".") {
+		if i := strings.IndexByte(part, '['); i > 0 {
+			out = append(out, part[:i], part[i:])
+			continue
+		}
+		out = append(out, part)
+	}
+	return out
+}
+
+var (
+	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
+	// arn:PARTITION:SERVICE::ACCOUNT:RESOURCE, globs allowed in every part.
+	arnPatternRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov|\*):(iam|sts|\*):[^:]*:([0-9]{12}|[0-9*?]+|\*):(\S+)$`)
+	roleNameRE   = regexp.MustCompile(`^[\w+=,.@*?/-]+$`)
+)
+
+func (v *validator) check(p *Policy, knownRules []string) {
+	if p.Version != 1 {
+		v.errorf("version", "must be 1, got %d", p.Version)
+	}
+	v.mode("defaults.mode", p.Defaults.Mode)
+	for i, a := range p.Accounts.Trusted {
+		if !accountRE.MatchString(a) {
+			v.errorf(fmt.Sprintf("accounts.trusted[%d]", i), "%q is not a 12-digit account ID", a)
+		}
+	}
+	v.arnPatterns("principals.admins", p.Principals.Admins)
+	v.arnPatterns("principals.protected", p.Principals.Protected)
+	v.arnPatterns("principals.automation", p.Principals.Automation)
+	for i, g := range p.Kubernetes.PrivilegedGroups {
+		if strings.TrimSpace(g) == "" {
+			v.errorf(fmt.Sprintf("kubernetes.privilegedGroups[%d]", i), "empty group name")
+		}
+	}
+	for i, c := range p.Endpoint.PublicAccessCIDRs {
+		path := fmt.Sprintf("endpoint.publicAccessCidrs[%d]", i)
+		pfx, err := netip.ParsePrefix(c)
+		switch {
+		case err != nil:
+			v.errorf(path, "%q is not a CIDR (want e.g. 203.0.113.0/24)", c)
+		case pfx.Masked() != pfx:
+			v.errorf(path, "%q has host bits set; did you mean %s?", c, pfx.Masked())
+		case pfx.Bits() == 0:
+			v.errorf(path, "%q allows the whole internet; leave the list empty to forbid public access instead", c)
+		}
+	}
+	for i, l := range p.Logging.Required {
+		if !slices.Contains(LogTypes, l) {
+			v.errorf(fmt.Sprintf("logging.required[%d]", i), "unknown log type %q (want one of %s)", l, strings.Join(LogTypes, ", "))
+		}
+	}
+	v.roleNames("roles.cluster", p.Roles.Cluster)
+	v.roleNames("roles.node", p.Roles.Node)
+	ids := make([]string, 0, len(p.Rules))
+	for id := range p.Rules {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		rc := p.Rules[id]
+		if !slices.Contains(knownRules, id) {
+			v.errorf("rules."+id, "unknown rule ID %q (see `eksguard rules`)", id)
+			continue
+		}
+		if rc.Mode != "" {
+			v.mode("rules."+id+".mode", rc.Mode)
+		}
+		for i, a := range rc.Allow {
+			if strings.HasPrefix(a, "arn:") && !arnPatternRE.MatchString(a) {
+				v.errorf(fmt.Sprintf("rules.%s.allow[%d]", id, i), "malformed ARN pattern %q", a)
+			}
+		}
+	}
+	for _, ch := range []struct {
+		path string
+		c    Channel
+		ok   []string
+	}{{"notify.slack.format", p.Notify.Slack, []string{"", "blocks"}}, {"notify.sns.format", p.Notify.SNS, []string{"", "json", "chatbot"}}} {
+		if !slices.Contains(ch.ok, ch.c.Format) {
+			v.errorf(ch.path, "unknown format %q (want %s)", ch.c.Format, strings.Join(ch.ok[1:], " or "))
+		}
+	}
+	if p.Notify.DedupWindow.Duration < 0 {
+		v.errorf("notify.dedupWindow", "must not be negative")
+	}
+	if p.Remediation.MaxPerResourcePerHour < 0 {
+		v.errorf("remediation.maxPerResourcePerHour", "must not be negative")
+	}
+}
+
+func (v *validator) mode(path string, m finding.Mode) {
+	if m == "" {
+		return
+	}
+	if _, err := finding.ParseMode(string(m)); err != nil {
+		v.errorf(path, "%v", err)
+	}
+}
+
+func (v *validator) arnPatterns(path string, patterns []string) {
+	for i, a := range patterns {
+		if !arnPatternRE.MatchString(a) {
+			v.errorf(fmt.Sprintf("%s[%d]", path, i), "malformed ARN pattern %q (want arn:aws:iam::ACCOUNT:role/NAME, globs allowed)", a)
+		}
+	}
+}
+
+func (v *validator) roleNames(path string, patterns []string) {
+	for i, r := range patterns {
+		if strings.HasPrefix(r, "arn:") || !roleNameRE.MatchString(r) {
+			v.errorf(fmt.Sprintf("%s[%d]", path, i), "%q is not a role-name pattern (a role name, globs allowed, not an ARN)", r)
+		}
+	}
+}

@@ -1,0 +1,265 @@
+// Package policy reads and validates the eksguard policy: the one YAML file
+// that says which accounts and principals are trusted, what the cluster
+// settings must be, and what eksguard does about each rule.
+package policy
+
+import (
+	"strings"
+	"time"
+
+	"github.com/eksguard/eksguard/shared/cloudtrail"
+	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/glob"
+)
+
+// Policy is a parsed, validated policy file.
+type Policy struct {
+	Version      int                   `yaml:"version" json:"version"`
+	Defaults     Defaults              `yaml:"defaults" json:"defaults"`
+	Accounts     Accounts              `yaml:"accounts" json:"accounts"`
+	Principals   Principals            `yaml:"principals" json:"principals"`
+	Kubernetes   Kubernetes            `yaml:"kubernetes" json:"kubernetes"`
+	Endpoint     Endpoint              `yaml:"endpoint" json:"endpoint"`
+	Logging      Logging               `yaml:"logging" json:"logging"`
+	Roles        Roles                 `yaml:"roles" json:"roles"`
+	Rules        map[string]RuleConfig `yaml:"rules" json:"rules"`
+	Notify       Notify                `yaml:"notify" json:"notify"`
+	Remediation  Remediation           `yaml:"remediation" json:"remediation"`
+	sourceName   string
+	fromDefaults bool
+}
+
+// Defaults apply to every rule that does not say otherwise.
+type Defaults struct {
+	Mode finding.Mode `yaml:"mode" json:"mode"`
+}
+
+// Accounts lists the accounts whose principals are trusted. Empty means the
+// event's own account only.
+type Accounts struct {
+	Trusted []string `yaml:"trusted" json:"trusted"`
+}
+
+// Principals are ARN glob lists. An actor matches through its role: an
+// assumed-role session matches the role it came from.
+type Principals struct {
+	// Admins may hold cluster-admin access.
+	Admins []string `yaml:"admins" json:"admins"`
+	// Protected principals' access must not be removed.
+	Protected []string `yaml:"protected" json:"protected"`
+	// Automation identities (IaC pipelines) are trusted: their changes give no findings.
+	Automation []string `yaml:"automation" json:"automation"`
+}
+
+// Kubernetes settings.
+type Kubernetes struct {
+	// PrivilegedGroups are Kubernetes groups bound to admin-level RBAC.
+	PrivilegedGroups []string `yaml:"privilegedGroups" json:"privilegedGroups"`
+}
+
+// Endpoint settings for the cluster API endpoint.
+type Endpoint struct {
+	// PublicAccessCIDRs are the only CIDRs a public endpoint may allow.
+	PublicAccessCIDRs []string `yaml:"publicAccessCidrs" json:"publicAccessCidrs"`
+}
+
+// Logging settings for the control plane.
+type Logging struct {
+	Required []string `yaml:"required" json:"required"`
+}
+
+// Roles are IAM role-name globs that identify EKS cluster and node roles.
+type Roles struct {
+	Cluster []string `yaml:"cluster" json:"cluster"`
+	Node    []string `yaml:"node" json:"node"`
+}
+
+// RuleConfig overrides a rule's defaults.
+type RuleConfig struct {
+	Mode finding.Mode `yaml:"mode" json:"mode,omitempty"`
+	// Allow lists principal ARN globs (or role names for IAM rules) the rule
+	// does not fire for.
+	Allow []string `yaml:"allow" json:"allow,omitempty"`
+}
+
+// Notify says where findings go and from which severity.
+type Notify struct {
+	Slack Channel `yaml:"slack" json:"slack"`
+	SNS   Channel `yaml:"sns" json:"sns"`
+	// DedupWindow folds the same rule on the same resource into one message.
+	DedupWindow Duration `yaml:"dedupWindow" json:"dedupWindow"`
+}
+
+// Channel is one notification channel.
+type Channel struct {
+	MinSeverity finding.Severity `yaml:"minSeverity" json:"minSeverity"`
+	// Format is "json" (default) or, for SNS routed through AWS Chatbot, "chatbot".
+	Format string `yaml:"format" json:"format,omitempty"`
+}
+
+// Remediation limits.
+type Remediation struct {
+	// MaxPerResourcePerHour is the circuit breaker: past it, eksguard stops
+	// and asks a human.
+	MaxPerResourcePerHour int `yaml:"maxPerResourcePerHour" json:"maxPerResourcePerHour"`
+}
+
+// Duration is a time.Duration written as "15m".
+type Duration struct{ time.Duration }
+
+// UnmarshalText reads a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes a Go duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Default is the built-in policy: every rule notifies, nothing remediates,
+// the event's own account is the only trusted one, and nobody is an admin.
+func Default() *Policy {
+	p := &Policy{Version: 1, fromDefaults: true, sourceName: "built-in defaults"}
+	p.applyDefaults()
+	return p
+}
+
+// Source names where the policy came from (a file name or "built-in defaults").
+func (p *Policy) Source() string { return p.sourceName }
+
+// DefaultPrivilegedGroups, DefaultRequiredLogs and the default role patterns
+// apply when the policy leaves them out.
+var (
+	DefaultPrivilegedGroups = []string{"cluster-admin", "system:masters"}
+	DefaultRequiredLogs     = []string{"api", "audit", "authenticator"}
+	// Role-name patterns of the common cluster-building tools (eksctl,
+	// Terraform modules, the EKS console's suggested names).
+	DefaultClusterRoles = []string{"*-cluster-role", "*ClusterRole*", "*cluster-role*", "eksctl-*-cluster-ServiceRole-*", "AmazonEKSAutoClusterRole*", "*-eks-cluster-*"}
+	DefaultNodeRoles    = []string{"*-node-role", "*NodeRole*", "*node-role*", "eksctl-*-nodegroup-*-NodeInstanceRole-*", "AmazonEKSAutoNodeRole*", "*-eks-node-*", "*NodeInstanceRole*"}
+)
+
+func (p *Policy) applyDefaults() {
+	if p.Defaults.Mode == "" {
+		p.Defaults.Mode = finding.ModeNotify
+	}
+	if p.Kubernetes.PrivilegedGroups == nil {
+		p.Kubernetes.PrivilegedGroups = DefaultPrivilegedGroups
+	}
+	if p.Logging.Required == nil {
+		p.Logging.Required = DefaultRequiredLogs
+	}
+	if p.Roles.Cluster == nil {
+		p.Roles.Cluster = DefaultClusterRoles
+	}
+	if p.Roles.Node == nil {
+		p.Roles.Node = DefaultNodeRoles
+	}
+	if p.Notify.DedupWindow.Duration == 0 {
+		p.Notify.DedupWindow.Duration = 15 * time.Minute
+	}
+	if p.Notify.Slack.Format == "" {
+		p.Notify.Slack.Format = "blocks"
+	}
+	if p.Notify.SNS.Format == "" {
+		p.Notify.SNS.Format = "json"
+	}
+	if p.Remediation.MaxPerResourcePerHour == 0 {
+		p.Remediation.MaxPerResourcePerHour = 3
+	}
+	if p.Rules == nil {
+		p.Rules = map[string]RuleConfig{}
+	}
+}
+
+// ModeFor is the mode the policy gives a rule.
+func (p *Policy) ModeFor(ruleID string) finding.Mode {
+	if rc, ok := p.Rules[ruleID]; ok && rc.Mode != "" {
+		return rc.Mode
+	}
+	return p.Defaults.Mode
+}
+
+// Allowed reports whether the rule's allow list exempts the principal (an
+// ARN, or a role name).
+func (p *Policy) Allowed(ruleID, principal string) bool {
+	rc, ok := p.Rules[ruleID]
+	return ok && matchPrincipal(rc.Allow, principal)
+}
+
+// TrustedAccount reports whether principals of the account are trusted;
+// with no list, only the event's own account is.
+func (p *Policy) TrustedAccount(account, eventAccount string) bool {
+	if len(p.Accounts.Trusted) == 0 {
+		return account == eventAccount
+	}
+	for _, a := range p.Accounts.Trusted {
+		if a == account {
+			return true
+		}
+	}
+	return false
+}
+
+// IsAdmin reports whether the principal may hold cluster-admin.
+func (p *Policy) IsAdmin(principal string) bool { return matchPrincipal(p.Principals.Admins, principal) }
+
+// IsProtected reports whether the principal's access must not be removed.
+func (p *Policy) IsProtected(principal string) bool {
+	return matchPrincipal(p.Principals.Protected, principal)
+}
+
+// IsAutomation reports whether the call was made by a trusted automation identity.
+func (p *Policy) IsAutomation(id *cloudtrail.Identity) bool {
+	if len(p.Principals.Automation) == 0 {
+		return false
+	}
+	return matchPrincipal(p.Principals.Automation, id.ActorRole()) || matchPrincipal(p.Principals.Automation, id.ARN)
+}
+
+// IsClusterRole reports whether the role name matches the cluster-role patterns.
+func (p *Policy) IsClusterRole(roleName string) bool { return glob.Any(p.Roles.Cluster, roleName) }
+
+// IsNodeRole reports whether the role name matches the node-role patterns.
+func (p *Policy) IsNodeRole(roleName string) bool { return glob.Any(p.Roles.Node, roleName) }
+
+// matchPrincipal matches an ARN against globs, also in its path-less form
+// (arn:aws:iam::1:role/path/name matches .../role/name), and a session ARN
+// through the role it came from.
+func matchPrincipal(patterns []string, arn string) bool {
+	if len(patterns) == 0 || arn == "" {
+		return false
+	}
+	if glob.Any(patterns, arn) {
+		return true
+	}
+	if role, ok := cloudtrail.RoleFromSessionARN(arn); ok && glob.Any(patterns, role) {
+		return true
+	}
+	if short, ok := withoutPath(arn); ok && glob.Any(patterns, short) {
+		return true
+	}
+	return false
+}
+
+// withoutPath drops the path of an IAM role or user ARN.
+func withoutPath(arn string) (string, bool) {
+	i := strings.Index(arn, ":role/")
+	kind := ":role/"
+	if i < 0 {
+		i = strings.Index(arn, ":user/")
+		kind = ":user/"
+	}
+	if i < 0 {
+		return "", false
+	}
+	rest := arn[i+len(kind):]
+	j := strings.LastIndexByte(rest, '/')
+	if j < 0 {
+		return "", false
+	}
+	return arn[:i+len(kind)] + rest[j+1:], true
+}
