@@ -21,6 +21,9 @@ type Rule struct {
 	Fix string
 	// Events are the CloudTrail event names the rule looks at.
 	Events []string
+	// Actions are the IAM actions the rule's plans may call; the stack grants
+	// them only when the rule is in remediate mode.
+	Actions []string
 	// Eval returns the rule's findings for one event. It is pure: no I/O, no
 	// clock, no globals. Assess fills in the common fields (event, actor,
 	// mode) afterwards; Eval sets what is specific to the rule.

@@ -1,0 +1,234 @@
+package rules
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/eksguard/eksguard/shared/cloudtrail"
+	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/policy"
+)
+
+// AWS managed policies an EKS cluster role needs (the Auto Mode ones only in
+// Auto Mode clusters).
+var clusterRolePolicies = []string{
+	"AmazonEKSClusterPolicy", "AmazonEKSVPCResourceController",
+	"AmazonEKSComputePolicy", "AmazonEKSBlockStoragePolicy", "AmazonEKSLoadBalancingPolicy", "AmazonEKSNetworkingPolicy",
+}
+
+// AWS managed policies an EKS node role needs.
+var nodeRolePolicies = []string{
+	"AmazonEKSWorkerNodePolicy", "AmazonEKSWorkerNodeMinimalPolicy", "AmazonEKS_CNI_Policy",
+	"AmazonEC2ContainerRegistryReadOnly", "AmazonEC2ContainerRegistryPullOnly",
+}
+
+// AWS managed policies that make any role an administrator.
+var adminPolicies = []string{"AdministratorAccess", "PowerUserAccess", "IAMFullAccess"}
+
+// RequiredEKSPolicy reports whether the ARN is an AWS managed policy an EKS
+// cluster or node role needs, and which kind of role needs it.
+func RequiredEKSPolicy(arn string) (kind string, ok bool) {
+	name, ok := managedPolicyName(arn)
+	switch {
+	case !ok:
+		return "", false
+	case slices.Contains(clusterRolePolicies, name):
+		return "cluster", true
+	case slices.Contains(nodeRolePolicies, name):
+		return "node", true
+	}
+	return "", false
+}
+
+// AdminPolicy reports whether the ARN is one of the AWS managed admin policies.
+func AdminPolicy(arn string) bool {
+	name, ok := managedPolicyName(arn)
+	return ok && slices.Contains(adminPolicies, name)
+}
+
+// eksRole says which kind of EKS role the policy's patterns make of a role name.
+func eksRole(p *policy.Policy, roleName string) string {
+	switch {
+	case p.IsClusterRole(roleName):
+		return "cluster"
+	case p.IsNodeRole(roleName):
+		return "node"
+	}
+	return ""
+}
+
+// RequiredPolicyDetached flags an EKS-required managed policy detached from a role.
+var RequiredPolicyDetached = Rule{
+	ID:       "required-policy-detached",
+	Title:    "Policy an EKS role needs was detached",
+	Severity: finding.High,
+	Rationale: "Cluster and node roles need their AWS managed policies: without AmazonEKSClusterPolicy or " +
+		"AmazonEKSVPCResourceController the control plane cannot manage networking and security groups for pods; " +
+		"without the worker-node and CNI policies nodes stop joining and pods lose networking.",
+	Fix:     "Attach the policy to the role again.",
+	Events:  []string{"DetachRolePolicy"},
+	Actions: []string{finding.ActionAttachRolePolicy},
+	Eval: func(r *cloudtrail.Record, p *policy.Policy) []finding.Finding {
+		rp, ok := r.Params.(*cloudtrail.RolePolicyParams)
+		if !ok || r.Failed() {
+			return nil
+		}
+		kind, ok := RequiredEKSPolicy(rp.PolicyARN)
+		if !ok {
+			return nil
+		}
+		f := finding.Finding{
+			Principal: roleARN(r.AWSRegion, r.Account(), rp.RoleName),
+			Before:    shortName(rp.PolicyARN) + " attached",
+			After:     shortName(rp.PolicyARN) + " detached",
+			Plan: &finding.Plan{Action: finding.ActionAttachRolePolicy, RoleName: rp.RoleName, PolicyARN: rp.PolicyARN,
+				Reason: "puts back the managed policy the role needs"},
+		}
+		if role := eksRole(p, rp.RoleName); role != "" {
+			f.Summary = fmt.Sprintf("%s detached from EKS %s role %s", shortName(rp.PolicyARN), role, rp.RoleName)
+		} else {
+			f.Severity = finding.Medium
+			f.Summary = fmt.Sprintf("%s (needed by EKS %s roles) detached from role %s", shortName(rp.PolicyARN), kind, rp.RoleName)
+			f.NeedsCheck = fmt.Sprintf("role %s matches no roles.%s pattern in the policy; confirm whether it is an EKS %s role", rp.RoleName, kind, kind)
+		}
+		return []finding.Finding{f}
+	},
+}
+
+// AdminPolicyAttachedToEKSRole flags an admin managed policy attached to a cluster or node role.
+var AdminPolicyAttachedToEKSRole = Rule{
+	ID:       "admin-policy-attached-to-eks-role",
+	Title:    "Admin policy attached to an EKS cluster or node role",
+	Severity: finding.Critical,
+	Rationale: "Every pod on a node can obtain the node role's credentials from the instance metadata service; an " +
+		"admin policy on that role makes any compromised pod an account administrator.",
+	Fix:     "Detach the policy from the role.",
+	Events:  []string{"AttachRolePolicy"},
+	Actions: []string{finding.ActionDetachRolePolicy},
+	Eval: func(r *cloudtrail.Record, p *policy.Policy) []finding.Finding {
+		rp, ok := r.Params.(*cloudtrail.RolePolicyParams)
+		if !ok || r.Failed() || !AdminPolicy(rp.PolicyARN) {
+			return nil
+		}
+		role := eksRole(p, rp.RoleName)
+		if role == "" {
+			return nil
+		}
+		return []finding.Finding{{
+			Principal: roleARN(r.AWSRegion, r.Account(), rp.RoleName),
+			Summary:   fmt.Sprintf("%s attached to EKS %s role %s", shortName(rp.PolicyARN), role, rp.RoleName),
+			After:     shortName(rp.PolicyARN) + " attached",
+			Plan: &finding.Plan{Action: finding.ActionDetachRolePolicy, RoleName: rp.RoleName, PolicyARN: rp.PolicyARN,
+				Reason: "removes account-wide admin rights from a role every pod on a node can use"},
+		}}
+	},
+}
+
+// EKSRoleTrustChanged flags a changed trust policy on a cluster or node role.
+var EKSRoleTrustChanged = Rule{
+	ID:       "eks-role-trust-changed",
+	Title:    "Trust policy of an EKS role changed",
+	Severity: finding.High,
+	Rationale: "The trust policy decides who can assume the role; adding a principal lets it act as the cluster or " +
+		"its nodes.",
+	Fix:    "Compare the new trust policy with your infrastructure code and revert unexpected principals.",
+	Events: []string{"UpdateAssumeRolePolicy"},
+	Eval: func(r *cloudtrail.Record, p *policy.Policy) []finding.Finding {
+		tp, ok := r.Params.(*cloudtrail.TrustPolicyParams)
+		if !ok || r.Failed() {
+			return nil
+		}
+		role := eksRole(p, tp.RoleName)
+		if role == "" {
+			return nil
+		}
+		return []finding.Finding{{
+			Principal: roleARN(r.AWSRegion, r.Account(), tp.RoleName),
+			Summary:   fmt.Sprintf("trust policy of EKS %s role %s changed", role, tp.RoleName),
+			After:     trustedPrincipals(tp.PolicyDocument),
+		}}
+	},
+}
+
+// EKSRoleInlinePolicyChanged flags an inline policy put on or deleted from a cluster or node role.
+var EKSRoleInlinePolicyChanged = Rule{
+	ID:       "eks-role-inline-policy-changed",
+	Title:    "Inline policy of an EKS role changed",
+	Severity: finding.Medium,
+	Rationale: "Inline policies on cluster and node roles add permissions every pod on a node can use, out of sight " +
+		"of reviews that look at managed policies.",
+	Fix:    "Review the inline policy and move needed permissions to pod identities or IRSA roles.",
+	Events: []string{"PutRolePolicy", "DeleteRolePolicy"},
+	Eval: func(r *cloudtrail.Record, p *policy.Policy) []finding.Finding {
+		ip, ok := r.Params.(*cloudtrail.InlinePolicyParams)
+		if !ok || r.Failed() {
+			return nil
+		}
+		role := eksRole(p, ip.RoleName)
+		if role == "" {
+			return nil
+		}
+		verb := "put on"
+		if r.EventName == "DeleteRolePolicy" {
+			verb = "deleted from"
+		}
+		f := finding.Finding{
+			Principal: roleARN(r.AWSRegion, r.Account(), ip.RoleName),
+			Summary:   fmt.Sprintf("inline policy %s %s EKS %s role %s", ip.PolicyName, verb, role, ip.RoleName),
+		}
+		if ip.PolicyDocument != "" {
+			f.After = truncate(compactJSON(ip.PolicyDocument), 300)
+		}
+		return []finding.Finding{f}
+	},
+}
+
+// trustedPrincipals summarises who a trust policy lets assume the role.
+func trustedPrincipals(doc string) string {
+	var tp struct {
+		Statement json.RawMessage `json:"Statement"`
+	}
+	if json.Unmarshal([]byte(doc), &tp) != nil {
+		return truncate(compactJSON(doc), 300)
+	}
+	type stmt struct {
+		Effect    string          `json:"Effect"`
+		Principal json.RawMessage `json:"Principal"`
+	}
+	var stmts []stmt
+	if json.Unmarshal(tp.Statement, &stmts) != nil {
+		var one stmt
+		if json.Unmarshal(tp.Statement, &one) != nil {
+			return truncate(compactJSON(doc), 300)
+		}
+		stmts = []stmt{one}
+	}
+	var parts []string
+	for _, s := range stmts {
+		if s.Effect == "Allow" {
+			parts = append(parts, compactJSON(string(s.Principal)))
+		}
+	}
+	return truncate("trusted principals: "+strings.Join(parts, "; "), 300)
+}
+
+func compactJSON(s string) string {
+	var v any
+	if json.Unmarshal([]byte(s), &v) != nil {
+		return s
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return s
+	}
+	return string(b)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
