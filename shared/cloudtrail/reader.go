@@ -355,15 +355,20 @@ func recordsOf(v []byte) ([][]byte, bool) {
 // Peek finds an item's eventSource and eventName without decoding it, so
 // that out-of-scope records can be skipped cheaply. It looks at the first
 // occurrence of each key, which in CloudTrail records and EventBridge
-// envelopes is the record's own.
-func Peek(raw []byte) (eventSource, eventName string) {
-	return peekString(raw, `"eventSource"`), peekString(raw, `"eventName"`)
+// envelopes is the record's own. The slices point into raw.
+func Peek(raw []byte) (eventSource, eventName []byte) {
+	return peekString(raw, eventSourceKey), peekString(raw, eventNameKey)
 }
 
-func peekString(raw []byte, key string) string {
-	i := bytes.Index(raw, []byte(key))
+var (
+	eventSourceKey = []byte(`"eventSource"`)
+	eventNameKey   = []byte(`"eventName"`)
+)
+
+func peekString(raw, key []byte) []byte {
+	i := bytes.Index(raw, key)
 	if i < 0 {
-		return ""
+		return nil
 	}
 	rest := raw[i+len(key):]
 	j := 0
@@ -371,16 +376,15 @@ func peekString(raw []byte, key string) string {
 		j++
 	}
 	if j >= len(rest) || rest[j] != '"' {
-		return ""
+		return nil
 	}
 	rest = rest[j+1:]
 	k := bytes.IndexByte(rest, '"')
 	if k < 0 {
-		return ""
+		return nil
 	}
-	return string(rest[:k])
+	return rest[:k]
 }
 
 // IsEnvelope reports whether a raw item is an EventBridge envelope rather than a bare record.
 func IsEnvelope(raw []byte) bool { return isEnvelope(raw) }
-

@@ -34,6 +34,8 @@ func Load(path string, knownRules []string) (*Policy, error) {
 // the file name and line.
 func Parse(data []byte, name string, knownRules []string) (*Policy, error) {
 	p := &Policy{sourceName: name}
+	p.Notify.Slack.MinSeverity = DefaultSlackSeverity
+	p.Notify.SNS.MinSeverity = DefaultSNSSeverity
 	if err := yaml.UnmarshalWithOptions(data, p, yaml.Strict()); err != nil {
 		return nil, fmt.Errorf("%s: %s", name, yamlError(err))
 	}
@@ -114,7 +116,7 @@ func splitPath(path string) []string {
 var (
 	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
 	// arn:PARTITION:SERVICE::ACCOUNT:RESOURCE, globs allowed in every part.
-	arnPatternRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov|\*):(iam|sts|\*):[^:]*:([0-9]{12}|[0-9*?]+|\*):(\S+)$`)
+	arnPatternRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov|\*):(iam|sts|\*):[^:]*:([0-9]{12}|[0-9]*[*?][0-9*?]*):(\S+)$`)
 	roleNameRE   = regexp.MustCompile(`^[\w+=,.@*?/-]+$`)
 )
 

@@ -14,19 +14,18 @@ import (
 
 // Policy is a parsed, validated policy file.
 type Policy struct {
-	Version      int                   `yaml:"version" json:"version"`
-	Defaults     Defaults              `yaml:"defaults" json:"defaults"`
-	Accounts     Accounts              `yaml:"accounts" json:"accounts"`
-	Principals   Principals            `yaml:"principals" json:"principals"`
-	Kubernetes   Kubernetes            `yaml:"kubernetes" json:"kubernetes"`
-	Endpoint     Endpoint              `yaml:"endpoint" json:"endpoint"`
-	Logging      Logging               `yaml:"logging" json:"logging"`
-	Roles        Roles                 `yaml:"roles" json:"roles"`
-	Rules        map[string]RuleConfig `yaml:"rules" json:"rules"`
-	Notify       Notify                `yaml:"notify" json:"notify"`
-	Remediation  Remediation           `yaml:"remediation" json:"remediation"`
-	sourceName   string
-	fromDefaults bool
+	Version     int                   `yaml:"version" json:"version"`
+	Defaults    Defaults              `yaml:"defaults" json:"defaults"`
+	Accounts    Accounts              `yaml:"accounts" json:"accounts"`
+	Principals  Principals            `yaml:"principals" json:"principals"`
+	Kubernetes  Kubernetes            `yaml:"kubernetes" json:"kubernetes"`
+	Endpoint    Endpoint              `yaml:"endpoint" json:"endpoint"`
+	Logging     Logging               `yaml:"logging" json:"logging"`
+	Roles       Roles                 `yaml:"roles" json:"roles"`
+	Rules       map[string]RuleConfig `yaml:"rules" json:"rules"`
+	Notify      Notify                `yaml:"notify" json:"notify"`
+	Remediation Remediation           `yaml:"remediation" json:"remediation"`
+	sourceName  string
 }
 
 // Defaults apply to every rule that does not say otherwise.
@@ -123,7 +122,9 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 // Default is the built-in policy: every rule notifies, nothing remediates,
 // the event's own account is the only trusted one, and nobody is an admin.
 func Default() *Policy {
-	p := &Policy{Version: 1, fromDefaults: true, sourceName: "built-in defaults"}
+	p := &Policy{Version: 1, sourceName: "built-in defaults"}
+	p.Notify.Slack.MinSeverity = DefaultSlackSeverity
+	p.Notify.SNS.MinSeverity = DefaultSNSSeverity
 	p.applyDefaults()
 	return p
 }
@@ -134,6 +135,8 @@ func (p *Policy) Source() string { return p.sourceName }
 // DefaultPrivilegedGroups, DefaultRequiredLogs and the default role patterns
 // apply when the policy leaves them out.
 var (
+	DefaultSlackSeverity    = finding.Medium
+	DefaultSNSSeverity      = finding.High
 	DefaultPrivilegedGroups = []string{"cluster-admin", "system:masters"}
 	DefaultRequiredLogs     = []string{"api", "audit", "authenticator"}
 	// Role-name patterns of the common cluster-building tools (eksctl,
@@ -205,7 +208,9 @@ func (p *Policy) TrustedAccount(account, eventAccount string) bool {
 }
 
 // IsAdmin reports whether the principal may hold cluster-admin.
-func (p *Policy) IsAdmin(principal string) bool { return matchPrincipal(p.Principals.Admins, principal) }
+func (p *Policy) IsAdmin(principal string) bool {
+	return matchPrincipal(p.Principals.Admins, principal)
+}
 
 // IsProtected reports whether the principal's access must not be removed.
 func (p *Policy) IsProtected(principal string) bool {

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/eksguard/eksguard/shared/cloudtrail"
+	"github.com/eksguard/eksguard/shared/families"
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/policy"
 )
@@ -71,41 +72,58 @@ func ByID(id string) (Rule, bool) {
 	return Rule{}, false
 }
 
-// index maps event names to the rules that look at them.
-type index map[string][]Rule
+// index maps eventSource, then eventName, to the rules that look at the event.
+type index map[string]map[string][]Rule
 
 func buildIndex(rs []Rule) index {
 	idx := index{}
 	for _, r := range rs {
-		for _, e := range r.Events {
-			idx[e] = append(idx[e], r)
+		for _, name := range r.Events {
+			src := sourceOf(name)
+			if idx[src] == nil {
+				idx[src] = map[string][]Rule{}
+			}
+			idx[src][name] = append(idx[src][name], r)
 		}
 	}
 	return idx
 }
 
+// sourceOf finds the CloudTrail eventSource of an in-scope event name.
+func sourceOf(eventName string) string {
+	for _, f := range families.All() {
+		if slices.Contains(f.EventNames, eventName) {
+			return f.EventSource
+		}
+	}
+	return ""
+}
+
 // Engine assesses events against a policy with a fixed catalogue.
 type Engine struct {
 	policy *policy.Policy
-	byName index
+	rules  index
 }
 
 // NewEngine prepares the catalogue for a policy.
 func NewEngine(p *policy.Policy, rs []Rule) *Engine {
-	return &Engine{policy: p, byName: buildIndex(rs)}
+	return &Engine{policy: p, rules: buildIndex(rs)}
 }
 
 // Policy is the engine's policy.
 func (e *Engine) Policy() *policy.Policy { return e.policy }
 
-// Relevant reports whether any rule looks at the event name.
-func (e *Engine) Relevant(eventName string) bool { return len(e.byName[eventName]) > 0 }
+// Relevant reports whether any rule looks at the event. It takes bytes so
+// that a replay can skip records before decoding them, without allocating.
+func (e *Engine) Relevant(eventSource, eventName []byte) bool {
+	return len(e.rules[string(eventSource)][string(eventName)]) > 0
+}
 
 // Assess runs every rule that looks at the event and returns its findings,
 // with the common fields filled in. Changes made by the policy's automation
 // identities, and rules in mode off, give none.
 func (e *Engine) Assess(r *cloudtrail.Record) []finding.Finding {
-	candidates := e.byName[r.EventName]
+	candidates := e.rules[r.EventSource][r.EventName]
 	if len(candidates) == 0 || e.policy.IsAutomation(&r.UserIdentity) {
 		return nil
 	}

@@ -1,0 +1,58 @@
+// Command eksguard replays the eksguard rules over CloudTrail events and
+// archives, lists the rule catalogue and validates policies.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+)
+
+const usage = `eksguard: see what eksguard flags and would do, before you turn it on.
+
+Usage:
+  eksguard replay [--policy FILE] [--output table|json] [--fail-on SEVERITY] [--notify slack|sns] PATH...
+  eksguard rules [--policy FILE] [--output table|json|markdown]
+  eksguard policy validate FILE...
+
+PATH is a file, a directory (read recursively) or - for standard input, holding
+EventBridge events, CloudTrail records, arrays of either, CloudTrail S3 log
+files ({"Records":[...]}, plain or .gz) or JSON Lines.
+
+Exit status of replay: 0 when no finding reaches --fail-on (default high),
+1 when one does, 2 when some input could not be read.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is the whole CLI, testable without a process.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "replay":
+		return replayCmd(ctx, args[1:], stdin, stdout, stderr)
+	case "rules":
+		return rulesCmd(args[1:], stdout, stderr)
+	case "policy":
+		if len(args) < 2 || args[1] != "validate" {
+			fmt.Fprintln(stderr, "usage: eksguard policy validate FILE...")
+			return 2
+		}
+		return validateCmd(args[2:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "eksguard: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/replay"
+	"github.com/eksguard/eksguard/shared/rules"
+)
+
+func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlagSet("eksguard replay", stderr)
+	policyPath := fs.String("policy", "", "policy file (default: built-in defaults)")
+	output := fs.String("output", "table", "output format: table or json")
+	failOn := fs.String("fail-on", "high", "exit 1 when a finding has at least this severity (info|low|medium|high|critical)")
+	workers := fs.Int("workers", 0, "files read at once (default: one per CPU)")
+	paths, err := parseInterleaved(fs, args)
+	if err != nil {
+		return 2
+	}
+	if len(paths) == 0 {
+		fmt.Fprintln(stderr, "eksguard replay: no PATH given (a file, a directory or - for stdin)")
+		return 2
+	}
+	threshold, err := finding.ParseSeverity(*failOn)
+	if err != nil {
+		fmt.Fprintf(stderr, "eksguard replay: --fail-on: %v\n", err)
+		return 2
+	}
+	if *output != "table" && *output != "json" {
+		fmt.Fprintf(stderr, "eksguard replay: --output: unknown format %q (want table or json)\n", *output)
+		return 2
+	}
+	pol, err := loadPolicy(*policyPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "eksguard replay: %v\n", err)
+		return 2
+	}
+	files, inputErrs := replay.Inputs(paths)
+	for _, e := range inputErrs {
+		fmt.Fprintf(stderr, "eksguard: %v\n", e)
+	}
+	var st replay.Stats
+	var out findingWriter = newTableWriter(stdout)
+	if *output == "json" {
+		out = &jsonWriter{enc: json.NewEncoder(stdout)}
+	}
+	reached := false
+	err = replay.Run(ctx, files, replay.Options{
+		Engine:  rules.NewEngine(pol, rules.All()),
+		Workers: *workers,
+		Stdin:   stdin,
+		OnFinding: func(f *finding.Finding) {
+			if f.Severity >= threshold {
+				reached = true
+			}
+			out.write(f)
+		},
+		OnError: func(e *replay.InputError) { fmt.Fprintf(stderr, "eksguard: %v\n", e) },
+	}, &st)
+	out.flush()
+	if *output == "table" {
+		fmt.Fprintf(stdout, "\n%d files, %d records, %d in scope, %d findings, %d unreadable (policy: %s)\n",
+			st.Files.Load(), st.Records.Load(), st.InScope.Load(), st.Findings.Load(), st.Errors.Load()+int64(len(inputErrs)), pol.Source())
+	}
+	switch {
+	case err != nil:
+		fmt.Fprintf(stderr, "eksguard replay: %v\n", err)
+		return 2
+	case len(inputErrs) > 0 || st.Errors.Load() > 0:
+		return 2
+	case reached:
+		return 1
+	}
+	return 0
+}
+
+type findingWriter interface {
+	write(*finding.Finding)
+	flush()
+}
+
+type jsonWriter struct{ enc *json.Encoder }
+
+func (w *jsonWriter) write(f *finding.Finding) { _ = w.enc.Encode(f) }
+func (w *jsonWriter) flush()                   {}
+
+// tableWriter prints a finding as a head line and indented details, the
+// way a person scans a list.
+type tableWriter struct {
+	w io.Writer
+	n int
+}
+
+func newTableWriter(w io.Writer) *tableWriter { return &tableWriter{w: w} }
+
+func (t *tableWriter) write(f *finding.Finding) {
+	if t.n > 0 {
+		fmt.Fprintln(t.w)
+	}
+	t.n++
+	tw := tabwriter.NewWriter(t.w, 0, 0, 2, ' ', 0)
+	where := f.Account + " " + f.Region
+	if f.Cluster != "" {
+		where = f.Cluster + " (" + where + ")"
+	}
+	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", strings.ToUpper(f.Severity.String()), f.Rule, where, f.EventTime)
+	fmt.Fprintf(tw, "\twhat\t%s\n", f.Summary)
+	fmt.Fprintf(tw, "\twho\t%s\n", who(f))
+	if f.NeedsCheck != "" {
+		fmt.Fprintf(tw, "\tcheck\t%s\n", f.NeedsCheck)
+	}
+	fmt.Fprintf(tw, "\t%s\t%s\n", planVerb(f), planText(f))
+	fmt.Fprintf(tw, "\tevent\t%s %s\n", f.EventName, f.EventID)
+	tw.Flush()
+}
+
+func (t *tableWriter) flush() {
+	if t.n == 0 {
+		fmt.Fprintln(t.w, "no findings")
+	}
+}
+
+func who(f *finding.Finding) string {
+	s := f.Actor.ARN
+	var tags []string
+	if f.Actor.SourceIP != "" {
+		tags = append(tags, "from "+f.Actor.SourceIP)
+	}
+	if f.Actor.Console {
+		tags = append(tags, "console")
+	}
+	if f.Actor.MFA {
+		tags = append(tags, "MFA")
+	}
+	if len(tags) > 0 {
+		s += " (" + strings.Join(tags, ", ") + ")"
+	}
+	return s
+}
+
+func planVerb(f *finding.Finding) string {
+	switch {
+	case f.Plan == nil:
+		return "fix"
+	case f.Mode == finding.ModeRemediate:
+		return "will do"
+	}
+	return "would do"
+}
+
+func planText(f *finding.Finding) string {
+	if f.Plan == nil {
+		return "no automatic fix: " + fixFor(f.Rule)
+	}
+	s := f.Plan.Summary()
+	if f.Mode != finding.ModeRemediate {
+		s += " (mode " + string(f.Mode) + ": not applied)"
+	}
+	return s + "\n\t\t" + f.Plan.CLI(f.Region)
+}
+
+func fixFor(ruleID string) string {
+	if r, ok := rules.ByID(ruleID); ok {
+		return r.Fix
+	}
+	return ""
+}

@@ -1,0 +1,164 @@
+package cloudtrail
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+)
+
+func rec(i int) string {
+	return fmt.Sprintf(`{"eventID":"id-%d","eventSource":"eks.amazonaws.com","eventName":"DeleteCluster","requestParameters":{"name":"c{%d}\"]"}}`, i, i)
+}
+
+// readAll drains a reader and returns the event IDs it saw.
+func readAll(t *testing.T, in []byte) ([]string, error) {
+	t.Helper()
+	rd, err := NewReader(bytes.NewReader(in))
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	var ids []string
+	for {
+		raw, err := rd.Next()
+		if err == io.EOF {
+			return ids, nil
+		}
+		if err != nil {
+			return ids, err
+		}
+		r, err := DecodeEvent(raw)
+		if err != nil {
+			return ids, fmt.Errorf("item %d: %w", rd.Index(), err)
+		}
+		ids = append(ids, r.EventID)
+	}
+}
+
+func gz(s string) []byte {
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	w.Write([]byte(s))
+	w.Close()
+	return b.Bytes()
+}
+
+func TestReaderFormats(t *testing.T) {
+	envelope := `{"version":"0","id":"env","detail-type":"AWS API Call via CloudTrail","source":"aws.eks","detail":` + rec(9) + `}`
+	tests := []struct {
+		name string
+		in   []byte
+		want string
+	}{
+		{"bare record", []byte(rec(1)), "id-1"},
+		{"envelope", []byte(envelope), "id-9"},
+		{"array", []byte("[" + rec(1) + ",\n " + rec(2) + "]"), "id-1,id-2"},
+		{"array of envelopes", []byte("[" + envelope + "," + envelope + "]"), "id-9,id-9"},
+		{"S3 log file", []byte(`{"Records":[` + rec(1) + "," + rec(2) + "," + rec(3) + `]}`), "id-1,id-2,id-3"},
+		{"S3 log file with spaces", []byte("{ \"Records\" :\n [ " + rec(1) + " ] , \"extra\": {\"a\":[1]} }"), "id-1"},
+		{"Records not the first key", []byte(`{"x":1,"Records":[` + rec(1) + "," + rec(2) + `]}`), "id-1,id-2"},
+		{"gzip S3 log file", gz(`{"Records":[` + rec(1) + "," + rec(2) + `]}`), "id-1,id-2"},
+		{"JSON lines", []byte(rec(1) + "\n" + rec(2) + "\n\n" + envelope + "\n"), "id-1,id-2,id-9"},
+		{"several S3 files concatenated", []byte(`{"Records":[` + rec(1) + `]}{"Records":[` + rec(2) + `]}`), "id-1,id-2"},
+		{"empty Records", []byte(`{"Records":[]}`), ""},
+		{"empty input", nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ids, err := readAll(t, tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(ids, ","); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestReaderLargeInputCrossesBuffers(t *testing.T) {
+	// Records larger than the initial buffer, and many of them, so that
+	// values straddle refills.
+	big := strings.Repeat("x", 400<<10)
+	var b strings.Builder
+	b.WriteString(`{"Records":[`)
+	n := 50
+	for i := range n {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"eventID":"id-%d","eventSource":"s","eventName":"n","pad":"%s\\\"}"}`, i, big[:i*7000])
+	}
+	b.WriteString("]}")
+	ids, err := readAll(t, gz(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != n || ids[n-1] != fmt.Sprintf("id-%d", n-1) {
+		t.Fatalf("read %d records, last %v", len(ids), ids[len(ids)-1:])
+	}
+}
+
+func TestReaderErrors(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+		okBefore       int
+	}{
+		{"truncated S3 file", `{"Records":[` + rec(1) + `,{"eventID":"x"`, "unexpected end of input", 1},
+		{"garbage", `hello`, "unexpected 'h'", 0},
+		{"number in Records", `{"Records":[1]}`, "want a record object", 0},
+		{"stray brace", `} ` + rec(1), "unexpected '}'", 0},
+		{"unbalanced in array", `[` + rec(1) + `]]`, "unexpected ']'", 1},
+		{"unterminated array", `[` + rec(1), "unexpected end of input inside array", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ids, err := readAll(t, []byte(tt.in))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want it to mention %q", err, tt.want)
+			}
+			if !strings.Contains(err.Error(), "offset") && !strings.Contains(err.Error(), "item") {
+				t.Errorf("error %q does not say where", err)
+			}
+			if len(ids) != tt.okBefore {
+				t.Errorf("read %d good records before the error, want %d", len(ids), tt.okBefore)
+			}
+		})
+	}
+}
+
+func TestPeek(t *testing.T) {
+	src, name := Peek([]byte(`{"userIdentity":{"type":"Root"},"eventSource" : "iam.amazonaws.com","eventName":"AttachRolePolicy","requestParameters":{"eventSource":"x"}}`))
+	if string(src) != "iam.amazonaws.com" || string(name) != "AttachRolePolicy" {
+		t.Errorf("Peek = %q, %q", src, name)
+	}
+	src, name = Peek([]byte(`{"eventSourceArn":"x"}`))
+	if src != nil || name != nil {
+		t.Errorf("Peek of a record without the keys = %q, %q", src, name)
+	}
+}
+
+// FuzzReader checks that no input makes the reader or decoder panic or loop.
+func FuzzReader(f *testing.F) {
+	f.Add([]byte(`{"Records":[` + rec(1) + `]}`))
+	f.Add([]byte(envelopeAssociate))
+	f.Add([]byte(`[{"a":"\\"}, 1, "x"]`))
+	f.Add([]byte(`{"Records":[{"eventSource":"eks.amazonaws.com","eventName":"UpdateClusterConfig","requestParameters":{"logging":{"clusterLogging":[{"enabled":"x"}]}}}]}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		rd, err := NewReader(bytes.NewReader(in))
+		if err != nil {
+			return
+		}
+		for range 10000 {
+			raw, err := rd.Next()
+			if err != nil {
+				return
+			}
+			_, _ = DecodeEvent(raw)
+		}
+		t.Fatalf("more than 10000 items from %d bytes", len(in))
+	})
+}

@@ -1,0 +1,168 @@
+package policy
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/eksguard/eksguard/shared/cloudtrail"
+	"github.com/eksguard/eksguard/shared/finding"
+)
+
+var known = []string{"cluster-admin-granted", "iam-user-granted", "public-endpoint-opened"}
+
+const full = `version: 1
+defaults: {mode: notify}
+accounts: {trusted: ["111122223333"]}
+principals:
+  admins: ["arn:aws:iam::111122223333:role/platform-admins"]
+  protected: ["arn:aws:iam::111122223333:role/break-glass"]
+  automation: ["arn:aws:iam::111122223333:role/terraform-deployer"]
+kubernetes: {privilegedGroups: [cluster-admin]}
+endpoint: {publicAccessCidrs: ["203.0.113.0/24"]}
+logging: {required: [api, audit, authenticator]}
+roles: {cluster: ["*-cluster-role"], node: ["*-node-role"]}
+rules: {cluster-admin-granted: {mode: remediate}, iam-user-granted: {mode: off}}
+notify:
+  slack: {minSeverity: low}
+  sns: {minSeverity: critical, format: chatbot}
+  dedupWindow: 5m
+remediation: {maxPerResourcePerHour: 5}
+`
+
+func TestParseFull(t *testing.T) {
+	p, err := Parse([]byte(full), "policy.yaml", known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ModeFor("cluster-admin-granted") != finding.ModeRemediate || p.ModeFor("iam-user-granted") != finding.ModeOff ||
+		p.ModeFor("public-endpoint-opened") != finding.ModeNotify {
+		t.Errorf("modes wrong: %v", p.Rules)
+	}
+	if !p.TrustedAccount("111122223333", "999999999999") || p.TrustedAccount("999999999999", "999999999999") {
+		t.Error("trusted list must replace the own-account default")
+	}
+	if p.Notify.Slack.MinSeverity != finding.Low || p.Notify.SNS.MinSeverity != finding.Critical || p.Notify.SNS.Format != "chatbot" {
+		t.Errorf("notify = %+v", p.Notify)
+	}
+	if p.Notify.DedupWindow.Duration != 5*time.Minute || p.Remediation.MaxPerResourcePerHour != 5 {
+		t.Errorf("dedup %v breaker %d", p.Notify.DedupWindow, p.Remediation.MaxPerResourcePerHour)
+	}
+	if !p.IsClusterRole("payments-prod-cluster-role") || p.IsClusterRole("payments-prod-node-role") || !p.IsNodeRole("x-node-role") {
+		t.Error("role patterns from the file must replace the defaults")
+	}
+}
+
+func TestDefault(t *testing.T) {
+	p := Default()
+	if p.ModeFor("anything") != finding.ModeNotify {
+		t.Error("default mode must be notify")
+	}
+	if !p.TrustedAccount("111122223333", "111122223333") || p.TrustedAccount("444455556666", "111122223333") {
+		t.Error("with no list only the event's own account is trusted")
+	}
+	if p.IsAdmin("arn:aws:iam::111122223333:role/platform-admins") {
+		t.Error("defaults have no admins")
+	}
+	if p.Notify.Slack.MinSeverity != finding.Medium || p.Notify.SNS.MinSeverity != finding.High {
+		t.Errorf("default thresholds %v/%v, want medium/high", p.Notify.Slack.MinSeverity, p.Notify.SNS.MinSeverity)
+	}
+	if p.Remediation.MaxPerResourcePerHour != 3 || p.Notify.DedupWindow.Duration != 15*time.Minute {
+		t.Error("default breaker 3/hour and dedup 15m")
+	}
+}
+
+func TestParseMinimalGetsDefaults(t *testing.T) {
+	p, err := Parse([]byte("version: 1\n"), "p.yaml", known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Notify.Slack.MinSeverity != finding.Medium || p.Notify.SNS.MinSeverity != finding.High {
+		t.Errorf("unset thresholds must default to medium/high, got %v/%v", p.Notify.Slack.MinSeverity, p.Notify.SNS.MinSeverity)
+	}
+}
+
+func TestParseErrorsGiveLine(t *testing.T) {
+	tests := []struct {
+		name, doc string
+		want      []string
+	}{
+		{"unknown key", "version: 1\nprincipals:\n  admin: []\n", []string{"p.yaml", "line 3", "admin"}},
+		{"bad CIDR", "version: 1\nendpoint:\n  publicAccessCidrs:\n    - 203.0.113.0/24\n    - 10.0.0/8\n", []string{"p.yaml:5", "publicAccessCidrs[1]", "10.0.0/8"}},
+		{"host bits", "version: 1\nendpoint: {publicAccessCidrs: [10.1.2.3/8]}\n", []string{"p.yaml:2", "host bits", "10.0.0.0/8"}},
+		{"world CIDR", "version: 1\nendpoint: {publicAccessCidrs: [0.0.0.0/0]}\n", []string{"whole internet"}},
+		{"malformed ARN", "version: 1\nprincipals:\n  admins:\n    - platform-admins\n", []string{"p.yaml:4", "principals.admins[0]", "malformed ARN pattern"}},
+		{"ARN with bad account", "version: 1\nprincipals: {protected: [\"arn:aws:iam::12:role/x\"]}\n", []string{"malformed ARN pattern"}},
+		{"unknown rule", "version: 1\nrules:\n  cluster-admin-grantd: {mode: remediate}\n", []string{"p.yaml:3", "unknown rule ID", "cluster-admin-grantd"}},
+		{"bad mode", "version: 1\nrules:\n  iam-user-granted:\n    mode: fix\n", []string{"p.yaml:4", "rules.iam-user-granted.mode", "unknown mode"}},
+		{"bad default mode", "version: 1\ndefaults: {mode: loud}\n", []string{"defaults.mode"}},
+		{"bad account", "version: 1\naccounts: {trusted: [\"1111\"]}\n", []string{"accounts.trusted[0]", "12-digit"}},
+		{"wrong version", "version: 2\n", []string{"p.yaml:1", "version"}},
+		{"bad log type", "version: 1\nlogging: {required: [api, audits]}\n", []string{"logging.required[1]", "audits"}},
+		{"role ARN in role patterns", "version: 1\nroles: {node: [\"arn:aws:iam::111122223333:role/n\"]}\n", []string{"roles.node[0]", "not an ARN"}},
+		{"bad severity", "version: 1\nnotify: {slack: {minSeverity: urgent}}\n", []string{"p.yaml", "urgent"}},
+		{"bad format", "version: 1\nnotify: {sns: {format: xml}}\n", []string{"notify.sns.format", "xml"}},
+		{"wrong type", "version: 1\nremediation: {maxPerResourcePerHour: lots}\n", []string{"p.yaml", "line 2"}},
+		{"duplicate key", "version: 1\nversion: 1\n", []string{"p.yaml", "line 2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.doc), "p.yaml", known)
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestPrincipalMatching(t *testing.T) {
+	p, err := Parse([]byte(full), "p.yaml", known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		arn  string
+		want bool
+	}{
+		{"role itself", "arn:aws:iam::111122223333:role/platform-admins", true},
+		{"role with a path", "arn:aws:iam::111122223333:role/teams/platform-admins", true},
+		{"session of the role", "arn:aws:sts::111122223333:assumed-role/platform-admins/alice", true},
+		{"other role", "arn:aws:iam::111122223333:role/dev-team", false},
+		{"same name other account", "arn:aws:iam::444455556666:role/platform-admins", false},
+		{"empty", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := p.IsAdmin(tt.arn); got != tt.want {
+				t.Errorf("IsAdmin(%q) = %v, want %v", tt.arn, got, tt.want)
+			}
+		})
+	}
+	auto := &cloudtrail.Identity{Type: "AssumedRole", ARN: "arn:aws:sts::111122223333:assumed-role/terraform-deployer/ci"}
+	if !p.IsAutomation(auto) {
+		t.Error("a session of the automation role is automation")
+	}
+	if p.IsAutomation(&cloudtrail.Identity{Type: "AssumedRole", ARN: "arn:aws:sts::111122223333:assumed-role/dev/ci"}) {
+		t.Error("another role is not automation")
+	}
+}
+
+func TestAllowList(t *testing.T) {
+	doc := "version: 1\nrules:\n  iam-user-granted:\n    allow: [\"arn:aws:iam::111122223333:user/svc-*\"]\n"
+	p, err := Parse([]byte(doc), "p.yaml", known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Allowed("iam-user-granted", "arn:aws:iam::111122223333:user/svc-ci") || p.Allowed("iam-user-granted", "arn:aws:iam::111122223333:user/bob") {
+		t.Error("allow list mismatch")
+	}
+	if p.Allowed("cluster-admin-granted", "arn:aws:iam::111122223333:user/svc-ci") {
+		t.Error("allow list of one rule must not exempt another")
+	}
+}

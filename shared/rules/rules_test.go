@@ -1,0 +1,483 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/eksguard/eksguard/shared/cloudtrail"
+	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/policy"
+)
+
+const (
+	home    = "111122223333"
+	foreign = "444455556666"
+	devRole = "arn:aws:iam::111122223333:role/dev-team"
+	admin   = "arn:aws:iam::111122223333:role/platform-admins"
+	glass   = "arn:aws:iam::111122223333:role/break-glass"
+	cluster = "payments-prod"
+
+	clusterAdminARN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+	adminARN        = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminPolicy"
+	viewARN         = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
+)
+
+// testPolicy is the issue's example policy, with an allow list per rule.
+func testPolicy(t *testing.T) *policy.Policy {
+	t.Helper()
+	doc := `version: 1
+accounts: {trusted: ["111122223333"]}
+principals:
+  admins: ["arn:aws:iam::111122223333:role/platform-admins"]
+  protected: ["arn:aws:iam::111122223333:role/break-glass"]
+  automation: ["arn:aws:iam::111122223333:role/terraform-deployer"]
+kubernetes: {privilegedGroups: [cluster-admin]}
+endpoint: {publicAccessCidrs: ["203.0.113.0/24"]}
+logging: {required: [api, audit, authenticator]}
+roles: {cluster: ["*-cluster-role"], node: ["*-node-role"]}
+rules:
+`
+	for _, id := range IDs() {
+		doc += fmt.Sprintf("  %s: {allow: [\"arn:aws:iam::111122223333:role/allowed-*\"]}\n", id)
+	}
+	p, err := policy.Parse([]byte(doc), "test.yaml", IDs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// ev builds a successful in-scope record made by a dev-team session.
+func ev(name string, params any, mods ...func(*cloudtrail.Record)) *cloudtrail.Record {
+	r := &cloudtrail.Record{
+		EventID: "ev-1", EventName: name, EventSource: sourceOf(name), AWSRegion: "eu-west-1",
+		RecipientAccountID: home, SourceIPAddress: "198.51.100.7", UserAgent: "aws-cli/2.15",
+		UserIdentity: cloudtrail.Identity{Type: "AssumedRole", ARN: "arn:aws:sts::111122223333:assumed-role/dev-team/alice", AccountID: home},
+		Params:       params,
+	}
+	if r.EventSource == "iam.amazonaws.com" {
+		r.AWSRegion = "us-east-1"
+	}
+	for _, m := range mods {
+		m(r)
+	}
+	return r
+}
+
+func failed(code string) func(*cloudtrail.Record) {
+	return func(r *cloudtrail.Record) {
+		r.ErrorCode = code
+		if r.EventSource == "iam.amazonaws.com" {
+			r.Params = nil // IAM drops requestParameters on failure
+		}
+	}
+}
+
+func byAutomation(r *cloudtrail.Record) {
+	r.UserIdentity.ARN = "arn:aws:sts::111122223333:assumed-role/terraform-deployer/ci-1234"
+}
+
+func bptr(b bool) *cloudtrail.Bool { v := cloudtrail.Bool(b); return &v }
+
+func entry(principal string, groups ...string) *cloudtrail.AccessEntryParams {
+	p := &cloudtrail.AccessEntryParams{PrincipalARN: principal, KubernetesGroups: groups}
+	p.Name = cluster
+	return p
+}
+
+func assoc(principal, policyARN, scope string) *cloudtrail.AccessPolicyParams {
+	p := &cloudtrail.AccessPolicyParams{PrincipalARN: principal, PolicyARN: policyARN}
+	if scope != "" {
+		p.AccessScope = &cloudtrail.AccessScope{Type: scope}
+	}
+	p.Name = cluster
+	return p
+}
+
+func vpc(public, private *cloudtrail.Bool, cidrs ...string) *cloudtrail.ClusterConfigParams {
+	p := &cloudtrail.ClusterConfigParams{ResourcesVPCConfig: &cloudtrail.VPCConfig{EndpointPublicAccess: public, EndpointPrivateAccess: private, PublicAccessCIDRs: cidrs}}
+	p.Name = cluster
+	return p
+}
+
+func logging(enabled bool, types ...string) *cloudtrail.ClusterConfigParams {
+	p := &cloudtrail.ClusterConfigParams{Logging: &cloudtrail.Logging{ClusterLogging: []cloudtrail.LogSetup{{Types: types, Enabled: bptr(enabled)}}}}
+	p.Name = cluster
+	return p
+}
+
+func rolePolicy(role, policyARN string) *cloudtrail.RolePolicyParams {
+	return &cloudtrail.RolePolicyParams{RoleName: role, PolicyARN: policyARN}
+}
+
+// want describes one expected finding.
+type want struct {
+	sev       finding.Severity
+	principal string
+	action    string // plan action, "" for no plan
+	text      string // must appear in the summary (or needsCheck)
+}
+
+type row struct {
+	name string
+	rec  *cloudtrail.Record
+	pol  *policy.Policy // nil: testPolicy
+	want []want
+}
+
+func runRule(t *testing.T, rule Rule, rows []row) {
+	t.Helper()
+	base := testPolicy(t)
+	for _, tt := range rows {
+		t.Run(tt.name, func(t *testing.T) {
+			pol := tt.pol
+			if pol == nil {
+				pol = base
+			}
+			got := NewEngine(pol, []Rule{rule}).Assess(tt.rec)
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d findings, want %d: %+v", len(got), len(tt.want), got)
+			}
+			for i, w := range tt.want {
+				f := got[i]
+				if f.Rule != rule.ID || f.Title != rule.Title || f.EventID != "ev-1" || f.Account != home || f.Mode == "" {
+					t.Errorf("common fields not filled: %+v", f)
+				}
+				if f.Severity != w.sev {
+					t.Errorf("severity %v, want %v", f.Severity, w.sev)
+				}
+				if f.Principal != w.principal {
+					t.Errorf("principal %q, want %q", f.Principal, w.principal)
+				}
+				action := ""
+				if f.Plan != nil {
+					action = f.Plan.Action
+					if f.Plan.CLI(f.Region) == "" || f.Plan.Summary() == "" {
+						t.Errorf("plan %+v renders no CLI command or summary", f.Plan)
+					}
+				}
+				if action != w.action {
+					t.Errorf("plan action %q, want %q", action, w.action)
+				}
+				if !strings.Contains(f.Summary+" "+f.NeedsCheck, w.text) {
+					t.Errorf("summary %q / check %q does not mention %q", f.Summary, f.NeedsCheck, w.text)
+				}
+			}
+		})
+	}
+}
+
+func TestClusterAdminGranted(t *testing.T) {
+	runRule(t, ClusterAdminGranted, []row{
+		{"fires for cluster admin policy", ev("AssociateAccessPolicy", assoc(devRole, clusterAdminARN, "cluster")),
+			nil, []want{{finding.Critical, devRole, finding.ActionDisassociateAccessPolicy, "AmazonEKSClusterAdminPolicy"}}},
+		{"fires for admin policy at cluster scope", ev("AssociateAccessPolicy", assoc(devRole, adminARN, "cluster")),
+			nil, []want{{finding.Critical, devRole, finding.ActionDisassociateAccessPolicy, "AmazonEKSAdminPolicy"}}},
+		{"fires for other partition", ev("AssociateAccessPolicy", assoc(devRole, "arn:aws-cn:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy", "cluster")),
+			nil, []want{{finding.Critical, devRole, finding.ActionDisassociateAccessPolicy, "payments-prod"}}},
+		{"does not fire for admin policy at namespace scope", ev("AssociateAccessPolicy", assoc(devRole, adminARN, "namespace")), nil, nil},
+		{"does not fire for view policy", ev("AssociateAccessPolicy", assoc(devRole, viewARN, "cluster")), nil, nil},
+		{"does not fire for an IAM policy of a similar name", ev("AssociateAccessPolicy", assoc(devRole, "arn:aws:iam::aws:policy/AmazonEKSClusterAdminPolicy", "cluster")), nil, nil},
+		{"does not fire for a listed admin", ev("AssociateAccessPolicy", assoc(admin, clusterAdminARN, "cluster")), nil, nil},
+		{"does not fire for a session ARN of an admin", ev("AssociateAccessPolicy", assoc("arn:aws:sts::111122223333:assumed-role/platform-admins/x", clusterAdminARN, "cluster")), nil, nil},
+		{"failed call", ev("AssociateAccessPolicy", assoc(devRole, clusterAdminARN, "cluster"), failed("AccessDeniedException")), nil, nil},
+		{"trusted automation", ev("AssociateAccessPolicy", assoc(devRole, clusterAdminARN, "cluster"), byAutomation), nil, nil},
+		{"allowlisted", ev("AssociateAccessPolicy", assoc("arn:aws:iam::111122223333:role/allowed-ops", clusterAdminARN, "cluster")), nil, nil},
+		{"built-in defaults have no admins", ev("AssociateAccessPolicy", assoc(admin, clusterAdminARN, "cluster")), policy.Default(),
+			[]want{{finding.Critical, admin, finding.ActionDisassociateAccessPolicy, "not a listed admin"}}},
+	})
+}
+
+func TestPrivilegedGroupGranted(t *testing.T) {
+	runRule(t, PrivilegedGroupGranted, []row{
+		{"fires on create with only the privileged group: delete the entry", ev("CreateAccessEntry", entry(devRole, "cluster-admin")),
+			nil, []want{{finding.High, devRole, finding.ActionDeleteAccessEntry, "cluster-admin"}}},
+		{"fires on create with other groups: keep them", ev("CreateAccessEntry", entry(devRole, "viewers", "cluster-admin")),
+			nil, []want{{finding.High, devRole, finding.ActionUpdateAccessEntry, "cluster-admin"}}},
+		{"fires on update", ev("UpdateAccessEntry", entry(devRole, "cluster-admin")),
+			nil, []want{{finding.High, devRole, finding.ActionUpdateAccessEntry, "cluster-admin"}}},
+		{"does not fire for ordinary groups", ev("CreateAccessEntry", entry(devRole, "viewers")), nil, nil},
+		{"does not fire for admins", ev("CreateAccessEntry", entry(admin, "cluster-admin")), nil, nil},
+		{"does not fire for non-standard entries", ev("CreateAccessEntry", func() any { e := entry(devRole, "cluster-admin"); e.Type = "EC2_LINUX"; return e }()), nil, nil},
+		{"failed call", ev("CreateAccessEntry", entry(devRole, "cluster-admin"), failed("AccessDeniedException")), nil, nil},
+		{"trusted automation", ev("CreateAccessEntry", entry(devRole, "cluster-admin"), byAutomation), nil, nil},
+		{"allowlisted", ev("CreateAccessEntry", entry("arn:aws:iam::111122223333:role/allowed-x", "cluster-admin")), nil, nil},
+	})
+	// The plan keeps the other groups.
+	f := NewEngine(testPolicy(t), []Rule{PrivilegedGroupGranted}).Assess(ev("UpdateAccessEntry", entry(devRole, "viewers", "cluster-admin", "editors")))
+	if got := strings.Join(f[0].Plan.KubernetesGroups, ","); got != "viewers,editors" {
+		t.Errorf("plan groups %q, want viewers,editors", got)
+	}
+}
+
+func TestForeignPrincipalGranted(t *testing.T) {
+	foreignRole := "arn:aws:iam::444455556666:role/contractor"
+	runRule(t, ForeignPrincipalGranted, []row{
+		{"fires for another account", ev("CreateAccessEntry", entry(foreignRole)),
+			nil, []want{{finding.High, foreignRole, finding.ActionDeleteAccessEntry, foreign}}},
+		{"does not fire for a trusted account", ev("CreateAccessEntry", entry(devRole)), nil, nil},
+		{"defaults trust the event's own account only", ev("CreateAccessEntry", entry(devRole)), policy.Default(), nil},
+		{"defaults flag other accounts", ev("CreateAccessEntry", entry(foreignRole)), policy.Default(),
+			[]want{{finding.High, foreignRole, finding.ActionDeleteAccessEntry, "untrusted account"}}},
+		{"failed call", ev("CreateAccessEntry", entry(foreignRole), failed("AccessDeniedException")), nil, nil},
+		{"trusted automation", ev("CreateAccessEntry", entry(foreignRole), byAutomation), nil, nil},
+		{"allowlisted", ev("CreateAccessEntry", entry(foreignRole)), func() *policy.Policy {
+			p := testPolicy(t)
+			p.Rules["foreign-principal-granted"] = policy.RuleConfig{Allow: []string{"arn:aws:iam::444455556666:role/contractor"}}
+			return p
+		}(), nil},
+	})
+}
+
+func TestIAMUserGranted(t *testing.T) {
+	user := "arn:aws:iam::111122223333:user/bob"
+	runRule(t, IAMUserGranted, []row{
+		{"fires for a user", ev("CreateAccessEntry", entry(user)), nil, []want{{finding.Medium, user, "", "IAM user"}}},
+		{"does not fire for a role", ev("CreateAccessEntry", entry(devRole)), nil, nil},
+		{"failed call", ev("CreateAccessEntry", entry(user), failed("AccessDeniedException")), nil, nil},
+		{"trusted automation", ev("CreateAccessEntry", entry(user), byAutomation), nil, nil},
+		{"allowlisted", ev("CreateAccessEntry", entry(user)), func() *policy.Policy {
+			p := testPolicy(t)
+			p.Rules["iam-user-granted"] = policy.RuleConfig{Allow: []string{"arn:aws:iam::111122223333:user/b*"}}
+			return p
+		}(), nil},
+		{"mode off", ev("CreateAccessEntry", entry(user)), func() *policy.Policy {
+			p := testPolicy(t)
+			p.Rules["iam-user-granted"] = policy.RuleConfig{Mode: finding.ModeOff}
+			return p
+		}(), nil},
+	})
+}
+
+func TestProtectedAccessRemoved(t *testing.T) {
+	runRule(t, ProtectedAccessRemoved, []row{
+		{"fires on delete", ev("DeleteAccessEntry", entry(glass)), nil, []want{{finding.High, glass, "", "access entry deleted"}}},
+		{"fires on disassociate", ev("DisassociateAccessPolicy", assoc(glass, clusterAdminARN, "")), nil,
+			[]want{{finding.High, glass, "", "AmazonEKSClusterAdminPolicy disassociated"}}},
+		{"does not fire for others", ev("DeleteAccessEntry", entry(devRole)), nil, nil},
+		{"failed call", ev("DeleteAccessEntry", entry(glass), failed("AccessDeniedException")), nil, nil},
+		{"trusted automation", ev("DeleteAccessEntry", entry(glass), byAutomation), nil, nil},
+		{"allowlisted", ev("DeleteAccessEntry", entry(glass)), func() *policy.Policy {
+			p := testPolicy(t)
+			p.Rules["protected-access-removed"] = policy.RuleConfig{Allow: []string{glass}}
+			return p
+		}(), nil},
+	})
+}
+
+func TestAccessChangeDenied(t *testing.T) {
+	runRule(t, AccessChangeDenied, []row{
+		{"fires on denied create", ev("CreateAccessEntry", entry(devRole), failed("AccessDeniedException")),
+			nil, []want{{finding.Low, devRole, "", "AccessDeniedException"}}},
+		{"fires on denied associate", ev("AssociateAccessPolicy", assoc(devRole, clusterAdminARN, "cluster"), failed("AccessDeniedException")),
+			nil, []want{{finding.Low, devRole, "", "denied AssociateAccessPolicy"}}},
+		{"does not fire on success", ev("CreateAccessEntry", entry(devRole)), nil, nil},
+		{"does not fire on other errors", ev("CreateAccessEntry", entry(devRole), failed("ResourceInUseException")), nil, nil},
+		{"trusted automation", ev("CreateAccessEntry", entry(devRole), failed("AccessDeniedException"), byAutomation), nil, nil},
+		{"allowlisted", ev("CreateAccessEntry", entry("arn:aws:iam::111122223333:role/allowed-probe"), failed("AccessDeniedException")), nil, nil},
+	})
+}
+
+func TestPublicEndpointOpened(t *testing.T) {
+	open := ev("UpdateClusterConfig", vpc(bptr(true), nil, "0.0.0.0/0"))
+	noApproved := testPolicy(t)
+	noApproved.Endpoint.PublicAccessCIDRs = nil
+	runRule(t, PublicEndpointOpened, []row{
+		{"fires for 0.0.0.0/0: plan the approved CIDRs", open, nil,
+			[]want{{finding.High, "", finding.ActionUpdateClusterConfig, "whole internet"}}},
+		{"fires for ::/0", ev("UpdateClusterConfig", vpc(bptr(true), nil, "203.0.113.0/24", "::/0")), nil,
+			[]want{{finding.High, "", finding.ActionUpdateClusterConfig, "whole internet"}}},
+		{"fires for CIDRs outside the approved list", ev("UpdateClusterConfig", vpc(nil, nil, "198.51.100.0/24")), nil,
+			[]want{{finding.High, "", finding.ActionUpdateClusterConfig, "198.51.100.0/24"}}},
+		{"fires without CIDRs: needs a check", ev("UpdateClusterConfig", vpc(bptr(true), nil)), nil,
+			[]want{{finding.High, "", finding.ActionUpdateClusterConfig, "describe-cluster"}}},
+		{"no approved CIDRs and private on: plan public off", open, noApproved,
+			[]want{{finding.High, "", finding.ActionUpdateClusterConfig, "whole internet"}}},
+		{"no approved CIDRs and private off: no plan", ev("UpdateClusterConfig", vpc(bptr(true), bptr(false), "0.0.0.0/0")), noApproved,
+			[]want{{finding.High, "", "", "whole internet"}}},
+		{"does not fire inside the approved list", ev("UpdateClusterConfig", vpc(bptr(true), nil, "203.0.113.128/25")), nil, nil},
+		{"does not fire when public access is turned off", ev("UpdateClusterConfig", vpc(bptr(false), bptr(true))), nil, nil},
+		{"does not fire for logging changes", ev("UpdateClusterConfig", logging(true, "api")), nil, nil},
+		{"failed call", ev("UpdateClusterConfig", vpc(bptr(true), nil, "0.0.0.0/0"), failed("AccessDeniedException")), nil, nil},
+		{"trusted automation", ev("UpdateClusterConfig", vpc(bptr(true), nil, "0.0.0.0/0"), byAutomation), nil, nil},
+	})
+	f := NewEngine(testPolicy(t), []Rule{PublicEndpointOpened}).Assess(open)
+	if p := f[0].Plan; p.EndpointPublicAccess == nil || !*p.EndpointPublicAccess || strings.Join(p.PublicAccessCIDRs, ",") != "203.0.113.0/24" {
+		t.Errorf("plan %+v, want public on with the approved CIDRs", p)
+	}
+	f = NewEngine(noApproved, []Rule{PublicEndpointOpened}).Assess(open)
+	if p := f[0].Plan; p.EndpointPublicAccess == nil || *p.EndpointPublicAccess {
+		t.Errorf("plan %+v, want public access off", p)
+	}
+}
+
+func TestPrivateEndpointDisabled(t *testing.T) {
+	runRule(t, PrivateEndpointDisabled, []row{
+		{"fires", ev("UpdateClusterConfig", vpc(nil, bptr(false))), nil, []want{{finding.Medium, "", "", "private endpoint"}}},
+		{"does not fire when turned on", ev("UpdateClusterConfig", vpc(nil, bptr(true))), nil, nil},
+		{"does not fire when not stated", ev("UpdateClusterConfig", vpc(bptr(true), nil, "203.0.113.0/24")), nil, nil},
+		{"failed call", ev("UpdateClusterConfig", vpc(nil, bptr(false)), failed("AccessDeniedException")), nil, nil},
+		{"trusted automation", ev("UpdateClusterConfig", vpc(nil, bptr(false)), byAutomation), nil, nil},
+	})
+}
+
+func TestControlPlaneLoggingDisabled(t *testing.T) {
+	runRule(t, ControlPlaneLoggingDisabled, []row{
+		{"fires for audit", ev("UpdateClusterConfig", logging(false, "audit", "scheduler")), nil,
+			[]want{{finding.High, "", finding.ActionUpdateClusterConfig, "audit logging turned off"}}},
+		{"does not fire for optional types", ev("UpdateClusterConfig", logging(false, "scheduler", "controllerManager")), nil, nil},
+		{"does not fire when enabling", ev("UpdateClusterConfig", logging(true, "audit")), nil, nil},
+		{"failed call", ev("UpdateClusterConfig", logging(false, "audit"), failed("AccessDeniedException")), nil, nil},
+		{"trusted automation", ev("UpdateClusterConfig", logging(false, "audit"), byAutomation), nil, nil},
+	})
+	f := NewEngine(testPolicy(t), []Rule{ControlPlaneLoggingDisabled}).Assess(ev("UpdateClusterConfig", logging(false, "api", "scheduler", "authenticator")))
+	if got := strings.Join(f[0].Plan.EnableLogTypes, ","); got != "api,authenticator" {
+		t.Errorf("plan re-enables %q, want exactly api,authenticator", got)
+	}
+}
+
+func TestAuthenticationModeChanged(t *testing.T) {
+	mode := func(m string) *cloudtrail.ClusterConfigParams {
+		p := &cloudtrail.ClusterConfigParams{AccessConfig: &cloudtrail.AccessConfig{AuthenticationMode: m}}
+		p.Name = cluster
+		return p
+	}
+	runRule(t, AuthenticationModeChanged, []row{
+		{"fires", ev("UpdateClusterConfig", mode("API")), nil, []want{{finding.Medium, "", "", "changed to API"}}},
+		{"does not fire without access config", ev("UpdateClusterConfig", logging(true, "api")), nil, nil},
+		{"failed call", ev("UpdateClusterConfig", mode("API"), failed("InvalidParameterException")), nil, nil},
+		{"trusted automation", ev("UpdateClusterConfig", mode("API"), byAutomation), nil, nil},
+	})
+}
+
+func TestClusterCreatedInsecure(t *testing.T) {
+	secure := func() *cloudtrail.CreateClusterParams {
+		p := &cloudtrail.CreateClusterParams{
+			ResourcesVPCConfig: &cloudtrail.VPCConfig{EndpointPublicAccess: bptr(false), EndpointPrivateAccess: bptr(true)},
+			Logging:            &cloudtrail.Logging{ClusterLogging: []cloudtrail.LogSetup{{Types: []string{"api", "audit", "authenticator"}, Enabled: bptr(true)}}},
+			EncryptionConfig:   []cloudtrail.EncryptionConfig{{Resources: []string{"secrets"}}},
+			AccessConfig:       &cloudtrail.AccessConfig{AuthenticationMode: "API", BootstrapClusterCreatorAdminPermissions: bptr(false)},
+		}
+		p.EncryptionConfig[0].Provider.KeyARN = "arn:aws:kms:eu-west-1:111122223333:key/k"
+		p.Name = cluster
+		return p
+	}
+	defaults := &cloudtrail.CreateClusterParams{}
+	defaults.Name = cluster
+	noLogs := secure()
+	noLogs.Logging = nil
+	runRule(t, ClusterCreatedInsecure, []row{
+		{"fires on all defaults", ev("CreateCluster", defaults), nil,
+			[]want{{finding.Medium, "", "", "0.0.0.0/0; required logs off: api, audit, authenticator; no KMS encryption of secrets; creator keeps cluster-admin"}}},
+		{"fires on missing logs only", ev("CreateCluster", noLogs), nil, []want{{finding.Medium, "", "", "required logs off"}}},
+		{"does not fire for a secure cluster", ev("CreateCluster", secure()), nil, nil},
+		{"failed call", ev("CreateCluster", defaults, failed("AccessDeniedException")), nil, nil},
+		{"trusted automation", ev("CreateCluster", defaults, byAutomation), nil, nil},
+	})
+}
+
+func TestRequiredPolicyDetached(t *testing.T) {
+	vpcRC := "arn:aws:iam::aws:policy/AmazonEKSVPCResourceController"
+	clusterRoleARN := "arn:aws:iam::111122223333:role/payments-prod-cluster-role"
+	runRule(t, RequiredPolicyDetached, []row{
+		{"fires high for a known cluster role", ev("DetachRolePolicy", rolePolicy("payments-prod-cluster-role", vpcRC)), nil,
+			[]want{{finding.High, clusterRoleARN, finding.ActionAttachRolePolicy, "AmazonEKSVPCResourceController detached from EKS cluster role"}}},
+		{"fires medium when the role is not confirmed", ev("DetachRolePolicy", rolePolicy("mystery", "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy")), nil,
+			[]want{{finding.Medium, "arn:aws:iam::111122223333:role/mystery", finding.ActionAttachRolePolicy, "confirm whether it is an EKS node role"}}},
+		{"fires for the IAM compute policy", ev("DetachRolePolicy", rolePolicy("x-cluster-role", "arn:aws:iam::aws:policy/AmazonEKSComputePolicy")), nil,
+			[]want{{finding.High, "arn:aws:iam::111122223333:role/x-cluster-role", finding.ActionAttachRolePolicy, "AmazonEKSComputePolicy"}}},
+		{"does not fire for the access policy of the same name", ev("DetachRolePolicy", rolePolicy("x-cluster-role", "arn:aws:eks::aws:cluster-access-policy/AmazonEKSComputePolicy")), nil, nil},
+		{"does not fire for a customer policy of the same name", ev("DetachRolePolicy", rolePolicy("x-cluster-role", "arn:aws:iam::111122223333:policy/AmazonEKSClusterPolicy")), nil, nil},
+		{"does not fire for unrelated policies", ev("DetachRolePolicy", rolePolicy("x-cluster-role", "arn:aws:iam::aws:policy/ReadOnlyAccess")), nil, nil},
+		{"failed call", ev("DetachRolePolicy", rolePolicy("x-cluster-role", vpcRC), failed("AccessDenied")), nil, nil},
+		{"trusted automation", ev("DetachRolePolicy", rolePolicy("x-cluster-role", vpcRC), byAutomation), nil, nil},
+		{"allowlisted", ev("DetachRolePolicy", rolePolicy("allowed-cluster-role", vpcRC)), nil, nil},
+	})
+}
+
+func TestAdminPolicyAttachedToEKSRole(t *testing.T) {
+	adm := "arn:aws:iam::aws:policy/AdministratorAccess"
+	runRule(t, AdminPolicyAttachedToEKSRole, []row{
+		{"fires for a node role", ev("AttachRolePolicy", rolePolicy("payments-prod-node-role", adm)), nil,
+			[]want{{finding.Critical, "arn:aws:iam::111122223333:role/payments-prod-node-role", finding.ActionDetachRolePolicy, "AdministratorAccess attached to EKS node role"}}},
+		{"fires for IAMFullAccess on a cluster role", ev("AttachRolePolicy", rolePolicy("a-cluster-role", "arn:aws:iam::aws:policy/IAMFullAccess")), nil,
+			[]want{{finding.Critical, "arn:aws:iam::111122223333:role/a-cluster-role", finding.ActionDetachRolePolicy, "IAMFullAccess"}}},
+		{"does not fire for other roles", ev("AttachRolePolicy", rolePolicy("ci-runner", adm)), nil, nil},
+		{"does not fire for required policies", ev("AttachRolePolicy", rolePolicy("a-node-role", "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy")), nil, nil},
+		{"failed call", ev("AttachRolePolicy", rolePolicy("a-node-role", adm), failed("AccessDenied")), nil, nil},
+		{"trusted automation", ev("AttachRolePolicy", rolePolicy("a-node-role", adm), byAutomation), nil, nil},
+		{"allowlisted", ev("AttachRolePolicy", rolePolicy("allowed-node-role", adm)), nil, nil},
+	})
+}
+
+func TestEKSRoleTrustChanged(t *testing.T) {
+	trust := func(role string) *cloudtrail.TrustPolicyParams {
+		return &cloudtrail.TrustPolicyParams{RoleName: role, PolicyDocument: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"sts:AssumeRole"}]}`}
+	}
+	runRule(t, EKSRoleTrustChanged, []row{
+		{"fires", ev("UpdateAssumeRolePolicy", trust("a-node-role")), nil,
+			[]want{{finding.High, "arn:aws:iam::111122223333:role/a-node-role", "", "trust policy of EKS node role"}}},
+		{"does not fire for other roles", ev("UpdateAssumeRolePolicy", trust("ci")), nil, nil},
+		{"failed call", ev("UpdateAssumeRolePolicy", trust("a-node-role"), failed("AccessDenied")), nil, nil},
+		{"trusted automation", ev("UpdateAssumeRolePolicy", trust("a-node-role"), byAutomation), nil, nil},
+		{"allowlisted", ev("UpdateAssumeRolePolicy", trust("allowed-node-role")), nil, nil},
+	})
+	f := NewEngine(testPolicy(t), []Rule{EKSRoleTrustChanged}).Assess(ev("UpdateAssumeRolePolicy", trust("a-node-role")))
+	if !strings.Contains(f[0].After, "444455556666") {
+		t.Errorf("after %q should name the trusted principal", f[0].After)
+	}
+}
+
+func TestEKSRoleInlinePolicyChanged(t *testing.T) {
+	inline := func(role string) *cloudtrail.InlinePolicyParams {
+		return &cloudtrail.InlinePolicyParams{RoleName: role, PolicyName: "extra", PolicyDocument: `{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`}
+	}
+	runRule(t, EKSRoleInlinePolicyChanged, []row{
+		{"fires on put", ev("PutRolePolicy", inline("a-node-role")), nil,
+			[]want{{finding.Medium, "arn:aws:iam::111122223333:role/a-node-role", "", "inline policy extra put on EKS node role"}}},
+		{"fires on delete", ev("DeleteRolePolicy", inline("a-cluster-role")), nil,
+			[]want{{finding.Medium, "arn:aws:iam::111122223333:role/a-cluster-role", "", "deleted from EKS cluster role"}}},
+		{"does not fire for other roles", ev("PutRolePolicy", inline("ci")), nil, nil},
+		{"failed call", ev("PutRolePolicy", inline("a-node-role"), failed("AccessDenied")), nil, nil},
+		{"trusted automation", ev("PutRolePolicy", inline("a-node-role"), byAutomation), nil, nil},
+		{"allowlisted", ev("PutRolePolicy", inline("allowed-node-role")), nil, nil},
+	})
+}
+
+func TestCatalogue(t *testing.T) {
+	seen := map[string]bool{}
+	for _, r := range All() {
+		if r.ID == "" || r.Title == "" || r.Rationale == "" || r.Fix == "" || len(r.Events) == 0 || r.Eval == nil {
+			t.Errorf("rule %q is incomplete", r.ID)
+		}
+		if seen[r.ID] {
+			t.Errorf("duplicate rule ID %q", r.ID)
+		}
+		seen[r.ID] = true
+		for _, e := range r.Events {
+			if sourceOf(e) == "" {
+				t.Errorf("rule %s looks at %s, which no family routes", r.ID, e)
+			}
+		}
+		if _, ok := ByID(r.ID); !ok {
+			t.Errorf("ByID(%q) fails", r.ID)
+		}
+	}
+	if len(All()) != 15 {
+		t.Errorf("catalogue has %d rules, want 15", len(All()))
+	}
+}
+
+func TestEngineRelevant(t *testing.T) {
+	e := NewEngine(policy.Default(), All())
+	if !e.Relevant([]byte("eks.amazonaws.com"), []byte("CreateCluster")) {
+		t.Error("EKS CreateCluster is relevant")
+	}
+	if e.Relevant([]byte("ecs.amazonaws.com"), []byte("CreateCluster")) {
+		t.Error("ECS CreateCluster is not")
+	}
+	if e.Relevant([]byte("eks.amazonaws.com"), []byte("DescribeCluster")) {
+		t.Error("DescribeCluster is not")
+	}
+}
