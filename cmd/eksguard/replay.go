@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/replay"
@@ -17,7 +16,7 @@ func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	fs := newFlagSet("eksguard replay", stderr)
 	policyPath := fs.String("policy", "", "policy file (default: built-in defaults)")
 	output := fs.String("output", "table", "output format: table or json")
-	failOn := fs.String("fail-on", "high", "exit 1 when a finding has at least this severity (info|low|medium|high|critical)")
+	failOn := fs.String("fail-on", "high", "exit 1 when a finding has at least this severity (info|low|medium|high|critical), or none")
 	workers := fs.Int("workers", 0, "files read at once (default: one per CPU)")
 	paths, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -28,6 +27,9 @@ func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return 2
 	}
 	threshold, err := finding.ParseSeverity(*failOn)
+	if *failOn == "none" {
+		threshold, err = finding.Critical+1, nil
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "eksguard replay: --fail-on: %v\n", err)
 		return 2
@@ -46,7 +48,8 @@ func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		fmt.Fprintf(stderr, "eksguard: %v\n", e)
 	}
 	var st replay.Stats
-	var out findingWriter = newTableWriter(stdout)
+	table := newTableWriter(stdout)
+	var out findingWriter = table
 	if *output == "json" {
 		out = &jsonWriter{enc: json.NewEncoder(stdout)}
 	}
@@ -65,8 +68,9 @@ func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}, &st)
 	out.flush()
 	if *output == "table" {
-		fmt.Fprintf(stdout, "\n%d files, %d records, %d in scope, %d findings, %d unreadable (policy: %s)\n",
-			st.Files.Load(), st.Records.Load(), st.InScope.Load(), st.Findings.Load(), st.Errors.Load()+int64(len(inputErrs)), pol.Source())
+		fmt.Fprintf(stdout, "\n%d files, %d records, %d in scope, %d findings%s, %d unreadable (policy: %s)\n",
+			st.Files.Load(), st.Records.Load(), st.InScope.Load(), st.Findings.Load(), table.summary(),
+			st.Errors.Load()+int64(len(inputErrs)), pol.Source())
 	}
 	switch {
 	case err != nil:
@@ -90,11 +94,12 @@ type jsonWriter struct{ enc *json.Encoder }
 func (w *jsonWriter) write(f *finding.Finding) { _ = w.enc.Encode(f) }
 func (w *jsonWriter) flush()                   {}
 
-// tableWriter prints a finding as a head line and indented details, the
-// way a person scans a list.
+// tableWriter prints a finding as a head line and labelled details, the
+// way a person scans a list, and counts findings per severity.
 type tableWriter struct {
-	w io.Writer
-	n int
+	w     io.Writer
+	n     int
+	bySev [finding.Critical + 1]int
 }
 
 func newTableWriter(w io.Writer) *tableWriter { return &tableWriter{w: w} }
@@ -104,20 +109,46 @@ func (t *tableWriter) write(f *finding.Finding) {
 		fmt.Fprintln(t.w)
 	}
 	t.n++
-	tw := tabwriter.NewWriter(t.w, 0, 0, 2, ' ', 0)
+	if f.Severity >= finding.Info && f.Severity <= finding.Critical {
+		t.bySev[f.Severity]++
+	}
 	where := f.Account + " " + f.Region
 	if f.Cluster != "" {
 		where = f.Cluster + " (" + where + ")"
 	}
-	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", strings.ToUpper(f.Severity.String()), f.Rule, where, f.EventTime)
-	fmt.Fprintf(tw, "\twhat\t%s\n", f.Summary)
-	fmt.Fprintf(tw, "\twho\t%s\n", who(f))
+	fmt.Fprintf(t.w, "%-8s  %s  %s  %s\n", strings.ToUpper(f.Severity.String()), f.Rule, where, f.EventTime)
+	line := func(label, text string) { fmt.Fprintf(t.w, "  %-9s %s\n", label, text) }
+	line("what", f.Summary)
+	line("who", who(f))
 	if f.NeedsCheck != "" {
-		fmt.Fprintf(tw, "\tcheck\t%s\n", f.NeedsCheck)
+		line("check", f.NeedsCheck)
 	}
-	fmt.Fprintf(tw, "\t%s\t%s\n", planVerb(f), planText(f))
-	fmt.Fprintf(tw, "\tevent\t%s %s\n", f.EventName, f.EventID)
-	tw.Flush()
+	if f.Plan == nil {
+		line("by hand", fixFor(f.Rule))
+	} else {
+		verb := "would do"
+		note := " (mode " + string(f.Mode) + ": not applied)"
+		if f.Mode == finding.ModeRemediate {
+			verb, note = "will do", ""
+		}
+		line(verb, f.Plan.Summary()+note)
+		line("", f.Plan.CLI(f.Region))
+	}
+	line("event", f.EventName+" "+f.EventID)
+}
+
+// summary counts the findings per severity, most severe first.
+func (t *tableWriter) summary() string {
+	var parts []string
+	for s := finding.Critical; s >= finding.Info; s-- {
+		if t.bySev[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", t.bySev[s], s))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 func (t *tableWriter) flush() {
@@ -142,27 +173,6 @@ func who(f *finding.Finding) string {
 		s += " (" + strings.Join(tags, ", ") + ")"
 	}
 	return s
-}
-
-func planVerb(f *finding.Finding) string {
-	switch {
-	case f.Plan == nil:
-		return "fix"
-	case f.Mode == finding.ModeRemediate:
-		return "will do"
-	}
-	return "would do"
-}
-
-func planText(f *finding.Finding) string {
-	if f.Plan == nil {
-		return "no automatic fix: " + fixFor(f.Rule)
-	}
-	s := f.Plan.Summary()
-	if f.Mode != finding.ModeRemediate {
-		s += " (mode " + string(f.Mode) + ": not applied)"
-	}
-	return s + "\n\t\t" + f.Plan.CLI(f.Region)
 }
 
 func fixFor(ruleID string) string {

@@ -74,7 +74,7 @@ func ParseMode(s string) (Mode, error) {
 type Actor struct {
 	ARN       string `json:"arn,omitempty"`
 	Type      string `json:"type,omitempty"`
-	Role      string `json:"role,omitempty"` // the role an assumed-role session came from
+	Role      string `json:"role,omitempty"` // the IAM role or user behind the call (a session's issuer)
 	AccountID string `json:"accountId,omitempty"`
 	SourceIP  string `json:"sourceIp,omitempty"`
 	UserAgent string `json:"userAgent,omitempty"`

@@ -177,6 +177,23 @@ func (v *validator) check(p *Policy, knownRules []string) {
 			}
 		}
 	}
+	// Remediating admin grants with no admins listed would strip every
+	// admin, break-glass roles included.
+	if len(p.Principals.Admins) == 0 {
+		for _, id := range []string{"cluster-admin-granted", "privileged-group-granted"} {
+			mode := p.Defaults.Mode
+			if rc, ok := p.Rules[id]; ok && rc.Mode != "" {
+				mode = rc.Mode
+			}
+			if mode == finding.ModeRemediate && slices.Contains(knownRules, id) {
+				path := "rules." + id + ".mode"
+				if rc, ok := p.Rules[id]; !ok || rc.Mode == "" {
+					path = "defaults.mode"
+				}
+				v.errorf(path, "%s cannot remediate while principals.admins is empty: it would remove every admin grant, break-glass roles included", id)
+			}
+		}
+	}
 	for _, ch := range []struct {
 		path string
 		c    Channel

@@ -186,11 +186,21 @@ func (p *Policy) ModeFor(ruleID string) finding.Mode {
 	return p.Defaults.Mode
 }
 
-// Allowed reports whether the rule's allow list exempts the principal (an
-// ARN, or a role name).
+// Allowed reports whether the rule's allow list exempts the principal. Allow
+// entries are ARN globs, or role-name globs that match the role's name.
 func (p *Policy) Allowed(ruleID, principal string) bool {
 	rc, ok := p.Rules[ruleID]
-	return ok && matchPrincipal(rc.Allow, principal)
+	if !ok || len(rc.Allow) == 0 {
+		return false
+	}
+	if matchPrincipal(rc.Allow, principal) {
+		return true
+	}
+	if i := strings.Index(principal, ":role/"); i >= 0 {
+		name := principal[strings.LastIndexByte(principal, '/')+1:]
+		return glob.Any(rc.Allow, name)
+	}
+	return false
 }
 
 // TrustedAccount reports whether principals of the account are trusted;

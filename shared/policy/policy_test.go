@@ -103,6 +103,8 @@ func TestParseErrorsGiveLine(t *testing.T) {
 		{"bad severity", "version: 1\nnotify: {slack: {minSeverity: urgent}}\n", []string{"p.yaml", "urgent"}},
 		{"bad format", "version: 1\nnotify: {sns: {format: xml}}\n", []string{"notify.sns.format", "xml"}},
 		{"wrong type", "version: 1\nremediation: {maxPerResourcePerHour: lots}\n", []string{"p.yaml", "line 2"}},
+		{"remediating admin grants without admins", "version: 1\nrules:\n  cluster-admin-granted: {mode: remediate}\n", []string{"p.yaml:3", "principals.admins is empty"}},
+		{"remediate by default without admins", "version: 1\ndefaults: {mode: remediate}\n", []string{"defaults.mode", "cluster-admin-granted cannot remediate"}},
 		{"duplicate key", "version: 1\nversion: 1\n", []string{"p.yaml", "line 2"}},
 	}
 	for _, tt := range tests {

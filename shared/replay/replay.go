@@ -229,22 +229,34 @@ func Stream(src io.Reader, name string, eng *rules.Engine, st *Stats) ([]finding
 			break
 		}
 		records++
-		src, evName := cloudtrail.Peek(raw)
-		if !eng.Relevant(src, evName) {
+		fs, inScope, err := Assess(eng, raw)
+		if !inScope {
 			continue
 		}
 		st.InScope.Add(1)
-		rec, err := cloudtrail.DecodeEvent(raw)
 		if err != nil {
 			st.Errors.Add(1)
 			errs = append(errs, &InputError{File: name, Index: rd.Index(), Err: err})
 			continue
 		}
-		fs := eng.Assess(rec)
 		st.Findings.Add(int64(len(fs)))
 		out = append(out, fs...)
 	}
 	return out, errs
+}
+
+// Assess handles one raw record or envelope: records no rule looks at are
+// skipped without decoding (inScope false); the rest are decoded and assessed.
+func Assess(eng *rules.Engine, raw []byte) (fs []finding.Finding, inScope bool, err error) {
+	src, name := cloudtrail.Peek(raw)
+	if !eng.Relevant(src, name) {
+		return nil, false, nil
+	}
+	rec, err := cloudtrail.DecodeEvent(raw)
+	if err != nil {
+		return nil, true, err
+	}
+	return eng.Assess(rec), true, nil
 }
 
 type countingReader struct {

@@ -209,21 +209,29 @@ var AccessChangeDenied = Rule{
 		if !r.Denied() {
 			return nil
 		}
-		var cluster, principal string
+		var cluster, principal, what string
+		sev := finding.Low
 		switch v := r.Params.(type) {
 		case *cloudtrail.AccessEntryParams:
 			cluster, principal = v.Cluster(), v.PrincipalARN
 		case *cloudtrail.AccessPolicyParams:
 			cluster, principal = v.Cluster(), v.PrincipalARN
+			if name, ok := accessPolicyName(v.PolicyARN); ok {
+				what = " of " + name
+				if name == clusterAdminPolicy || name == adminPolicy {
+					sev = finding.Medium // an attempt at admin is worth a closer look
+				}
+			}
 		}
 		target := ""
 		if principal != "" {
 			target = " for " + principal
 		}
 		return []finding.Finding{{
+			Severity:  sev,
 			Cluster:   cluster,
 			Principal: principal,
-			Summary: fmt.Sprintf("%s was denied %s%s on cluster %s (%s)", r.UserIdentity.ARN, r.EventName, target,
+			Summary: fmt.Sprintf("%s was denied %s%s%s on cluster %s (%s)", r.UserIdentity.ARN, r.EventName, what, target,
 				orUnknown(cluster), r.ErrorCode),
 		}}
 	},

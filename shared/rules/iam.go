@@ -24,6 +24,14 @@ var nodeRolePolicies = []string{
 	"AmazonEC2ContainerRegistryReadOnly", "AmazonEC2ContainerRegistryPullOnly",
 }
 
+// Required policies whose removal can be deliberate, with what to check.
+var movable = map[string]string{
+	"AmazonEKS_CNI_Policy": "expected if the VPC CNI now gets its permissions from IRSA or EKS Pod Identity " +
+		"(aws-node service account); otherwise pods on this role's nodes lose networking",
+	"AmazonEC2ContainerRegistryReadOnly": "expected if AmazonEC2ContainerRegistryPullOnly replaced it; " +
+		"otherwise nodes can no longer pull images from ECR",
+}
+
 // AWS managed policies that make any role an administrator.
 var adminPolicies = []string{"AdministratorAccess", "PowerUserAccess", "IAMFullAccess"}
 
@@ -85,6 +93,15 @@ var RequiredPolicyDetached = Rule{
 			After:     shortName(rp.PolicyARN) + " detached",
 			Plan: &finding.Plan{Action: finding.ActionAttachRolePolicy, RoleName: rp.RoleName, PolicyARN: rp.PolicyARN,
 				Reason: "puts back the managed policy the role needs"},
+		}
+		name, _ := managedPolicyName(rp.PolicyARN)
+		if movable[name] != "" {
+			// Detaching these is sometimes the recommended change, not a mistake.
+			f.Severity = finding.Medium
+			f.Plan = nil
+			f.Summary = fmt.Sprintf("%s detached from role %s", name, rp.RoleName)
+			f.NeedsCheck = movable[name]
+			return []finding.Finding{f}
 		}
 		if role := eksRole(p, rp.RoleName); role != "" {
 			f.Summary = fmt.Sprintf("%s detached from EKS %s role %s", shortName(rp.PolicyARN), role, rp.RoleName)

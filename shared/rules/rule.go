@@ -27,7 +27,8 @@ type Rule struct {
 	Actions []string
 	// Eval returns the rule's findings for one event. It is pure: no I/O, no
 	// clock, no globals. Assess fills in the common fields (event, actor,
-	// mode) afterwards; Eval sets what is specific to the rule.
+	// mode) afterwards; Eval sets what is specific to the rule. A finding's
+	// Severity is the rule's unless Eval sets another (above info).
 	Eval func(r *cloudtrail.Record, p *policy.Policy) []finding.Finding
 }
 

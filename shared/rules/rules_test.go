@@ -270,8 +270,10 @@ func TestAccessChangeDenied(t *testing.T) {
 	runRule(t, AccessChangeDenied, []row{
 		{"fires on denied create", ev("CreateAccessEntry", entry(devRole), failed("AccessDeniedException")),
 			nil, []want{{finding.Low, devRole, "", "AccessDeniedException"}}},
-		{"fires on denied associate", ev("AssociateAccessPolicy", assoc(devRole, clusterAdminARN, "cluster"), failed("AccessDeniedException")),
-			nil, []want{{finding.Low, devRole, "", "denied AssociateAccessPolicy"}}},
+		{"fires medium on a denied admin associate", ev("AssociateAccessPolicy", assoc(devRole, clusterAdminARN, "cluster"), failed("AccessDeniedException")),
+			nil, []want{{finding.Medium, devRole, "", "denied AssociateAccessPolicy of AmazonEKSClusterAdminPolicy"}}},
+		{"fires low on a denied view associate", ev("AssociateAccessPolicy", assoc(devRole, viewARN, "cluster"), failed("AccessDeniedException")),
+			nil, []want{{finding.Low, devRole, "", "AmazonEKSViewPolicy"}}},
 		{"does not fire on success", ev("CreateAccessEntry", entry(devRole)), nil, nil},
 		{"does not fire on other errors", ev("CreateAccessEntry", entry(devRole), failed("ResourceInUseException")), nil, nil},
 		{"trusted automation", ev("CreateAccessEntry", entry(devRole), failed("AccessDeniedException"), byAutomation), nil, nil},
@@ -383,8 +385,17 @@ func TestRequiredPolicyDetached(t *testing.T) {
 	runRule(t, RequiredPolicyDetached, []row{
 		{"fires high for a known cluster role", ev("DetachRolePolicy", rolePolicy("payments-prod-cluster-role", vpcRC)), nil,
 			[]want{{finding.High, clusterRoleARN, finding.ActionAttachRolePolicy, "AmazonEKSVPCResourceController detached from EKS cluster role"}}},
-		{"fires medium when the role is not confirmed", ev("DetachRolePolicy", rolePolicy("mystery", "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy")), nil,
+		{"fires medium when the role is not confirmed", ev("DetachRolePolicy", rolePolicy("mystery", "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy")), nil,
 			[]want{{finding.Medium, "arn:aws:iam::111122223333:role/mystery", finding.ActionAttachRolePolicy, "confirm whether it is an EKS node role"}}},
+		{"CNI policy moved off a node role: medium, no plan", ev("DetachRolePolicy", rolePolicy("a-node-role", "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy")), nil,
+			[]want{{finding.Medium, "arn:aws:iam::111122223333:role/a-node-role", "", "Pod Identity"}}},
+		{"ECR read-only swapped for pull-only: medium, no plan", ev("DetachRolePolicy", rolePolicy("a-node-role", "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly")), nil,
+			[]want{{finding.Medium, "arn:aws:iam::111122223333:role/a-node-role", "", "PullOnly"}}},
+		{"allowlisted by role name", ev("DetachRolePolicy", rolePolicy("legacy-workers", vpcRC)), func() *policy.Policy {
+			p := testPolicy(t)
+			p.Rules["required-policy-detached"] = policy.RuleConfig{Allow: []string{"legacy-*"}}
+			return p
+		}(), nil},
 		{"fires for the IAM compute policy", ev("DetachRolePolicy", rolePolicy("x-cluster-role", "arn:aws:iam::aws:policy/AmazonEKSComputePolicy")), nil,
 			[]want{{finding.High, "arn:aws:iam::111122223333:role/x-cluster-role", finding.ActionAttachRolePolicy, "AmazonEKSComputePolicy"}}},
 		{"does not fire for the access policy of the same name", ev("DetachRolePolicy", rolePolicy("x-cluster-role", "arn:aws:eks::aws:cluster-access-policy/AmazonEKSComputePolicy")), nil, nil},

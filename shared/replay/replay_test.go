@@ -1,0 +1,145 @@
+package replay
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/policy"
+	"github.com/eksguard/eksguard/shared/rules"
+)
+
+// grant returns a record granting cluster admin, with its own event ID.
+func grant(id string) string {
+	return strings.Replace(string(inScopeRecord), `"eventID":"a1b2c3d4-e5f6-7a8b-9c0d-e1f2a3b4c5d6"`, `"eventID":"`+id+`"`, 1)
+}
+
+func writeFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func gzipped(s string) []byte {
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	w.Write([]byte(s))
+	w.Close()
+	return b.Bytes()
+}
+
+func TestRunKeepsInputOrderAndReportsErrors(t *testing.T) {
+	dir := t.TempDir()
+	// Twelve files across nested directories, some gzip'd, each with one
+	// finding and noise; one file has a malformed in-scope record.
+	for i := range 12 {
+		recs := []string{string(irrelevantRecord), grant(fmt.Sprintf("f%02d", i)), string(irrelevantRecord)}
+		if i == 5 {
+			recs = append(recs, `{"eventSource":"eks.amazonaws.com","eventName":"AssociateAccessPolicy","requestParameters":{"principalArn":7}}`)
+		}
+		body := `{"Records":[` + strings.Join(recs, ",") + `]}`
+		name := filepath.Join(dir, fmt.Sprintf("2026/11/%02d/trail-%02d.json", i%3, i))
+		data := []byte(body)
+		if i%2 == 0 {
+			name += ".gz"
+			data = gzipped(body)
+		}
+		writeFile(t, name, data)
+	}
+	writeFile(t, filepath.Join(dir, "README.txt"), []byte("not a trail file"))
+
+	files, errs := Inputs([]string{dir})
+	if len(errs) != 0 || len(files) != 12 {
+		t.Fatalf("Inputs: %d files, errors %v", len(files), errs)
+	}
+	var ids []string
+	var inputErrs []*InputError
+	var st Stats
+	err := Run(context.Background(), files, Options{
+		Engine:    rules.NewEngine(policy.Default(), rules.All()),
+		Workers:   4,
+		OnFinding: func(f *finding.Finding) { ids = append(ids, f.EventID) },
+		OnError:   func(e *InputError) { inputErrs = append(inputErrs, e) },
+	}, &st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Files sort by path: 2026/11/00/{00,03,06,09}, 01/{01,04,07,10}, 02/{02,05,08,11}.
+	want := "f00 f03 f06 f09 f01 f04 f07 f10 f02 f05 f08 f11"
+	if got := strings.Join(ids, " "); got != want {
+		t.Errorf("findings in order %q, want %q", got, want)
+	}
+	if len(inputErrs) != 1 {
+		t.Fatalf("errors %v, want the one malformed record", inputErrs)
+	}
+	e := inputErrs[0]
+	if !strings.HasSuffix(e.File, "trail-05.json") || e.Index != 3 || !strings.Contains(e.Error(), "principalArn") {
+		t.Errorf("error %q: want file trail-05.json, record 3, field principalArn", e)
+	}
+	if st.Files.Load() != 12 || st.Records.Load() != 37 || st.InScope.Load() != 13 || st.Findings.Load() != 12 || st.Errors.Load() != 1 {
+		t.Errorf("stats files %d records %d inscope %d findings %d errors %d", st.Files.Load(), st.Records.Load(),
+			st.InScope.Load(), st.Findings.Load(), st.Errors.Load())
+	}
+}
+
+func TestRunStdinAndMissingFiles(t *testing.T) {
+	files, errs := Inputs([]string{"-", "/does/not/exist"})
+	if len(files) != 1 || len(errs) != 1 || !strings.Contains(errs[0].Error(), "/does/not/exist") {
+		t.Fatalf("files %v errors %v", files, errs)
+	}
+	var n int
+	var st Stats
+	err := Run(context.Background(), files, Options{
+		Engine:    rules.NewEngine(policy.Default(), rules.All()),
+		Stdin:     strings.NewReader(grant("a") + "\n" + grant("b") + "\n"),
+		OnFinding: func(*finding.Finding) { n++ },
+	}, &st)
+	if err != nil || n != 2 {
+		t.Fatalf("stdin: %d findings, err %v", n, err)
+	}
+}
+
+func TestRunUnreadableStream(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "bad.json"), []byte(`{"Records":[`+grant("ok")+`, {"eventID":`))
+	files, _ := Inputs([]string{dir})
+	var errs []*InputError
+	var n int
+	var st Stats
+	_ = Run(context.Background(), files, Options{
+		Engine:    rules.NewEngine(policy.Default(), rules.All()),
+		OnFinding: func(*finding.Finding) { n++ },
+		OnError:   func(e *InputError) { errs = append(errs, e) },
+	}, &st)
+	if n != 1 {
+		t.Errorf("the good record before the damage must still be assessed; got %d findings", n)
+	}
+	if len(errs) != 1 || errs[0].Index != 1 || !strings.Contains(errs[0].Error(), "unexpected end of input") {
+		t.Errorf("errors %v", errs)
+	}
+}
+
+func TestRunStopsOnCancel(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 5 {
+		writeFile(t, filepath.Join(dir, fmt.Sprintf("%d.json", i)), []byte(grant("x")))
+	}
+	files, _ := Inputs([]string{dir})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var st Stats
+	err := Run(ctx, files, Options{Engine: rules.NewEngine(policy.Default(), rules.All())}, &st)
+	if err == nil {
+		t.Fatal("want the context error")
+	}
+}
