@@ -159,3 +159,18 @@ func TestReadmeRuleTable(t *testing.T) {
 		t.Error("README.md's rule table differs from `eksguard rules --output markdown`; paste the new table into README.md")
 	}
 }
+
+func TestReplayNotifyPreview(t *testing.T) {
+	ev := filepath.Join(events, "cluster/update-config-disable-audit-logging.json")
+	code, out, errOut := runCLI(t, "", "replay", "--notify", "sns", ev)
+	if code != 1 || !strings.Contains(out, "Subject: [HIGH] control-plane-logging-disabled: payments-prod (111122223333 eu-west-1)") {
+		t.Errorf("sns preview: exit %d, stderr %s\n%s", code, errOut, out)
+	}
+	code, out, _ = runCLI(t, "", "replay", "--notify", "slack", ev)
+	if code != 1 || !strings.Contains(out, `"blocks"`) || !strings.Contains(out, "aws eks update-cluster-config") {
+		t.Errorf("slack preview: exit %d\n%s", code, out)
+	}
+	if code, _, errOut = runCLI(t, "", "replay", "--notify", "pager", ev); code != 2 || !strings.Contains(errOut, "unknown channel") {
+		t.Errorf("unknown channel: exit %d, %s", code, errOut)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/notify"
 	"github.com/eksguard/eksguard/shared/replay"
 	"github.com/eksguard/eksguard/shared/rules"
 )
@@ -18,6 +19,7 @@ func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	output := fs.String("output", "table", "output format: table or json")
 	failOn := fs.String("fail-on", "high", "exit 1 when a finding has at least this severity (info|low|medium|high|critical), or none")
 	workers := fs.Int("workers", 0, "files read at once (default: one per CPU)")
+	notifyChannel := fs.String("notify", "", "print the exact payloads a channel would receive instead of findings: slack or sns")
 	paths, err := parseInterleaved(fs, args)
 	if err != nil {
 		return 2
@@ -38,6 +40,10 @@ func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		fmt.Fprintf(stderr, "eksguard replay: --output: unknown format %q (want table or json)\n", *output)
 		return 2
 	}
+	if *notifyChannel != "" && *notifyChannel != notify.ChannelSlack && *notifyChannel != notify.ChannelSNS {
+		fmt.Fprintf(stderr, "eksguard replay: --notify: unknown channel %q (want slack or sns)\n", *notifyChannel)
+		return 2
+	}
 	pol, err := loadPolicy(*policyPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "eksguard replay: %v\n", err)
@@ -53,6 +59,11 @@ func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if *output == "json" {
 		out = &jsonWriter{enc: json.NewEncoder(stdout)}
 	}
+	var preview *previewWriter
+	if *notifyChannel != "" {
+		preview = &previewWriter{channel: *notifyChannel}
+		out = preview
+	}
 	reached := false
 	err = replay.Run(ctx, files, replay.Options{
 		Engine:  rules.NewEngine(pol, rules.All()),
@@ -67,7 +78,12 @@ func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		OnError: func(e *replay.InputError) { fmt.Fprintf(stderr, "eksguard: %v\n", e) },
 	}, &st)
 	out.flush()
-	if *output == "table" {
+	if preview != nil {
+		if err := notify.Preview(stdout, preview.channel, preview.fs, pol); err != nil {
+			fmt.Fprintf(stderr, "eksguard replay: %v\n", err)
+			return 2
+		}
+	} else if *output == "table" {
 		fmt.Fprintf(stdout, "\n%d files, %d records, %d in scope, %d findings%s, %d unreadable (policy: %s)\n",
 			st.Files.Load(), st.Records.Load(), st.InScope.Load(), st.Findings.Load(), table.summary(),
 			st.Errors.Load()+int64(len(inputErrs)), pol.Source())
@@ -88,6 +104,15 @@ type findingWriter interface {
 	write(*finding.Finding)
 	flush()
 }
+
+// previewWriter collects findings to print as notification payloads.
+type previewWriter struct {
+	channel string
+	fs      []finding.Finding
+}
+
+func (p *previewWriter) write(f *finding.Finding) { p.fs = append(p.fs, *f) }
+func (p *previewWriter) flush()                   {}
 
 type jsonWriter struct{ enc *json.Encoder }
 
