@@ -1,0 +1,157 @@
+package notify
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/eksguard/eksguard/shared/cloudtrail"
+	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/policy"
+	"github.com/eksguard/eksguard/shared/rules"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden payload files in testdata/golden")
+
+const (
+	eventsDir = "../../events"
+	goldenDir = "testdata/golden"
+)
+
+// sampleEvents lists every events/**/*.json, relative to events/.
+func sampleEvents(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(eventsDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(path, ".json") {
+			rel, err := filepath.Rel(eventsDir, path)
+			if err != nil {
+				return err
+			}
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("list %s: %v", eventsDir, err)
+	}
+	return out
+}
+
+// goldenName turns "access/cluster-admin.json" into "access__cluster-admin".
+func goldenName(rel string) string {
+	return strings.ReplaceAll(strings.TrimSuffix(rel, ".json"), "/", "__")
+}
+
+// assess decodes every record of a sample file and runs the rules with the default policy.
+func assess(t *testing.T, path string) []finding.Finding {
+	t.Helper()
+	file, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	rd, err := cloudtrail.NewReader(file)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	defer rd.Close()
+	var out []finding.Finding
+	for {
+		raw, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		rec, err := cloudtrail.DecodeEvent(raw)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		out = append(out, rules.Assess(rec, policy.Default())...)
+	}
+}
+
+// TestGoldenPayloads checks the Slack and SNS payloads of every sample event
+// against testdata/golden. Run with -update after a deliberate change and
+// review the diff.
+func TestGoldenPayloads(t *testing.T) {
+	files := sampleEvents(t)
+	if len(files) == 0 {
+		t.Fatalf("no sample events under %s: the golden payload tests need at least one events/**/*.json", eventsDir)
+	}
+	if *update {
+		if err := os.MkdirAll(goldenDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string]bool{}
+	for _, rel := range files {
+		fs := assess(t, filepath.Join(eventsDir, rel))
+		for _, channel := range []string{ChannelSlack, ChannelSNS} {
+			name := goldenName(rel) + "." + channel + ".txt"
+			want[name] = true
+			var got bytes.Buffer
+			if err := Preview(&got, channel, fs, policy.Default()); err != nil {
+				t.Errorf("%s: %v", rel, err)
+				continue
+			}
+			path := filepath.Join(goldenDir, name)
+			if *update {
+				if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			golden, err := os.ReadFile(path)
+			if err != nil {
+				t.Errorf("%s: no golden file %s (run go test ./shared/notify -run TestGoldenPayloads -update): %v", rel, path, err)
+				continue
+			}
+			if !bytes.Equal(got.Bytes(), golden) {
+				t.Errorf("%s: %s payload differs from %s (rerun with -update if intended)\n%s", rel, channel, path, firstDiff(string(golden), got.String()))
+			}
+		}
+	}
+	// Golden files whose event is gone are stale.
+	entries, _ := os.ReadDir(goldenDir)
+	for _, e := range entries {
+		if want[e.Name()] {
+			continue
+		}
+		if *update {
+			_ = os.Remove(filepath.Join(goldenDir, e.Name()))
+			continue
+		}
+		t.Errorf("stale golden file %s: no events/ file produces it (rerun with -update)", e.Name())
+	}
+}
+
+// firstDiff shows the first differing line.
+func firstDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := range max(len(w), len(g)) {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			return "line " + strconv.Itoa(i+1) + ":\n  golden: " + wl + "\n  got:    " + gl
+		}
+	}
+	return "(only trailing differences)"
+}

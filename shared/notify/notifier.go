@@ -1,0 +1,142 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/slack-go/slack"
+
+	"github.com/eksguard/eksguard/shared/dedup"
+	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/policy"
+)
+
+// Metric names, in the "eksguard" CloudWatch namespace, emitted as Embedded
+// Metric Format log lines with the dimension Function=notifier.
+const (
+	MetricNamespace           = "eksguard"
+	MetricNotificationFailure = "NotificationFailures"
+	MetricFunction            = "notifier"
+)
+
+// Poster delivers a Slack message; it returns the attempts made.
+type Poster interface {
+	Post(ctx context.Context, msg *slack.WebhookMessage) (int, error)
+}
+
+// Deduper decides whether an occurrence is posted or folded.
+type Deduper interface {
+	Observe(ctx context.Context, key, state, messageID string) (dedup.Seen, error)
+}
+
+// Notifier is the Slack notifier Lambda's handler: it receives the SNS
+// topic's messages, applies the Slack threshold and the dedup window, and
+// posts Block Kit messages.
+type Notifier struct {
+	Policy *policy.Policy
+	Slack  Poster
+	// Dedup folds repeats; nil posts every finding.
+	Dedup Deduper
+	Log   *slog.Logger
+	// Metrics receives Embedded Metric Format lines (os.Stdout in Lambda).
+	Metrics io.Writer
+	// Now stamps metrics.
+	Now func() time.Time
+}
+
+// Handle processes one SNS delivery. An error makes Lambda retry the event
+// and, after its last retry, send it to the dead-letter queue.
+func (n *Notifier) Handle(ctx context.Context, ev events.SNSEvent) error {
+	var errs []error
+	for _, rec := range ev.Records {
+		if err := n.handle(ctx, rec.SNS); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (n *Notifier) handle(ctx context.Context, msg events.SNSEntity) error {
+	log := n.Log.With("snsMessageId", msg.MessageID)
+	f, err := DecodeMessage(msg.Message)
+	if err != nil {
+		log.ErrorContext(ctx, "cannot read the SNS message", "error", err)
+		n.failure(log, "decode", nil)
+		return fmt.Errorf("SNS message %s: %w", msg.MessageID, err)
+	}
+	log = log.With("rule", f.Rule, "severity", f.Severity.String(), "resource", f.Key(), "eventID", f.EventID)
+	if f.Severity < n.Policy.Notify.Slack.MinSeverity {
+		log.InfoContext(ctx, "below the Slack threshold, not posted", "minSeverity", n.Policy.Notify.Slack.MinSeverity.String())
+		return nil
+	}
+	var fold *Fold
+	if n.Dedup != nil {
+		seen, err := n.Dedup.Observe(ctx, dedup.Key(f.Rule, f.Key()), OutcomeLabel(f), msg.MessageID)
+		switch {
+		case err != nil:
+			// A duplicate is better than silence: post without folding.
+			log.WarnContext(ctx, "dedup window unavailable, posting without folding", "error", err)
+		case !seen.Post:
+			log.InfoContext(ctx, "folded into an earlier alert", "count", seen.Count, "windowStart", seen.WindowStart)
+			return nil
+		default:
+			fold = &Fold{Count: seen.Count, Folded: seen.Folded, Since: seen.WindowStart, Window: n.Policy.Notify.DedupWindow.Duration,
+				Changed: seen.Reason == dedup.Changed}
+			if p := seen.Previous; p != nil {
+				fold.PreviousStart, fold.PreviousEnd, fold.PreviousFolded = p.Start, p.End, p.Folded
+			}
+		}
+	}
+	attempts, err := n.Slack.Post(ctx, SlackMessage(f, fold))
+	if err != nil {
+		log.ErrorContext(ctx, "Slack delivery failed", "error", err, "attempts", attempts)
+		n.failure(log, "slack", f)
+		return fmt.Errorf("notify %s on %s (event %s): %w", f.Rule, Resource(f), f.EventID, err)
+	}
+	count := 1
+	if fold != nil {
+		count = fold.Count
+	}
+	log.InfoContext(ctx, "posted to Slack", "attempts", attempts, "count", count)
+	return nil
+}
+
+// failure emits one NotificationFailures data point as an EMF log line.
+func (n *Notifier) failure(log *slog.Logger, stage string, f *finding.Finding) {
+	if n.Metrics == nil {
+		return
+	}
+	now := time.Now
+	if n.Now != nil {
+		now = n.Now
+	}
+	doc := map[string]any{
+		"_aws": map[string]any{
+			"Timestamp": now().UnixMilli(),
+			"CloudWatchMetrics": []any{map[string]any{
+				"Namespace":  MetricNamespace,
+				"Dimensions": [][]string{{"Function"}},
+				"Metrics":    []any{map[string]string{"Name": MetricNotificationFailure, "Unit": "Count"}},
+			}},
+		},
+		"Function":                MetricFunction,
+		MetricNotificationFailure: 1,
+		"stage":                   stage,
+	}
+	if f != nil {
+		doc["rule"], doc["eventID"] = f.Rule, f.EventID
+	}
+	b, err := json.Marshal(doc)
+	if err == nil {
+		_, err = n.Metrics.Write(append(b, '\n'))
+	}
+	if err != nil {
+		log.Error("cannot write the failure metric", "error", err)
+	}
+}

@@ -1,0 +1,372 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/eksguard/eksguard/shared/awsfake"
+	"github.com/eksguard/eksguard/shared/dedup"
+	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/policy"
+	"github.com/eksguard/eksguard/shared/slackhook"
+)
+
+const hookPath = "/services/T0FAKE/B0FAKE/xoxsecretTOKEN123"
+
+// webhook is a fake Slack incoming webhook: it answers with the queued
+// statuses (then 200 "ok") and keeps every posted body.
+type webhook struct {
+	t      *testing.T
+	srv    *httptest.Server
+	mu     sync.Mutex
+	status []int
+	posts  []map[string]any
+}
+
+func newWebhook(t *testing.T) *webhook {
+	h := &webhook{t: t}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != hookPath || r.Method != http.MethodPost {
+			t.Errorf("webhook got %s %s", r.Method, r.URL.Path)
+		}
+		body, _ := io.ReadAll(r.Body)
+		var doc map[string]any
+		if err := json.Unmarshal(body, &doc); err != nil {
+			t.Errorf("webhook body is not JSON: %v", err)
+		}
+		h.mu.Lock()
+		h.posts = append(h.posts, doc)
+		code := http.StatusOK
+		if len(h.status) > 0 {
+			code, h.status = h.status[0], h.status[1:]
+		}
+		h.mu.Unlock()
+		if code == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "2")
+		}
+		w.WriteHeader(code)
+		_, _ = io.WriteString(w, "ok")
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+func (h *webhook) fail(codes ...int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.status = append(h.status, codes...)
+}
+
+func (h *webhook) received() []map[string]any {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]map[string]any(nil), h.posts...)
+}
+
+// rig is a notifier wired to fakes: webhook, DynamoDB, log and metric buffers.
+type rig struct {
+	n       *Notifier
+	hook    *webhook
+	aws     *awsfake.World
+	logs    *bytes.Buffer
+	metrics *bytes.Buffer
+	waits   *[]time.Duration
+	clock   *time.Time
+}
+
+func newRig(t *testing.T, pol *policy.Policy) *rig {
+	t.Helper()
+	hook := newWebhook(t)
+	u, err := slackhook.ParseURL(hook.srv.URL + hookPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs, metrics bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	waits := &[]time.Duration{}
+	client := slackhook.New(u, slackhook.WithLogger(log), slackhook.WithSleeper(func(_ context.Context, d time.Duration) error {
+		*waits = append(*waits, d)
+		return nil
+	}))
+	w := awsfake.New(t)
+	db := dynamodb.NewFromConfig(awsfake.Config("eu-west-1"), func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(w.DynamoDB.URL) })
+	now := time.Date(2025, 3, 14, 3, 2, 30, 0, time.UTC)
+	clock := &now
+	win := dedup.New(db, "eksguard-state", pol.Notify.DedupWindow.Duration, func() time.Time { return *clock })
+	n := &Notifier{Policy: pol, Slack: client, Dedup: win, Log: log, Metrics: &metrics, Now: func() time.Time { return *clock }}
+	return &rig{n: n, hook: hook, aws: w, logs: &logs, metrics: &metrics, waits: waits, clock: clock}
+}
+
+// deliver hands the notifier one SNS record carrying the finding.
+func (r *rig) deliver(t *testing.T, f *finding.Finding, messageID, format string) error {
+	t.Helper()
+	m, err := BuildSNS(f, format)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := events.SNSEvent{Records: []events.SNSEventRecord{{EventSource: "aws:sns", SNS: events.SNSEntity{
+		MessageID: messageID, TopicArn: topicARN, Subject: m.Subject, Message: m.Body,
+	}}}}
+	return r.n.Handle(context.Background(), ev)
+}
+
+func headerOf(post map[string]any) string {
+	blocks, _ := post["blocks"].([]any)
+	if len(blocks) == 0 {
+		return ""
+	}
+	text, _ := blocks[0].(map[string]any)["text"].(map[string]any)
+	s, _ := text["text"].(string)
+	return s
+}
+
+func allText(post map[string]any) string {
+	b, _ := json.Marshal(post)
+	return string(b)
+}
+
+func assertNoWebhookSecret(t *testing.T, what, s string) {
+	t.Helper()
+	for _, secret := range []string{hookPath, "xoxsecretTOKEN123"} {
+		if strings.Contains(s, secret) {
+			t.Errorf("%s contains the webhook secret %q:\n%s", what, secret, s)
+		}
+	}
+}
+
+func TestNotifierPostsBlockKitForBothSNSFormats(t *testing.T) {
+	for _, format := range []string{FormatJSON, FormatChatbot} {
+		t.Run(format, func(t *testing.T) {
+			r := newRig(t, policy.Default())
+			if err := r.deliver(t, adminFinding(), "m1", format); err != nil {
+				t.Fatal(err)
+			}
+			posts := r.hook.received()
+			if len(posts) != 1 {
+				t.Fatalf("%d posts, want 1", len(posts))
+			}
+			if h := headerOf(posts[0]); h != ":rotating_light: CRITICAL · Cluster-admin access granted to a non-admin principal" {
+				t.Errorf("header = %q", h)
+			}
+			if !strings.HasPrefix(posts[0]["text"].(string), "[CRITICAL] Cluster-admin access granted") {
+				t.Errorf("text = %q", posts[0]["text"])
+			}
+			if got := strings.Join(r.aws.Log.Ops("dynamodb"), " "); got != "dynamodb:UpdateItem dynamodb:PutItem" {
+				t.Errorf("DynamoDB calls = %s", got)
+			}
+			key := "dedup#cluster-admin-granted#" + adminFinding().Key()
+			if it, ok := r.aws.DynamoDB.Get("eksguard-state", key); !ok || it.S("postedBy") != "m1" || it.S("lastState") != "failed" {
+				t.Errorf("dedup item %s = %v", key, it)
+			}
+			if !strings.Contains(r.logs.String(), `"msg":"posted to Slack"`) {
+				t.Errorf("no success log:\n%s", r.logs)
+			}
+		})
+	}
+}
+
+func TestNotifierAppliesTheSlackThreshold(t *testing.T) {
+	pol := policy.Default()
+	pol.Notify.Slack.MinSeverity = finding.High
+	r := newRig(t, pol)
+	if err := r.deliver(t, notifyOnlyFinding(), "m1", FormatJSON); err != nil { // medium
+		t.Fatal(err)
+	}
+	if len(r.hook.received()) != 0 || len(r.aws.Log.Calls()) != 0 {
+		t.Errorf("a medium finding was posted or counted under a high threshold")
+	}
+	if !strings.Contains(r.logs.String(), "below the Slack threshold") {
+		t.Errorf("skip not logged:\n%s", r.logs)
+	}
+	if err := r.deliver(t, loggingFinding(), "m2", FormatJSON); err != nil { // high
+		t.Fatal(err)
+	}
+	if len(r.hook.received()) != 1 {
+		t.Errorf("a high finding was not posted")
+	}
+}
+
+func TestNotifierFoldsRepeatsAndReportsTheCount(t *testing.T) {
+	r := newRig(t, policy.Default())
+	f := loggingFinding() // remediated
+	for i, id := range []string{"m1", "m2", "m3"} {
+		*r.clock = r.clock.Add(time.Minute)
+		f.EventID = "event-" + id
+		if err := r.deliver(t, f, id, FormatJSON); err != nil {
+			t.Fatalf("delivery %d: %v", i+1, err)
+		}
+	}
+	if n := len(r.hook.received()); n != 1 {
+		t.Fatalf("%d posts for 3 identical findings in the window, want 1", n)
+	}
+	if strings.Count(r.logs.String(), "folded into an earlier alert") != 2 {
+		t.Errorf("folds not logged:\n%s", r.logs)
+	}
+	// eksguard's circuit breaker now gives up: a different outcome is posted at once, with the count.
+	f.Outcome = &finding.Outcome{Status: finding.StatusSuppressed, Message: "3 fixes on this resource in the last hour"}
+	if err := r.deliver(t, f, "m4", FormatJSON); err != nil {
+		t.Fatal(err)
+	}
+	posts := r.hook.received()
+	if len(posts) != 2 {
+		t.Fatalf("%d posts, want 2", len(posts))
+	}
+	text := allText(posts[1])
+	for _, want := range []string{"What eksguard did changed since the last alert", "Seen *4 times* on this resource since 2025-03-14 03:03 UTC; 2 not posted separately (15m window)", "*Not fixed*"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("second post lacks %q:\n%s", want, text)
+		}
+	}
+	// After the window, the next one opens a new window and reports the fold.
+	*r.clock = r.clock.Add(30 * time.Minute)
+	if err := r.deliver(t, f, "m5", FormatJSON); err != nil {
+		t.Fatal(err)
+	}
+	posts = r.hook.received()
+	if len(posts) != 3 || !strings.Contains(allText(posts[2]), "The previous window (2025-03-14 03:03 UTC to 2025-03-14 03:18 UTC) had 2 more not posted separately") {
+		t.Errorf("third post: %d posts\n%s", len(posts), allText(posts[len(posts)-1]))
+	}
+}
+
+func TestNotifierRetries429And5xxWithinOneInvocation(t *testing.T) {
+	r := newRig(t, policy.Default())
+	r.hook.fail(429, 503)
+	if err := r.deliver(t, loggingFinding(), "m1", FormatJSON); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(r.hook.received()); n != 3 {
+		t.Errorf("%d requests, want 3", n)
+	}
+	if got := *r.waits; len(got) != 2 || got[0] != 2*time.Second || got[1] != 2*time.Second {
+		t.Errorf("waits = %v, want [2s (Retry-After) 2s (backoff after attempt 2)]", got)
+	}
+	if r.metrics.Len() != 0 {
+		t.Errorf("failure metric on success: %s", r.metrics)
+	}
+}
+
+func TestNotifierFailureEmitsMetricReturnsErrorAndTheRedeliveryPosts(t *testing.T) {
+	r := newRig(t, policy.Default())
+	r.hook.fail(500, 500, 500, 500)
+	err := r.deliver(t, loggingFinding(), "m1", FormatJSON)
+	var herr *slackhook.Error
+	if !errors.As(err, &herr) || herr.Attempts != slackhook.DefaultMaxAttempts || herr.Status != 500 {
+		t.Fatalf("Handle = %v, want the delivery error (so Lambda retries, then dead-letters)", err)
+	}
+	for _, want := range []string{"control-plane-logging-disabled", "payments-prod", "HTTP 500"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	assertNoWebhookSecret(t, "error", err.Error())
+	assertNoWebhookSecret(t, "logs", r.logs.String())
+
+	var emf struct {
+		AWS struct {
+			Timestamp         int64 `json:"Timestamp"`
+			CloudWatchMetrics []struct {
+				Namespace  string
+				Dimensions [][]string
+				Metrics    []struct{ Name, Unit string }
+			} `json:"CloudWatchMetrics"`
+		} `json:"_aws"`
+		Function string
+		Failures float64 `json:"NotificationFailures"`
+		Stage    string  `json:"stage"`
+		Rule     string  `json:"rule"`
+	}
+	lines := strings.Split(strings.TrimSpace(r.metrics.String()), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("metric lines = %q", lines)
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &emf); err != nil {
+		t.Fatal(err)
+	}
+	d := emf.AWS.CloudWatchMetrics
+	if len(d) != 1 || d[0].Namespace != "eksguard" || len(d[0].Metrics) != 1 || d[0].Metrics[0].Name != "NotificationFailures" ||
+		d[0].Metrics[0].Unit != "Count" || len(d[0].Dimensions) != 1 || d[0].Dimensions[0][0] != "Function" ||
+		emf.Function != "notifier" || emf.Failures != 1 || emf.Stage != "slack" || emf.Rule != "control-plane-logging-disabled" ||
+		emf.AWS.Timestamp != r.clock.UnixMilli() {
+		t.Errorf("EMF line = %s", lines[0])
+	}
+
+	// Lambda redelivers the same SNS message: it is posted, not folded.
+	if err := r.deliver(t, loggingFinding(), "m1", FormatJSON); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(r.hook.received()); n != 5 {
+		t.Errorf("%d requests, want 4 failed + 1 redelivered", n)
+	}
+}
+
+func TestNotifierTimeoutKeepsTheURLOutOfEverything(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	u, err := slackhook.ParseURL(srv.URL + hookPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs, metrics bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	client := slackhook.New(u, slackhook.WithLogger(log), slackhook.WithMaxAttempts(2),
+		slackhook.WithHTTPClient(&http.Client{Timeout: 50 * time.Millisecond}),
+		slackhook.WithSleeper(func(context.Context, time.Duration) error { return nil }))
+	n := &Notifier{Policy: policy.Default(), Slack: client, Log: log, Metrics: &metrics}
+	m, _ := BuildSNS(loggingFinding(), FormatJSON)
+	err = n.Handle(context.Background(), events.SNSEvent{Records: []events.SNSEventRecord{{SNS: events.SNSEntity{MessageID: "m1", Message: m.Body}}}})
+	if err == nil || !strings.Contains(err.Error(), "timed out") {
+		t.Fatalf("Handle = %v, want a timeout", err)
+	}
+	assertNoWebhookSecret(t, "error", err.Error())
+	assertNoWebhookSecret(t, "logs", logs.String())
+	assertNoWebhookSecret(t, "metrics", metrics.String())
+	if !strings.Contains(metrics.String(), `"NotificationFailures":1`) {
+		t.Errorf("no failure metric: %s", metrics.String())
+	}
+}
+
+func TestNotifierPostsWhenTheDedupTableFails(t *testing.T) {
+	r := newRig(t, policy.Default())
+	r.aws.DynamoDB.Fail("UpdateItem", 1, awsfake.Fault{Status: 400, Code: "AccessDeniedException"})
+	if err := r.deliver(t, loggingFinding(), "m1", FormatJSON); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.hook.received()) != 1 {
+		t.Error("not posted when DynamoDB failed")
+	}
+	if !strings.Contains(r.logs.String(), "dedup window unavailable") {
+		t.Errorf("dedup failure not logged:\n%s", r.logs)
+	}
+}
+
+func TestNotifierRejectsForeignMessagesWithMetric(t *testing.T) {
+	r := newRig(t, policy.Default())
+	err := r.n.Handle(context.Background(), events.SNSEvent{Records: []events.SNSEventRecord{{SNS: events.SNSEntity{MessageID: "m9", Message: "hello"}}}})
+	if err == nil || !strings.Contains(err.Error(), "m9") {
+		t.Errorf("Handle = %v", err)
+	}
+	if !strings.Contains(r.metrics.String(), `"stage":"decode"`) || len(r.hook.received()) != 0 {
+		t.Errorf("metrics = %s", r.metrics)
+	}
+}

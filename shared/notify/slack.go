@@ -1,0 +1,184 @@
+package notify
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+
+	"github.com/eksguard/eksguard/shared/finding"
+)
+
+// Slack's Block Kit limits (characters are runes).
+const (
+	maxBlocks      = 50
+	maxHeader      = 150
+	maxSectionText = 3000
+	maxFieldText   = 2000
+	maxFields      = 10
+	maxContextText = 2000
+	maxMessageText = 3000 // the notification text; Slack allows more, phones show far less
+)
+
+// Fold is what the dedup window knows about a posted occurrence.
+type Fold struct {
+	// Count is the occurrences of the rule on the resource in the window, this one included.
+	Count int
+	// Folded is how many of them were not posted separately.
+	Folded int
+	// Since is when the window opened; Window its length.
+	Since  time.Time
+	Window time.Duration
+	// Changed says what eksguard did differs from the previous alert of the window.
+	Changed bool
+	// Previous reports the window before this one, when it folded repeats.
+	PreviousStart, PreviousEnd time.Time
+	PreviousFolded             int
+}
+
+// SlackMessage builds the Block Kit message for a finding. fold is nil for
+// a finding posted on its own (previews, no dedup table).
+func SlackMessage(f *finding.Finding, fold *Fold) *slack.WebhookMessage {
+	var blocks []slack.Block
+	header := SeverityEmoji(f.Severity) + " " + strings.ToUpper(f.Severity.String()) + " · " + title(f)
+	blocks = append(blocks, slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, truncate(oneLine(header), maxHeader), true, false)))
+
+	summary := "*" + esc(oneLine(f.Summary)) + "*"
+	if f.Summary == "" {
+		summary = "*" + esc(f.EventName) + "*"
+	}
+	blocks = append(blocks, slack.NewSectionBlock(mrkdwn(summary, maxSectionText), facts(f), nil))
+	blocks = append(blocks, section("*Who*\n"+Who(f.Actor)))
+	if c := Changed(f); c != "" {
+		blocks = append(blocks, section("*What changed*\n"+c))
+	}
+	blocks = append(blocks, section("*What eksguard did*\n"+Did(f)+"\n*Next:* "+Next(f)))
+	if f.Plan != nil {
+		if cmd := f.Plan.CLI(f.Region); cmd != "" {
+			label := "*Undo by hand*"
+			switch {
+			case f.Outcome != nil && f.Outcome.Status == finding.StatusRemediated:
+				label = "*What eksguard ran, as a CLI command*"
+			case f.Outcome != nil && f.Outcome.Status == finding.StatusAlreadyCompliant:
+				label = "*The fix, had it been needed*"
+			}
+			blocks = append(blocks, section(label+"\n```"+esc(cmd)+"```"))
+		}
+	}
+	if links := Links(f); len(links) > 0 {
+		parts := make([]string, len(links))
+		for i, l := range links {
+			parts[i] = "<" + l.URL + "|" + l.Label + ">"
+		}
+		blocks = append(blocks, section(":link: "+strings.Join(parts, "  ·  ")))
+	}
+	if fold != nil {
+		if t := foldText(fold); t != "" {
+			blocks = append(blocks, contextBlock(t))
+		}
+	}
+	meta := fmt.Sprintf("eksguard · rule %s · mode %s · %s %s", code(f.Rule), code(string(f.Mode)), esc(f.EventName), code(f.EventID))
+	blocks = append(blocks, contextBlock(meta))
+
+	return &slack.WebhookMessage{Text: truncate(Headline(f), maxMessageText), Blocks: &slack.Blocks{BlockSet: capBlocks(blocks)}}
+}
+
+// facts are the short fields under the summary.
+func facts(f *finding.Finding) []*slack.TextBlockObject {
+	var fields []*slack.TextBlockObject
+	add := func(label, value string) {
+		if len(fields) < maxFields {
+			fields = append(fields, mrkdwn("*"+label+"*\n"+value, maxFieldText))
+		}
+	}
+	if f.Cluster != "" {
+		add("Cluster", code(f.Cluster))
+	} else if r := Resource(f); r != "-" {
+		add("Resource", code(r))
+	}
+	add("Account", code(f.Account))
+	add("Region", code(f.Region))
+	add("Outcome", esc(OutcomeShort(f)))
+	if f.Principal != "" {
+		add("Principal affected", code(f.Principal))
+	}
+	if f.EventName != "" || f.EventTime != "" {
+		add("Event", esc(strings.TrimSpace(f.EventName+" at "+f.EventTime)))
+	}
+	return fields
+}
+
+// foldText says how often the alert happened in the window.
+func foldText(fold *Fold) string {
+	var parts []string
+	if fold.Changed {
+		parts = append(parts, ":arrows_counterclockwise: What eksguard did changed since the last alert for this resource.")
+	}
+	if fold.Count > 1 {
+		s := fmt.Sprintf(":repeat: Seen *%d times* on this resource since %s", fold.Count, clock(fold.Since))
+		if fold.Folded > 0 {
+			s += fmt.Sprintf("; %d not posted separately", fold.Folded)
+		}
+		parts = append(parts, s+" ("+windowLabel(fold.Window)+" window).")
+	}
+	if fold.PreviousFolded > 0 {
+		parts = append(parts, fmt.Sprintf(":repeat: The previous window (%s to %s) had %d more not posted separately.",
+			clock(fold.PreviousStart), clock(fold.PreviousEnd), fold.PreviousFolded))
+	}
+	return strings.Join(parts, "\n")
+}
+
+func clock(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+
+func windowLabel(d time.Duration) string {
+	switch {
+	case d > 0 && d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d > 0 && d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return d.String()
+}
+
+func section(text string) *slack.SectionBlock {
+	return slack.NewSectionBlock(mrkdwn(text, maxSectionText), nil, nil)
+}
+
+func contextBlock(text string) *slack.ContextBlock {
+	return slack.NewContextBlock("", mrkdwn(text, maxContextText))
+}
+
+func mrkdwn(text string, limit int) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, truncateMrkdwn(text, limit), false, false)
+}
+
+// capBlocks keeps a message within Slack's block count, saying what was left out.
+func capBlocks(blocks []slack.Block) []slack.Block {
+	if len(blocks) <= maxBlocks {
+		return blocks
+	}
+	kept := append([]slack.Block{}, blocks[:maxBlocks-1]...)
+	return append(kept, contextBlock(fmt.Sprintf("… %d more blocks left out (Slack allows %d).", len(blocks)-maxBlocks+1, maxBlocks)))
+}
+
+// truncateMrkdwn cuts mrkdwn to n runes without leaving a link, code span
+// or code block open, and marks the cut.
+func truncateMrkdwn(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	const ellipsis = "…"
+	cut := string([]rune(s)[:max(n-6, 0)]) // room for the ellipsis and a closing fence
+	if i := strings.LastIndexByte(cut, '<'); i > strings.LastIndexByte(cut, '>') {
+		cut = cut[:i] // never half a <url|label>
+	}
+	if strings.Count(cut, "```")%2 == 1 {
+		return cut + ellipsis + "\n```"
+	}
+	if strings.Count(strings.ReplaceAll(cut, "```", ""), "`")%2 == 1 {
+		return cut + ellipsis + "`"
+	}
+	return cut + ellipsis
+}

@@ -1,0 +1,412 @@
+// Package notify turns findings into alerts an on-call engineer can act on
+// from a phone: the SNS publication every family function makes (subject,
+// filterable attributes, JSON or AWS Chatbot body), the Slack Block Kit
+// message, the notifier Lambda's handler that posts it, and a preview of
+// every payload for `eksguard replay --notify`.
+package notify
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/rules"
+)
+
+// Resource names what a finding is about in a few characters: the cluster,
+// else the role or principal name.
+func Resource(f *finding.Finding) string {
+	switch {
+	case f.Cluster != "":
+		return f.Cluster
+	case f.Plan != nil && f.Plan.RoleName != "":
+		return f.Plan.RoleName
+	case f.Principal != "":
+		return lastSegment(f.Principal)
+	}
+	return "-"
+}
+
+// Subject is the SNS subject: "[HIGH] rule: resource (account region)",
+// printable ASCII under 100 characters as SNS requires.
+func Subject(f *finding.Finding) string {
+	where := strings.TrimSpace(f.Account + " " + f.Region)
+	s := fmt.Sprintf("[%s] %s: %s", strings.ToUpper(f.Severity.String()), f.Rule, Resource(f))
+	if where != "" {
+		s += " (" + where + ")"
+	}
+	return truncate(asciiLine(s), 99)
+}
+
+// Headline is the one-line notification text a phone shows.
+func Headline(f *finding.Finding) string {
+	s := fmt.Sprintf("[%s] %s on %s", strings.ToUpper(f.Severity.String()), title(f), Resource(f))
+	if where := strings.TrimSpace(f.Account + " " + f.Region); where != "" {
+		s += " (" + where + ")"
+	}
+	return s + ": " + OutcomeShort(f)
+}
+
+// title is the rule's title, or its ID.
+func title(f *finding.Finding) string {
+	if f.Title != "" {
+		return f.Title
+	}
+	return f.Rule
+}
+
+// SeverityEmoji is the Slack emoji shortcode for a severity.
+func SeverityEmoji(s finding.Severity) string {
+	switch s {
+	case finding.Critical:
+		return ":rotating_light:"
+	case finding.High:
+		return ":red_circle:"
+	case finding.Medium:
+		return ":large_orange_circle:"
+	case finding.Low:
+		return ":large_yellow_circle:"
+	}
+	return ":information_source:"
+}
+
+// OutcomeLabel is the value of the outcome message attribute: the status,
+// or "none" when eksguard only notified.
+func OutcomeLabel(f *finding.Finding) string {
+	if f.Outcome == nil || f.Outcome.Status == "" {
+		return "none"
+	}
+	return string(f.Outcome.Status)
+}
+
+// OutcomeShort says in a few words what eksguard did.
+func OutcomeShort(f *finding.Finding) string {
+	o := f.Outcome
+	if o == nil {
+		if f.Plan != nil && f.Mode == finding.ModeNotify {
+			return "not fixed (notify mode)"
+		}
+		return "notified only"
+	}
+	switch o.Status {
+	case finding.StatusRemediated:
+		return "reverted by eksguard"
+	case finding.StatusAlreadyCompliant:
+		return "already compliant, nothing to do"
+	case finding.StatusDeferred:
+		return "fix deferred until the cluster update ends"
+	case finding.StatusSuppressed:
+		return "NOT fixed: eksguard stopped acting"
+	case finding.StatusFailed:
+		return "FIX FAILED"
+	case finding.StatusSkippedMode:
+		return "not fixed (notify mode)"
+	case finding.StatusSkippedKill:
+		return "not fixed (kill switch on)"
+	case finding.StatusNoPlan:
+		return "no automatic fix"
+	case finding.StatusIgnored:
+		return "ignored (caused by eksguard)"
+	}
+	return string(o.Status)
+}
+
+// Did says what eksguard did, in a sentence or two (mrkdwn-escaped).
+func Did(f *finding.Finding) string {
+	plan := "apply the fix"
+	if f.Plan != nil {
+		plan = esc(f.Plan.Summary())
+	}
+	o := f.Outcome
+	if o == nil {
+		if f.Plan != nil {
+			if f.Mode == finding.ModeNotify {
+				return ":eyes: *Notify mode*: nothing was changed. In remediate mode eksguard would " + plan + "."
+			}
+			return ":eyes: *Notified only*: nothing was changed. The fix would be to " + plan + "."
+		}
+		return ":eyes: *Notified only*: this change has no automatic fix."
+	}
+	var s string
+	switch o.Status {
+	case finding.StatusRemediated:
+		s = ":white_check_mark: *Reverted*: eksguard " + pastTense(plan) + "."
+		if o.Attempts > 1 {
+			s += fmt.Sprintf(" (after %d attempts)", o.Attempts)
+		}
+	case finding.StatusAlreadyCompliant:
+		s = ":ballot_box_with_check: *Already compliant*: when eksguard checked, the change was already undone; it did nothing."
+	case finding.StatusDeferred:
+		s = ":hourglass_flowing_sand: *Deferred*: the cluster is busy with another update; eksguard will " + plan + " when it ends."
+	case finding.StatusSuppressed:
+		s = ":no_entry: *Not fixed*: eksguard stopped acting on this resource (its circuit breaker: fixed too often in the last hour); a person has to decide."
+	case finding.StatusFailed:
+		s = ":x: *Fix FAILED*: eksguard tried to " + plan
+		if o.Attempts > 0 {
+			s += fmt.Sprintf(" (%d attempts)", o.Attempts)
+		}
+		if o.ErrorCode != "" {
+			s += " and got " + code(o.ErrorCode)
+		} else {
+			s += " and failed"
+		}
+		s += ". The change is still in place."
+	case finding.StatusSkippedMode:
+		s = ":eyes: *Notify mode*: nothing was changed. In remediate mode eksguard would " + plan + "."
+	case finding.StatusSkippedKill:
+		s = ":octagonal_sign: *Kill switch on*: remediation is switched off, so nothing was changed. eksguard would " + plan + "."
+	case finding.StatusNoPlan:
+		s = ":eyes: *No automatic fix* for this change: nothing was changed."
+	case finding.StatusIgnored:
+		s = ":robot_face: *Ignored*: eksguard made this change itself."
+	default:
+		s = "*" + esc(string(o.Status)) + "*"
+	}
+	if o.Message != "" {
+		s += "\n> " + esc(oneLine(o.Message))
+	}
+	return s
+}
+
+// Next says what the on-call should do now.
+func Next(f *finding.Finding) string {
+	status := finding.Status("")
+	if f.Outcome != nil {
+		status = f.Outcome.Status
+	}
+	who := "whoever made it"
+	if f.Actor.ARN != "" {
+		who = code(actorName(f.Actor))
+	}
+	switch status {
+	case finding.StatusRemediated:
+		return "Ask " + who + " why. If the change was intended, add an exception to the policy (`rules." + f.Rule +
+			".allow`), or eksguard will revert it again."
+	case finding.StatusAlreadyCompliant, finding.StatusIgnored:
+		return "Nothing to do now; if this repeats, find out who keeps making the change."
+	case finding.StatusDeferred:
+		return "Nothing yet: a follow-up alert reports the fix. Undo by hand (command below) if it cannot wait."
+	case finding.StatusSuppressed:
+		return "Find out who keeps making this change and stop it; then undo it by hand (command below)."
+	case finding.StatusFailed:
+		if f.Outcome.ErrorCode == "" {
+			return "Undo the change by hand (command below), then find out why eksguard's fix failed (its logs have the error)."
+		}
+		return "Undo the change by hand (command below), then fix eksguard's error (" + code(f.Outcome.ErrorCode) + ")."
+	}
+	if f.Plan != nil {
+		return "Ask " + who + " whether the change was intended; if not, undo it by hand (command below)."
+	}
+	if r, ok := rules.ByID(f.Rule); ok && r.Fix != "" {
+		return "Ask " + who + " whether the change was intended; if not: " + esc(r.Fix)
+	}
+	return "Ask " + who + " whether the change was intended."
+}
+
+// pastTense turns the plan summary ("disassociate X from Y") into what was done.
+func pastTense(summary string) string {
+	for _, p := range [][2]string{
+		{"disassociate ", "disassociated "}, {"delete ", "deleted "}, {"set ", "set "},
+		{"re-enable ", "re-enabled "}, {"turn off ", "turned off "}, {"restrict ", "restricted "},
+		{"re-attach ", "re-attached "}, {"detach ", "detached "},
+	} {
+		if strings.HasPrefix(summary, p[0]) {
+			return p[1] + summary[len(p[0]):]
+		}
+	}
+	return "ran: " + summary
+}
+
+// Who describes the actor: identity, source IP, console or CLI, MFA (mrkdwn-escaped).
+func Who(a finding.Actor) string {
+	if a.ARN == "" && a.InvokedBy == "" {
+		return "unknown (CloudTrail recorded no identity)"
+	}
+	var b strings.Builder
+	b.WriteString(code(a.ARN))
+	if a.Role != "" && a.Role != a.ARN {
+		b.WriteString(" via role " + code(a.Role))
+	}
+	if a.AccountID != "" && !strings.Contains(a.ARN, ":"+a.AccountID+":") {
+		b.WriteString(" from account " + code(a.AccountID))
+	}
+	var how []string
+	if a.InvokedBy != "" {
+		how = append(how, "invoked by "+esc(a.InvokedBy))
+	}
+	if a.SourceIP != "" {
+		how = append(how, "IP "+code(a.SourceIP))
+	}
+	how = append(how, Client(a))
+	if a.MFA {
+		how = append(how, "MFA yes")
+	} else {
+		how = append(how, "MFA no")
+	}
+	b.WriteString("\n" + strings.Join(how, " · "))
+	if a.UserAgent != "" && !a.Console {
+		b.WriteString("\nUser agent: " + code(truncate(a.UserAgent, 200)))
+	}
+	return b.String()
+}
+
+// Client names the tool the call came from.
+func Client(a finding.Actor) string {
+	ua := strings.ToLower(a.UserAgent)
+	switch {
+	case a.Console:
+		return "AWS console"
+	case strings.Contains(ua, "aws-cli"):
+		return "AWS CLI"
+	case strings.Contains(ua, "terraform"):
+		return "Terraform"
+	case strings.Contains(ua, "eksctl"):
+		return "eksctl"
+	case strings.Contains(ua, "cloudformation"):
+		return "CloudFormation"
+	case strings.Contains(ua, "aws-cdk") || strings.Contains(ua, "cdk/"):
+		return "CDK"
+	case strings.Contains(ua, "pulumi"):
+		return "Pulumi"
+	case strings.Contains(ua, "boto") || strings.Contains(ua, "aws-sdk") || strings.Contains(ua, "aws-internal"):
+		return "SDK"
+	case ua == "":
+		return "unknown client"
+	}
+	return "other client"
+}
+
+// Changed describes before and after (mrkdwn-escaped), or "" when unknown.
+func Changed(f *finding.Finding) string {
+	var lines []string
+	if f.Before != "" {
+		lines = append(lines, "*Before:* "+esc(f.Before))
+	}
+	if f.After != "" {
+		lines = append(lines, "*After:* "+esc(f.After))
+	}
+	if f.NeedsCheck != "" {
+		lines = append(lines, ":mag: "+esc(f.NeedsCheck))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// actorName is the short form of an actor: the session of an assumed role,
+// the user name, or the ARN.
+func actorName(a finding.Actor) string {
+	if i := strings.Index(a.ARN, ":assumed-role/"); i >= 0 {
+		parts := strings.SplitN(a.ARN[i+len(":assumed-role/"):], "/", 2)
+		if len(parts) == 2 {
+			return parts[1] + " (" + parts[0] + ")"
+		}
+	}
+	return lastSegment(a.ARN)
+}
+
+// Link is a console link.
+type Link struct{ Label, URL string }
+
+// Links are the console pages an on-call opens: the CloudTrail event, the
+// cluster's access tab, the IAM role.
+func Links(f *finding.Finding) []Link {
+	var out []Link
+	if f.EventID != "" && f.Region != "" {
+		out = append(out, Link{"CloudTrail event", fmt.Sprintf("https://%s/cloudtrailv2/home?region=%s#/events/%s",
+			consoleHost(f.Region), f.Region, url.PathEscape(f.EventID))})
+	}
+	if f.Cluster != "" && f.Region != "" {
+		out = append(out, Link{"Cluster access", fmt.Sprintf("https://%s/eks/clusters/%s?region=%s&selectedTab=cluster-access-tab",
+			consoleHost(f.Region), url.PathEscape(f.Cluster), f.Region)})
+	}
+	if role := roleName(f); role != "" {
+		out = append(out, Link{"IAM role", fmt.Sprintf("https://%s/iam/home#/roles/details/%s",
+			globalConsoleHost(f.Region), url.PathEscape(role))})
+	}
+	return out
+}
+
+// roleName is the IAM role the finding is about: the plan's role, else a
+// role principal.
+func roleName(f *finding.Finding) string {
+	if f.Plan != nil && f.Plan.RoleName != "" {
+		return f.Plan.RoleName
+	}
+	if strings.Contains(f.Principal, ":role/") {
+		return lastSegment(f.Principal)
+	}
+	return ""
+}
+
+// consoleHost is the regional console host, by partition.
+func consoleHost(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return region + ".console.amazonaws.cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return region + ".console.amazonaws-us-gov.com"
+	}
+	return region + ".console.aws.amazon.com"
+}
+
+func globalConsoleHost(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "console.amazonaws.cn"
+	case strings.HasPrefix(region, "us-gov-"):
+		return "console.amazonaws-us-gov.com"
+	}
+	return "console.aws.amazon.com"
+}
+
+// esc escapes the three characters Slack mrkdwn treats as control: values
+// from CloudTrail (user agents, session names) are attacker-chosen and must
+// not become links or @channel mentions.
+func esc(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// code renders an inline code span that its content cannot close.
+func code(s string) string {
+	if s == "" {
+		return "`-`"
+	}
+	return "`" + strings.ReplaceAll(esc(oneLine(s)), "`", "'") + "`"
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func lastSegment(arn string) string {
+	if i := strings.LastIndexAny(arn, "/:"); i >= 0 && i < len(arn)-1 {
+		return arn[i+1:]
+	}
+	return arn
+}
+
+// asciiLine keeps printable ASCII, replacing anything else with '?'.
+func asciiLine(s string) string {
+	b := []byte(oneLine(s))
+	out := make([]byte, 0, len(b))
+	for _, r := range string(b) {
+		if r >= 0x20 && r < 0x7f {
+			out = append(out, byte(r))
+		} else {
+			out = append(out, '?')
+		}
+	}
+	return string(out)
+}
+
+// truncate cuts s to at most n runes, marking the cut with "...".
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	if n <= 3 {
+		return string([]rune(s)[:n])
+	}
+	return string([]rune(s)[:n-3]) + "..."
+}

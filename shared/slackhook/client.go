@@ -1,0 +1,203 @@
+package slackhook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/slack-go/slack"
+)
+
+// Defaults for delivery.
+const (
+	DefaultMaxAttempts = 4
+	DefaultBaseDelay   = time.Second
+	DefaultMaxDelay    = 20 * time.Second
+	DefaultTimeout     = 10 * time.Second
+)
+
+// Client posts to one webhook.
+type Client struct {
+	url         URL
+	http        *http.Client
+	sleep       func(ctx context.Context, d time.Duration) error
+	maxAttempts int
+	baseDelay   time.Duration
+	maxDelay    time.Duration
+	log         *slog.Logger
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithHTTPClient sets the HTTP client (its Timeout bounds each attempt).
+func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
+
+// WithSleeper replaces the wait between attempts (tests record instead of sleeping).
+func WithSleeper(s func(ctx context.Context, d time.Duration) error) Option {
+	return func(c *Client) { c.sleep = s }
+}
+
+// WithMaxAttempts bounds the attempts per message (at least 1).
+func WithMaxAttempts(n int) Option {
+	return func(c *Client) { c.maxAttempts = max(n, 1) }
+}
+
+// WithBackoff sets the first wait and the cap of the exponential backoff.
+func WithBackoff(base, maxDelay time.Duration) Option {
+	return func(c *Client) { c.baseDelay, c.maxDelay = base, maxDelay }
+}
+
+// WithLogger logs each failed attempt (with the URL redacted).
+func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.log = l } }
+
+// New returns a client for the webhook.
+func New(u URL, opts ...Option) *Client {
+	c := &Client{
+		url:         u,
+		http:        &http.Client{Timeout: DefaultTimeout},
+		sleep:       sleepContext,
+		maxAttempts: DefaultMaxAttempts,
+		baseDelay:   DefaultBaseDelay,
+		maxDelay:    DefaultMaxDelay,
+		log:         slog.New(slog.DiscardHandler),
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// Error is a delivery failure. Its text never contains the webhook URL,
+// and it does not wrap the HTTP library's error (which would).
+type Error struct {
+	// Attempts is how many requests were made.
+	Attempts int
+	// Status is the last HTTP status, 0 when no response came back.
+	Status int
+	// Timeout says the last attempt timed out.
+	Timeout bool
+	// Retryable says a later try might succeed (5xx, 429, network).
+	Retryable bool
+	msg       string
+}
+
+func (e *Error) Error() string { return e.msg }
+
+// attemptError is one attempt's failure, already scrubbed.
+type attemptError struct {
+	status     int
+	timeout    bool
+	retryable  bool
+	retryAfter time.Duration // from a 429
+	text       string
+}
+
+// Post sends the message, retrying transient failures with exponential
+// backoff; a 429 waits exactly the Retry-After Slack asks for. It returns
+// the number of attempts made. A failure is an *Error.
+func (c *Client) Post(ctx context.Context, msg *slack.WebhookMessage) (int, error) {
+	if c.url.v == "" {
+		return 0, &Error{msg: "post to Slack webhook: no webhook URL configured"}
+	}
+	var last attemptError
+	for attempt := 1; ; attempt++ {
+		err := slack.PostWebhookCustomHTTPContext(ctx, c.url.v, c.http, msg)
+		if err == nil {
+			return attempt, nil
+		}
+		last = c.classify(ctx, err)
+		if !last.retryable || attempt >= c.maxAttempts {
+			return attempt, c.fail(attempt, last, "")
+		}
+		wait := last.retryAfter
+		if wait <= 0 {
+			wait = c.backoff(attempt)
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return attempt, c.fail(attempt, last, fmt.Sprintf("; gave up: the next try (in %s) would pass the deadline", wait))
+		}
+		c.log.WarnContext(ctx, "Slack webhook attempt failed, retrying",
+			"attempt", attempt, "status", last.status, "error", last.text, "wait", wait.String())
+		if err := c.sleep(ctx, wait); err != nil {
+			return attempt, c.fail(attempt, last, "; gave up while waiting: "+c.url.scrub(err.Error()))
+		}
+	}
+}
+
+func (c *Client) fail(attempts int, last attemptError, extra string) *Error {
+	noun := "attempts"
+	if attempts == 1 {
+		noun = "attempt"
+	}
+	msg := fmt.Sprintf("post to Slack webhook: %s (%d %s)%s", last.text, attempts, noun, extra)
+	return &Error{Attempts: attempts, Status: last.status, Timeout: last.timeout, Retryable: last.retryable, msg: c.url.scrub(msg)}
+}
+
+// backoff is base * 2^(attempt-1), capped.
+func (c *Client) backoff(attempt int) time.Duration {
+	d := c.baseDelay
+	for i := 1; i < attempt && d < c.maxDelay; i++ {
+		d *= 2
+	}
+	return min(d, c.maxDelay)
+}
+
+// classify turns slack-go's and net/http's errors into a scrubbed verdict.
+func (c *Client) classify(ctx context.Context, err error) attemptError {
+	var rl *slack.RateLimitedError
+	var sc slack.StatusCodeError
+	var ue *url.Error
+	var ne *strconv.NumError
+	switch {
+	case errors.As(err, &rl):
+		return attemptError{status: http.StatusTooManyRequests, retryable: true, retryAfter: rl.RetryAfter,
+			text: fmt.Sprintf("HTTP 429 rate limited (Retry-After %s)", rl.RetryAfter)}
+	case errors.As(err, &sc):
+		return attemptError{status: sc.Code, retryable: retryableStatus(sc.Code), text: describeStatus(sc.Code)}
+	case errors.As(err, &ne):
+		// A 429 whose Retry-After is not a number of seconds.
+		return attemptError{status: http.StatusTooManyRequests, retryable: true,
+			text: "HTTP 429 rate limited (unreadable Retry-After)"}
+	case errors.As(err, &ue):
+		timeout := ue.Timeout()
+		text := "request failed: " + c.url.scrub(ue.Err.Error())
+		if timeout {
+			text = "request timed out: " + c.url.scrub(ue.Err.Error())
+		}
+		// A cancelled invocation cannot be retried here; Lambda retries it.
+		return attemptError{timeout: timeout, retryable: ctx.Err() == nil, text: text}
+	}
+	return attemptError{text: c.url.scrub(err.Error())}
+}
+
+func retryableStatus(code int) bool {
+	return code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500
+}
+
+func describeStatus(code int) string {
+	text := fmt.Sprintf("HTTP %d %s", code, http.StatusText(code))
+	switch code {
+	case http.StatusBadRequest:
+		text += " (Slack rejected the payload)"
+	case http.StatusForbidden, http.StatusNotFound, http.StatusGone:
+		text += " (the webhook was revoked, or its channel archived or deleted: replace the secret)"
+	}
+	return text
+}
+
+func sleepContext(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
