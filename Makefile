@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 GO ?= go
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 # The Lambda functions: one per event family (shared/families) plus the Slack notifier.
 FUNCTIONS := $(notdir $(wildcard functions/*))
@@ -37,6 +38,21 @@ build:
 ## cli: build the eksguard CLI into bin/
 cli:
 	$(GO) build -o bin/eksguard ./cmd/eksguard
+
+## synth: build the functions and synthesize the CDK app into cdk.out/ (no AWS credentials needed)
+##        pass settings with CDK_ARGS, e.g. make synth CDK_ARGS="-c policyFile=policy.yaml -c region=eu-west-1"
+.PHONY: synth deploy
+CDK ?= npx --no-install cdk
+CDK_ARGS ?=
+synth: build | node_modules/.bin/cdk
+	$(CDK) synth --quiet $(CDK_ARGS)
+
+## deploy: build and deploy every stack (the main one, plus the us-east-1 IAM forwarder when needed)
+deploy: build | node_modules/.bin/cdk
+	$(CDK) deploy --all $(CDK_ARGS)
+
+node_modules/.bin/cdk:
+	npm ci --no-audit --no-fund
 
 clean:
 	rm -rf $(BUILD_DIR) bin cdk.out

@@ -31,6 +31,14 @@ const (
 	EnvKillSwitchParameter = "EKSGUARD_KILL_SWITCH_PARAMETER"
 	// EnvDeferQueueURL is the SQS delay queue for fixes that must wait for a cluster update.
 	EnvDeferQueueURL = "EKSGUARD_DEFER_QUEUE_URL"
+	// EnvDeferDelaySeconds is the wait before the first retry of a deferred fix
+	// (doubled for each later attempt, at most 900).
+	EnvDeferDelaySeconds = "EKSGUARD_DEFER_DELAY_SECONDS"
+	// EnvDeferMaxAttempts is how many times a fix meeting a busy cluster is tried in all.
+	EnvDeferMaxAttempts = "EKSGUARD_DEFER_MAX_ATTEMPTS"
+	// EnvClusterRegions lists (comma-separated) the regions whose clusters the
+	// iam function looks at to tell cluster and node roles apart.
+	EnvClusterRegions = "EKSGUARD_CLUSTER_REGIONS"
 	// EnvSlackSecretARN is the Secrets Manager secret holding the Slack webhook URL.
 	EnvSlackSecretARN = "EKSGUARD_SLACK_SECRET_ARN"
 )
@@ -45,6 +53,9 @@ var Names = []struct{ Name, Purpose string }{
 	{EnvRemediation, "kill switch: `off` turns every remediation into notify"},
 	{EnvKillSwitchParameter, "SSM parameter whose value `off` also turns remediation off, without a redeploy"},
 	{EnvDeferQueueURL, "SQS queue that delays fixes while a cluster update is in progress"},
+	{EnvDeferDelaySeconds, "seconds before the first retry of a deferred fix, doubled for each later attempt up to 900 (default 120)"},
+	{EnvDeferMaxAttempts, "attempts in all for a fix that meets a busy cluster, before it is reported failed (default 8)"},
+	{EnvClusterRegions, "regions (comma-separated) whose clusters the iam function lists to tell cluster and node roles apart (default: its own region)"},
 	{EnvSlackSecretARN, "Secrets Manager secret holding the Slack webhook URL (notifier only)"},
 }
 

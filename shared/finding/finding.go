@@ -124,6 +124,7 @@ const (
 	StatusDeferred         Status = "deferred"
 	StatusSuppressed       Status = "suppressed"
 	StatusFailed           Status = "failed"
+	StatusNeedsReview      Status = "needs-review"        // eksguard held back: the fix could not be confirmed safe
 	StatusSkippedMode      Status = "skipped-mode"        // the rule is in notify mode: the plan is what would have run
 	StatusSkippedKill      Status = "skipped-kill-switch" // remediation switched off globally
 	StatusNoPlan           Status = "no-plan"             // nothing to undo automatically

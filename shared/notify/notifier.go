@@ -15,6 +15,7 @@ import (
 	"github.com/eksguard/eksguard/shared/dedup"
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/policy"
+	"github.com/eksguard/eksguard/shared/slackhook"
 )
 
 // Metric names, in the "eksguard" CloudWatch namespace, emitted as Embedded
@@ -94,6 +95,12 @@ func (n *Notifier) handle(ctx context.Context, msg events.SNSEntity) error {
 		}
 	}
 	attempts, err := n.Slack.Post(ctx, SlackMessage(f, fold))
+	if errors.Is(err, slackhook.ErrNotConfigured) {
+		// A deliberate state (the stack creates the secret empty): retrying
+		// cannot help, and the finding has reached the topic's other subscribers.
+		log.WarnContext(ctx, "Slack alerts are off until the webhook secret is set (see docs/deploy.md); finding not posted", "error", err)
+		return nil
+	}
 	if err != nil {
 		log.ErrorContext(ctx, "Slack delivery failed", "error", err, "attempts", attempts)
 		n.failure(log, "slack", f)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/slack-go/slack"
 
 	"github.com/eksguard/eksguard/shared/awsfake"
 	"github.com/eksguard/eksguard/shared/dedup"
@@ -368,5 +370,26 @@ func TestNotifierRejectsForeignMessagesWithMetric(t *testing.T) {
 	}
 	if !strings.Contains(r.metrics.String(), `"stage":"decode"`) || len(r.hook.received()) != 0 {
 		t.Errorf("metrics = %s", r.metrics)
+	}
+}
+
+type unconfigured struct{ posts int }
+
+func (u *unconfigured) Post(context.Context, *slack.WebhookMessage) (int, error) {
+	u.posts++
+	return 0, fmt.Errorf("read Slack webhook secret x: %w", slackhook.ErrNotConfigured)
+}
+
+// The stack creates the webhook secret empty: until it is set, findings are
+// not retried into the dead-letter queue, only logged.
+func TestNotifierWithoutWebhookLogsAndSucceeds(t *testing.T) {
+	r := newRig(t, policy.Default())
+	u := &unconfigured{}
+	r.n.Slack = u
+	if err := r.deliver(t, adminFinding(), "m1", FormatJSON); err != nil {
+		t.Fatalf("Handle = %v, want nil while Slack is not configured", err)
+	}
+	if u.posts != 1 || !strings.Contains(r.logs.String(), "Slack alerts are off until the webhook secret is set") || r.metrics.Len() != 0 {
+		t.Errorf("posts %d, logs %s, metrics %q", u.posts, r.logs.String(), r.metrics.String())
 	}
 }

@@ -101,6 +101,8 @@ func OutcomeShort(f *finding.Finding) string {
 		return "NOT fixed: eksguard stopped acting"
 	case finding.StatusFailed:
 		return "FIX FAILED"
+	case finding.StatusNeedsReview:
+		return "NOT fixed: needs a person"
 	case finding.StatusSkippedMode:
 		return "not fixed (notify mode)"
 	case finding.StatusSkippedKill:
@@ -153,6 +155,8 @@ func Did(f *finding.Finding) string {
 			s += " and failed"
 		}
 		s += ". The change is still in place."
+	case finding.StatusNeedsReview:
+		s = ":raised_hand: *Held for a person*: eksguard did not " + plan + " because it could not confirm the fix is safe; nothing was changed."
 	case finding.StatusSkippedMode:
 		s = ":eyes: *Notify mode*: nothing was changed. In remediate mode eksguard would " + plan + "."
 	case finding.StatusSkippedKill:
@@ -190,6 +194,8 @@ func Next(f *finding.Finding) string {
 		return "Nothing yet: a follow-up alert reports the fix. Undo by hand (command below) if it cannot wait."
 	case finding.StatusSuppressed:
 		return "Find out who keeps making this change and stop it; then undo it by hand (command below)."
+	case finding.StatusNeedsReview:
+		return "Read why eksguard held back (above), check the resource, and undo the change by hand (command below) if it is safe."
 	case finding.StatusFailed:
 		if f.Outcome.ErrorCode == "" {
 			return "Undo the change by hand (command below), then find out why eksguard's fix failed (its logs have the error)."

@@ -56,6 +56,22 @@ func AdminPolicy(arn string) bool {
 	return ok && slices.Contains(adminPolicies, name)
 }
 
+// ReattachablePolicies names the AWS managed policies a required-policy-detached
+// plan may attach again: the required ones whose removal is never expected.
+func ReattachablePolicies() []string {
+	var out []string
+	for _, n := range slices.Concat(clusterRolePolicies, nodeRolePolicies) {
+		if movable[n] == "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// AdminPolicyNames names the AWS managed policies admin-policy-attached-to-eks-role
+// plans may detach.
+func AdminPolicyNames() []string { return slices.Clone(adminPolicies) }
+
 // eksRole says which kind of EKS role the policy's patterns make of a role name.
 func eksRole(p *policy.Policy, roleName string) string {
 	switch {

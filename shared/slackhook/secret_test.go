@@ -3,6 +3,7 @@ package slackhook
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -109,13 +110,25 @@ func TestLoadURLErrorsNeverQuoteTheSecret(t *testing.T) {
 	}
 }
 
+func TestEmptySecretIsNotConfigured(t *testing.T) {
+	fake := &secretsFake{value: "   "}
+	_, err := LoadURL(context.Background(), fake.start(t), secretARN)
+	if !errors.Is(err, ErrNotConfigured) {
+		t.Fatalf("LoadURL of a blank secret = %v, want ErrNotConfigured", err)
+	}
+	fake.set(`{"webhookUrl": "not a url"}`)
+	if _, err := LoadURL(context.Background(), fake.start(t), secretARN); err == nil || errors.Is(err, ErrNotConfigured) {
+		t.Fatalf("a malformed secret is a real error, not 'not configured': %v", err)
+	}
+}
+
 func TestFromSecretReadsOnceAndRetriesAFailedRead(t *testing.T) {
 	h := newHook(t)
 	fake := &secretsFake{} // not created yet
 	var s sleeps
 	p := NewFromSecret(fake.start(t), secretARN, WithSleeper(s.sleep))
-	if err := p.Warm(context.Background()); err == nil || !strings.Contains(err.Error(), "ResourceNotFoundException") {
-		t.Fatalf("Warm = %v, want the Secrets Manager error", err)
+	if err := p.Warm(context.Background()); err == nil || !strings.Contains(err.Error(), "ResourceNotFoundException") || !errors.Is(err, ErrNotConfigured) {
+		t.Fatalf("Warm = %v, want the Secrets Manager error, as ErrNotConfigured", err)
 	}
 	if _, err := p.Post(context.Background(), message()); err == nil {
 		t.Fatal("Post succeeded without a secret")

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 )
 
 // URL is a webhook URL. It is a secret: whoever has it can post to the
@@ -50,6 +51,10 @@ type SecretsClient interface {
 	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
 }
 
+// ErrNotConfigured says the secret holds no webhook yet: the stack creates it
+// empty, and Slack alerts stay off until someone sets it.
+var ErrNotConfigured = errors.New("Slack webhook not configured")
+
 // LoadURL reads the webhook URL from a Secrets Manager secret whose string
 // is either the URL itself or JSON {"webhookUrl": "..."}.
 func LoadURL(ctx context.Context, sm SecretsClient, secretARN string) (URL, error) {
@@ -57,11 +62,16 @@ func LoadURL(ctx context.Context, sm SecretsClient, secretARN string) (URL, erro
 		return URL{}, errors.New("read Slack webhook secret: no secret ARN configured")
 	}
 	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &secretARN})
+	var notFound *types.ResourceNotFoundException
+	if errors.As(err, &notFound) {
+		// A secret created without a value has no AWSCURRENT version yet.
+		return URL{}, fmt.Errorf("read Slack webhook secret %s: %w (the secret has no value: %v)", secretARN, ErrNotConfigured, err)
+	}
 	if err != nil {
 		return URL{}, fmt.Errorf("read Slack webhook secret %s: %w", secretARN, err)
 	}
 	if out.SecretString == nil || strings.TrimSpace(*out.SecretString) == "" {
-		return URL{}, fmt.Errorf("read Slack webhook secret %s: the secret has no string value", secretARN)
+		return URL{}, fmt.Errorf("read Slack webhook secret %s: %w (the secret's string is empty)", secretARN, ErrNotConfigured)
 	}
 	s := strings.TrimSpace(*out.SecretString)
 	if strings.HasPrefix(s, "{") {

@@ -1,0 +1,287 @@
+package stack
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/eksguard/eksguard/shared/families"
+	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/policy"
+	"github.com/eksguard/eksguard/shared/rules"
+)
+
+// Statement is one Allow statement as plain data, so that the grants can be
+// computed and checked without synthesizing. Resources and condition values
+// are CloudFormation Fn::Sub templates over ${AWS::Partition},
+// ${AWS::Region} and ${AWS::AccountId}.
+type Statement struct {
+	Sid       string
+	Actions   []string
+	Resources []string
+	// Condition is operator -> condition key -> values.
+	Condition map[string]map[string][]string
+	// Why justifies the statement's wildcards (it becomes the cdk-nag
+	// AwsSolutions-IAM5 suppression reason).
+	Why string
+}
+
+// scope is the kind of resource an action is scoped to.
+type scope int
+
+const (
+	clusters scope = iota
+	accessEntries
+	nodegroups
+	roles
+	// anyResource is for actions without resource-level permissions.
+	anyResource
+)
+
+// write is what one remediation action needs.
+type write struct {
+	on scope
+	// reads are the pre-check calls made before the action.
+	reads []string
+	// policyARNs limits iam:PolicyARN (IAM attach/detach only).
+	policyARNs []string
+}
+
+// writes maps each remediation action (finding.Plan.Action) to its scope and
+// the reads its pre-check makes (shared/remediate). An action a rule names
+// but this table lacks fails the synth.
+var writes = map[string]write{
+	finding.ActionDisassociateAccessPolicy: {on: accessEntries, reads: []string{"eks:ListAssociatedAccessPolicies"}},
+	finding.ActionDeleteAccessEntry:        {on: accessEntries, reads: []string{"eks:DescribeAccessEntry"}},
+	finding.ActionUpdateAccessEntry:        {on: accessEntries, reads: []string{"eks:DescribeAccessEntry"}},
+	finding.ActionUpdateClusterConfig:      {on: clusters, reads: []string{"eks:DescribeCluster"}},
+	finding.ActionAttachRolePolicy:         {on: roles, reads: []string{"iam:ListAttachedRolePolicies"}, policyARNs: EKSManagedPolicies},
+	finding.ActionDetachRolePolicy:         {on: roles, reads: []string{"iam:ListAttachedRolePolicies"}, policyARNs: AdminPolicies},
+}
+
+// detectionReads are the reads a family's function makes on every event,
+// whatever the rules' modes: the IAM function lists the clusters and node
+// groups of the cluster regions to tell whether a role it sees is a cluster
+// or node role (shared/remediate.Roles).
+var detectionReads = map[string][]string{
+	families.IAM.Name: {"eks:ListClusters", "eks:DescribeCluster", "eks:ListNodegroups", "eks:DescribeNodegroup"},
+}
+
+// readScopes scopes every read action.
+var readScopes = map[string]scope{
+	"eks:DescribeAccessEntry":          accessEntries,
+	"eks:ListAssociatedAccessPolicies": accessEntries,
+	"eks:DescribeCluster":              clusters,
+	"eks:ListNodegroups":               clusters,
+	"eks:DescribeNodegroup":            nodegroups,
+	"eks:ListClusters":                 anyResource,
+	"iam:ListAttachedRolePolicies":     roles,
+}
+
+// EKSManagedPolicies are the AWS managed policies eksguard may re-attach to
+// an EKS cluster or node role: exactly those the rules' plans can name.
+var EKSManagedPolicies = rules.ReattachablePolicies()
+
+// AdminPolicies are the AWS managed policies eksguard may detach from an EKS role.
+var AdminPolicies = rules.AdminPolicyNames()
+
+// ManagedPolicyARN is the Fn::Sub template of an AWS managed policy's ARN.
+func ManagedPolicyARN(name string) string { return "arn:${AWS::Partition}:iam::aws:policy/" + name }
+
+// RemediatingRules are the catalogue's rules that the family's function
+// handles (some of the rule's events are the family's) and that the policy
+// puts in remediate mode.
+func RemediatingRules(fam families.Family, pol *policy.Policy, catalogue []rules.Rule) []rules.Rule {
+	var out []rules.Rule
+	for _, r := range catalogue {
+		if pol.ModeFor(r.ID) != finding.ModeRemediate || len(r.Actions) == 0 {
+			continue
+		}
+		if slices.ContainsFunc(r.Events, func(e string) bool { return fam.Handles(fam.EventSource, e) }) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// RemediationActions are the write actions the family's function needs, sorted.
+func RemediationActions(fam families.Family, pol *policy.Policy, catalogue []rules.Rule) []string {
+	var out []string
+	for _, r := range RemediatingRules(fam, pol, catalogue) {
+		for _, a := range r.Actions {
+			if !slices.Contains(out, a) {
+				out = append(out, a)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// DetectionGrants are the read-only EKS statements the family's function
+// needs whatever the policy says: every cluster of the account in the cluster
+// regions (the stack's own region when none are given). They are not limited
+// by clusterNames: one denied cluster would blind the whole region's lookup.
+func DetectionGrants(fam families.Family, clusterRegions []string) []Statement {
+	reads := detectionReads[fam.Name]
+	if len(reads) == 0 {
+		return nil
+	}
+	regions := clusterRegions
+	if len(regions) == 0 {
+		regions = []string{"${AWS::Region}"}
+	}
+	by := map[scope][]string{}
+	for _, a := range reads {
+		by[readScopes[a]] = append(by[readScopes[a]], a)
+	}
+	var out []Statement
+	for _, sc := range []scope{clusters, nodegroups, anyResource} {
+		if len(by[sc]) == 0 {
+			continue
+		}
+		var res []string
+		for _, r := range regions {
+			res = append(res, eksResources(r, nil)[sc]...)
+		}
+		if sc == anyResource {
+			res = []string{"*"}
+		}
+		out = append(out, Statement{Sid: "Detect" + scopeNames[sc], Actions: sorted(by[sc]), Resources: res, Why: scopeWhy[sc]})
+	}
+	return out
+}
+
+// RemediationGrants are the EKS and IAM statements that only remediation
+// needs: nothing when none of the family's rules remediates, otherwise each
+// action its remediating rules name plus the reads their pre-checks make,
+// scoped to the account's clusters in the stack's region (or clusterNames)
+// and to the policy's EKS role patterns.
+func RemediationGrants(fam families.Family, pol *policy.Policy, catalogue []rules.Rule, clusterNames []string) ([]Statement, error) {
+	actions := RemediationActions(fam, pol, catalogue)
+	if len(actions) == 0 {
+		return nil, nil
+	}
+	res := eksResources("${AWS::Region}", clusterNames)
+	res[roles] = roleResources(pol)
+
+	var out []Statement
+	readsBy := map[scope][]string{}
+	writesBy := map[scope][]string{}
+	for _, a := range actions {
+		w, ok := writes[a]
+		if !ok {
+			return nil, fmt.Errorf("family %s: remediation action %s (rules %s) has no resource scope in infra/stack/grants.go; add it before deploying",
+				fam.Name, a, strings.Join(rulesNaming(fam, pol, catalogue, a), ", "))
+		}
+		for _, r := range w.reads {
+			sc := readScopes[r]
+			if !slices.Contains(readsBy[sc], r) {
+				readsBy[sc] = append(readsBy[sc], r)
+			}
+		}
+		if len(w.policyARNs) > 0 {
+			arns := make([]string, len(w.policyARNs))
+			for i, n := range w.policyARNs {
+				arns[i] = ManagedPolicyARN(n)
+			}
+			out = append(out, Statement{
+				Sid:       sid(a),
+				Actions:   []string{a},
+				Resources: res[w.on],
+				Condition: map[string]map[string][]string{"ArnEquals": {"iam:PolicyARN": arns}},
+				Why:       "role-name patterns from the policy's roles.cluster and roles.node; the iam:PolicyARN condition limits the call to the listed AWS managed policies",
+			})
+			continue
+		}
+		writesBy[w.on] = append(writesBy[w.on], a)
+	}
+	for _, sc := range []scope{accessEntries, clusters} {
+		if len(writesBy[sc]) > 0 {
+			out = append(out, Statement{Sid: "Remediate" + scopeNames[sc], Actions: sorted(writesBy[sc]), Resources: res[sc], Why: scopeWhy[sc]})
+		}
+	}
+	for _, sc := range []scope{accessEntries, clusters, roles} {
+		if len(readsBy[sc]) > 0 {
+			out = append(out, Statement{Sid: "Check" + scopeNames[sc], Actions: sorted(readsBy[sc]), Resources: res[sc], Why: scopeWhy[sc]})
+		}
+	}
+	for _, st := range out {
+		if len(st.Resources) == 0 {
+			return nil, fmt.Errorf("family %s: %s needs EKS role-name patterns, but the policy's roles.cluster and roles.node are empty",
+				fam.Name, strings.Join(st.Actions, ", "))
+		}
+	}
+	slices.SortFunc(out, func(a, b Statement) int { return strings.Compare(a.Sid, b.Sid) })
+	return out, nil
+}
+
+var scopeNames = map[scope]string{
+	clusters: "Clusters", accessEntries: "AccessEntries", nodegroups: "Nodegroups", roles: "EKSRoles", anyResource: "Unscoped",
+}
+
+var scopeWhy = map[scope]string{
+	clusters:      "clusters are named at runtime from the event; scoped to this account and region (or to clusterNames)",
+	accessEntries: "access-entry ARNs end in principal type, account, name and a generated ID known only at runtime; scoped to this account's clusters (or clusterNames)",
+	nodegroups:    "node-group ARNs end in a generated ID known only at runtime; scoped to this account's clusters (or clusterNames)",
+	roles:         "role-name patterns from the policy's roles.cluster and roles.node",
+	anyResource:   "eks:ListClusters has no resource-level permissions",
+}
+
+// eksResources renders the EKS scopes' ARN templates in one region, for the
+// named clusters or all of them.
+func eksResources(region string, clusterNames []string) map[scope][]string {
+	names := clusterNames
+	if len(names) == 0 {
+		names = []string{"*"}
+	}
+	eks := "arn:${AWS::Partition}:eks:" + region + ":${AWS::AccountId}:"
+	res := map[scope][]string{anyResource: {"*"}}
+	for _, n := range names {
+		res[clusters] = append(res[clusters], eks+"cluster/"+n)
+		res[accessEntries] = append(res[accessEntries], eks+"access-entry/"+n+"/*")
+		res[nodegroups] = append(res[nodegroups], eks+"nodegroup/"+n+"/*")
+	}
+	return res
+}
+
+// roleResources renders the policy's EKS role-name patterns as role ARNs,
+// each also under any IAM path unless it already starts with a wildcard.
+func roleResources(pol *policy.Policy) []string {
+	const role = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/"
+	var out []string
+	for _, p := range slices.Concat(pol.Roles.Cluster, pol.Roles.Node) {
+		arns := []string{role + p}
+		if !strings.HasPrefix(p, "*") && !strings.Contains(p, "/") {
+			arns = append(arns, role+"*/"+p)
+		}
+		for _, a := range arns {
+			if !slices.Contains(out, a) {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
+func rulesNaming(fam families.Family, pol *policy.Policy, catalogue []rules.Rule, action string) []string {
+	var ids []string
+	for _, r := range RemediatingRules(fam, pol, catalogue) {
+		if slices.Contains(r.Actions, action) {
+			ids = append(ids, r.ID)
+		}
+	}
+	return ids
+}
+
+// sid turns "iam:AttachRolePolicy" into "IamAttachRolePolicy".
+func sid(action string) string {
+	svc, name, _ := strings.Cut(action, ":")
+	return strings.ToUpper(svc[:1]) + svc[1:] + name
+}
+
+func sorted(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,263 @@
+// Package guard is the per-event pipeline every family Lambda runs:
+//
+//	decode the EventBridge envelope -> check the event is the family's ->
+//	loop guard (ignore eksguard's own calls) -> claim the event ID
+//	(idempotency) -> enrich (IAM roles through EKS) -> assess with the rules ->
+//	for each finding: mode, kill switch, pre-check, circuit breaker, execute
+//	or defer -> record the outcome -> publish -> mark the event completed.
+//
+// A remediation that fails never stops the alert: its outcome (with the
+// AWS error code) is published like any other. The cluster function also
+// consumes the defer queue (Handle accepts both EventBridge events and SQS
+// batches) to apply fixes that had to wait for a running cluster update.
+package guard
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/eksguard/eksguard/shared/breaker"
+	"github.com/eksguard/eksguard/shared/cloudtrail"
+	"github.com/eksguard/eksguard/shared/deferral"
+	"github.com/eksguard/eksguard/shared/families"
+	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/glob"
+	"github.com/eksguard/eksguard/shared/idempotency"
+	"github.com/eksguard/eksguard/shared/killswitch"
+	"github.com/eksguard/eksguard/shared/policy"
+	"github.com/eksguard/eksguard/shared/remediate"
+)
+
+// Publisher sends a finding on to notifications (notify.SNSPublisher).
+type Publisher interface {
+	Publish(ctx context.Context, f *finding.Finding) error
+}
+
+// AssessFunc runs the rules over an event (rules.Assess in production).
+type AssessFunc func(r *cloudtrail.Record, p *policy.Policy) []finding.Finding
+
+// Guard handles one family's events.
+type Guard struct {
+	Family families.Family
+	Policy *policy.Policy
+	Assess AssessFunc
+	// SelfRoles are eksguard's own role ARNs (globs allowed): events they
+	// cause are ignored.
+	SelfRoles []string
+	Events    *idempotency.Store
+	Breaker   *breaker.Breaker
+	Kill      *killswitch.Switch
+	Exec      *remediate.Executor
+	// Roles, when set, looks up through EKS whether an IAM event's role is
+	// a cluster or node role that the policy's role patterns do not cover.
+	Roles *remediate.Roles
+	// Defer, when set, queues UpdateClusterConfig fixes that meet a running
+	// cluster update; DeferDelay and MaxAttempts shape the retries.
+	Defer       *deferral.Queue
+	DeferDelay  time.Duration
+	MaxAttempts int
+	Publisher   Publisher
+	Log         *slog.Logger
+}
+
+// RuleRemediationSuppressed is the finding raised when the circuit breaker
+// stops a remediation. It is not a catalogue rule: it cannot be configured
+// and it is always published.
+const RuleRemediationSuppressed = "remediation-suppressed"
+
+func (g *Guard) log() *slog.Logger {
+	if g.Log != nil {
+		return g.Log
+	}
+	return slog.Default()
+}
+
+func (g *Guard) maxAttempts() int {
+	if g.MaxAttempts > 0 {
+		return g.MaxAttempts
+	}
+	return deferral.DefaultMaxAttempts
+}
+
+// Handle is the Lambda handler of a function that takes both EventBridge
+// events and SQS batches from the defer queue (the cluster function). For
+// an SQS batch it returns the partial batch response.
+func (g *Guard) Handle(ctx context.Context, raw json.RawMessage) (any, error) {
+	var probe struct {
+		Records []struct {
+			EventSource string `json:"eventSource"`
+		} `json:"Records"`
+	}
+	if json.Unmarshal(raw, &probe) == nil && len(probe.Records) > 0 && probe.Records[0].EventSource == "aws:sqs" {
+		var ev events.SQSEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, fmt.Errorf("eksguard %s: decode SQS batch: %w", g.Family.Name, err)
+		}
+		resp, err := g.HandleSQS(ctx, ev)
+		return &resp, err
+	}
+	return nil, g.HandleEvent(ctx, raw)
+}
+
+// HandleEvent handles one EventBridge CloudTrail event. It returns an error
+// (so that Lambda retries, then dead-letters) for an event it cannot read,
+// one routed to the wrong family, one another invocation is still handling,
+// and when a finding could not be published.
+func (g *Guard) HandleEvent(ctx context.Context, raw json.RawMessage) error {
+	rec, err := cloudtrail.DecodeEvent(raw)
+	if err != nil {
+		g.log().ErrorContext(ctx, "cannot decode the event", "function", g.Family.Name, "error", err)
+		return fmt.Errorf("eksguard %s: %w", g.Family.Name, err)
+	}
+	if !g.Family.Handles(rec.EventSource, rec.EventName) {
+		err := fmt.Errorf("eksguard %s: event %s (%s %s) is not one of this function's events; check the EventBridge rule",
+			g.Family.Name, rec.EventID, rec.EventSource, rec.EventName)
+		g.log().ErrorContext(ctx, "misrouted event", "error", err)
+		return err
+	}
+	if rec.EventID == "" {
+		return fmt.Errorf("eksguard %s: %s event without an eventID", g.Family.Name, rec.EventName)
+	}
+	log := g.log().With("eventID", rec.EventID, "eventName", rec.EventName, "function", g.Family.Name)
+	if g.isSelf(&rec.UserIdentity) {
+		log.InfoContext(ctx, "event caused by eksguard itself: not acted on", "outcome", finding.StatusIgnored, "actor", rec.UserIdentity.ActorRole())
+		return nil
+	}
+
+	claim, state, claimErr := g.Events.Claim(ctx, rec.EventID)
+	switch {
+	case claimErr != nil:
+		// Without the idempotency record there is no exactly-once: alert,
+		// but do not remediate.
+		log.ErrorContext(ctx, "cannot claim the event; findings are published without remediation", "error", claimErr)
+	case state == idempotency.Done:
+		log.InfoContext(ctx, "duplicate delivery of a completed event: nothing to do")
+		return nil
+	case state == idempotency.Busy:
+		log.WarnContext(ctx, "event is being handled by another invocation; asking for a retry")
+		return fmt.Errorf("eksguard %s: event %s: %w", g.Family.Name, rec.EventID, idempotency.ErrBusy)
+	}
+	if claim != nil && claim.Resumed() {
+		log.InfoContext(ctx, "resuming an event an earlier invocation did not finish")
+	}
+
+	pol := g.enrich(ctx, rec, log)
+	fs, err := g.assess(ctx, rec, pol, log)
+	if err != nil {
+		g.release(ctx, claim, log)
+		return err
+	}
+	run := &eventRun{g: g, pol: pol, claim: claim, claimErr: claimErr, log: log}
+	var pubErrs []error
+	for i := range fs {
+		if err := run.handle(ctx, &fs[i], fmt.Sprintf("%d:%s", i, fs[i].Rule)); err != nil {
+			pubErrs = append(pubErrs, err)
+		}
+	}
+	if len(pubErrs) > 0 {
+		g.release(ctx, claim, log)
+		return fmt.Errorf("eksguard %s: event %s: %w", g.Family.Name, rec.EventID, errors.Join(pubErrs...))
+	}
+	if claim != nil {
+		if err := claim.Complete(ctx); err != nil {
+			// Every step is recorded: a redelivery repeats nothing.
+			log.WarnContext(ctx, "cannot mark the event completed", "error", err)
+		}
+	}
+	log.InfoContext(ctx, "event handled", "findings", len(fs))
+	return nil
+}
+
+// isSelf reports whether the call was made by one of eksguard's roles.
+func (g *Guard) isSelf(id *cloudtrail.Identity) bool {
+	if len(g.SelfRoles) == 0 {
+		return false
+	}
+	for _, arn := range []string{id.ActorRole(), id.ARN} {
+		if arn == "" {
+			continue
+		}
+		if glob.Any(g.SelfRoles, arn) {
+			return true
+		}
+		if role, ok := cloudtrail.RoleFromSessionARN(arn); ok && glob.Any(g.SelfRoles, role) {
+			return true
+		}
+	}
+	return false
+}
+
+func (g *Guard) release(ctx context.Context, claim *idempotency.Claim, log *slog.Logger) {
+	if claim == nil {
+		return
+	}
+	if err := claim.Release(ctx); err != nil {
+		log.WarnContext(ctx, "cannot release the event claim; a retry waits for the lease to end", "error", err)
+	}
+}
+
+// assess runs the rules, turning a panicking rule into an error.
+func (g *Guard) assess(ctx context.Context, rec *cloudtrail.Record, pol *policy.Policy, log *slog.Logger) (fs []finding.Finding, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("eksguard %s: assessing event %s panicked: %v", g.Family.Name, rec.EventID, r)
+			log.ErrorContext(ctx, "rule evaluation panicked", "error", err)
+		}
+	}()
+	return g.Assess(rec, pol), nil
+}
+
+// enrich returns the policy, extended with the event's role as a cluster or
+// node role when EKS says it is one and the policy's patterns do not.
+func (g *Guard) enrich(ctx context.Context, rec *cloudtrail.Record, log *slog.Logger) *policy.Policy {
+	role := eventRole(rec)
+	if g.Roles == nil || role == "" || g.Policy.IsClusterRole(role) || g.Policy.IsNodeRole(role) {
+		return g.Policy
+	}
+	use, err := g.Roles.Lookup(ctx, role)
+	if err != nil {
+		log.WarnContext(ctx, "cannot list every cluster's roles; judging by the policy's role patterns where they are missing", "role", role, "error", err)
+	}
+	if !use.Cluster() && !use.Node() {
+		return g.Policy
+	}
+	p := *g.Policy
+	if use.Cluster() {
+		p.Roles.Cluster = append(slices.Clone(p.Roles.Cluster), role)
+	}
+	if use.Node() {
+		p.Roles.Node = append(slices.Clone(p.Roles.Node), role)
+	}
+	log.InfoContext(ctx, "role identified through EKS", "role", role, "clusterRoleOf", use.ClusterRoleOf, "nodeRoleOf", use.NodeRoleOf)
+	return &p
+}
+
+// eventRole is the role an IAM event is about, if any.
+func eventRole(rec *cloudtrail.Record) string {
+	switch p := rec.Params.(type) {
+	case *cloudtrail.RolePolicyParams:
+		return p.RoleName
+	case *cloudtrail.InlinePolicyParams:
+		return p.RoleName
+	case *cloudtrail.TrustPolicyParams:
+		return p.RoleName
+	}
+	return ""
+}
+
+// requestToken is the ClientRequestToken of a fix's EKS update calls:
+// the same event, finding and attempt always give the same token.
+func requestToken(eventID, step string, attempt int) string {
+	sum := sha256.Sum256([]byte(eventID + "\x00" + step + "\x00" + strconv.Itoa(attempt)))
+	return "eksguard-" + hex.EncodeToString(sum[:16])
+}

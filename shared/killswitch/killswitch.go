@@ -1,0 +1,104 @@
+// Package killswitch decides whether eksguard may remediate at all. Two
+// switches turn every remediation into a notification without a redeploy:
+// the environment variable EKSGUARD_REMEDIATION=off, and an SSM parameter
+// (named by EKSGUARD_KILL_SWITCH_PARAMETER) whose value is "off". The
+// parameter is read at most once per CacheFor across warm invocations.
+// When the parameter cannot be read, remediation is held back: a guardrail
+// that cannot tell whether it was switched off must not act.
+package killswitch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/smithy-go"
+)
+
+// SSM is the part of the SSM client the switch uses.
+type SSM interface {
+	GetParameter(ctx context.Context, in *ssm.GetParameterInput, opts ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+}
+
+// DefaultCacheFor is how long a parameter value is trusted.
+const DefaultCacheFor = 30 * time.Second
+
+// Switch is the kill switch.
+type Switch struct {
+	// EnvOff is the environment switch (config.RemediationOff()).
+	EnvOff bool
+	// SSM and Parameter name the parameter switch; no parameter, no check.
+	SSM       SSM
+	Parameter string
+	// CacheFor overrides DefaultCacheFor.
+	CacheFor time.Duration
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+
+	mu      sync.Mutex
+	cached  State
+	readAt  time.Time
+	hasRead bool
+}
+
+// State says whether remediation is off, and why.
+type State struct {
+	Off    bool
+	Reason string
+}
+
+// Off reports whether a value means "switched off".
+func Off(value string) bool {
+	switch strings.ToLower(strings.TrimSpace(value)) {
+	case "off", "false", "0", "disabled":
+		return true
+	}
+	return false
+}
+
+// State reads the switches.
+func (s *Switch) State(ctx context.Context) State {
+	if s.EnvOff {
+		return State{Off: true, Reason: "EKSGUARD_REMEDIATION is off"}
+	}
+	if s.Parameter == "" || s.SSM == nil {
+		return State{}
+	}
+	now := time.Now()
+	if s.Now != nil {
+		now = s.Now()
+	}
+	ttl := s.CacheFor
+	if ttl <= 0 {
+		ttl = DefaultCacheFor
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hasRead && now.Sub(s.readAt) < ttl {
+		return s.cached
+	}
+	s.cached = s.read(ctx)
+	s.readAt, s.hasRead = now, true
+	return s.cached
+}
+
+func (s *Switch) read(ctx context.Context) State {
+	out, err := s.SSM.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(s.Parameter)})
+	if err != nil {
+		code := "error"
+		var ae smithy.APIError
+		if errors.As(err, &ae) {
+			code = ae.ErrorCode()
+		}
+		return State{Off: true, Reason: fmt.Sprintf("kill switch parameter %s could not be read (%s), so remediation is held back", s.Parameter, code)}
+	}
+	if out.Parameter != nil && Off(aws.ToString(out.Parameter.Value)) {
+		return State{Off: true, Reason: fmt.Sprintf("SSM parameter %s is %q", s.Parameter, aws.ToString(out.Parameter.Value))}
+	}
+	return State{}
+}
