@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 	"time"
 
@@ -35,7 +36,9 @@ func main() {
 		os.Exit(1)
 	}
 	hook := slackhook.NewFromSecret(secretsmanager.NewFromConfig(awsCfg), os.Getenv(config.EnvSlackSecretARN), slackhook.WithLogger(log))
-	if err := hook.Warm(ctx); err != nil {
+	if err := hook.Warm(ctx); errors.Is(err, slackhook.ErrNotConfigured) {
+		log.Warn("Slack alerts are off until the webhook secret is set", "error", err)
+	} else if err != nil {
 		// Invocations retry the read; until it works they fail and end in the DLQ.
 		log.Error("cannot read the Slack webhook secret at cold start", "error", err)
 	}
