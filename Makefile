@@ -8,24 +8,34 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 FUNCTIONS := $(notdir $(wildcard functions/*))
 BUILD_DIR := build
 
-.PHONY: demo test unit vet fmt-check build cli clean
+.PHONY: demo test unit e2e vet fmt-check build cli clean
 
 ## demo: replay the sample events in events/ with the built-in policy
 demo:
 	$(GO) run ./cmd/eksguard replay --fail-on none events/
 
 ## test: everything CI runs
-test: fmt-check vet unit
+test: fmt-check vet unit e2e
 
 fmt-check:
-	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*')); \
+	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './node_modules/*' -not -path './build/*' -not -path './cdk.out/*')); \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
 vet:
-	$(GO) vet ./...
+	$(GO) vet -tags e2e ./...
 
 unit:
 	$(GO) test -count=1 ./...
+
+## e2e: the built functions under the Lambda runtime emulator, routed as the synthesized stack routes (docs/e2e.md)
+e2e: build | node_modules/.bin/cdk
+	$(GO) test -tags e2e -count=1 -v -timeout 5m ./e2e/
+
+## bench: Go benchmarks, replay vs jq vs gunzip on a generated archive, bootstrap sizes, cold starts,
+##        peak memory; the figures of BENCHMARKS.md. BENCH_SIZE=100MB for a quick run. Not part of test.
+.PHONY: bench
+bench:
+	GO=$(GO) ./bench/run.sh
 
 ## build: cross-compile every function to build/<name>/bootstrap (linux/arm64)
 build:

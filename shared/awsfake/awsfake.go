@@ -4,6 +4,9 @@
 // calls eksguard makes, records each request it receives (service,
 // operation, method, raw path, body) in one shared, ordered Log, and can be
 // told to fail an operation with an AWS error a given number of times.
+// Secrets Manager is faked too, for the notifier's webhook secret. A World
+// can be Reset, so that long-lived processes pointed at its fakes (functions
+// under the Lambda runtime emulator) see a fresh account per scenario.
 package awsfake
 
 import (
@@ -25,7 +28,7 @@ import (
 
 // Call is one request a fake received.
 type Call struct {
-	Service string // eks, iam, dynamodb, sqs, ssm, sns
+	Service string // eks, iam, dynamodb, sqs, ssm, sns, secretsmanager
 	Op      string // the API operation, e.g. DescribeAccessEntry
 	Method  string
 	Path    string // as sent, still URL-encoded
@@ -120,6 +123,12 @@ func (f *faults) add(op string, times int, fault Fault) {
 	}
 }
 
+func (f *faults) clear() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.q = nil
+}
+
 func (f *faults) next(op string) (Fault, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -140,6 +149,8 @@ type World struct {
 	SQS      *SQS
 	SSM      *SSM
 	SNS      *SNS
+	// SecretsManager serves secret strings (GetSecretValue).
+	SecretsManager *SecretsManager
 }
 
 // New starts every fake; they stop when the test ends.
@@ -147,36 +158,59 @@ func New(t testing.TB) *World {
 	t.Helper()
 	log := &Log{}
 	w := &World{
-		Log:      log,
-		EKS:      newEKS(log),
-		IAM:      newIAM(log),
-		DynamoDB: newDynamoDB(log),
-		SQS:      newSQS(log),
-		SSM:      newSSM(log),
-		SNS:      newSNS(log),
+		Log:            log,
+		EKS:            newEKS(log),
+		IAM:            newIAM(log),
+		DynamoDB:       newDynamoDB(log),
+		SQS:            newSQS(log),
+		SSM:            newSSM(log),
+		SNS:            newSNS(log),
+		SecretsManager: newSecretsManager(log),
 	}
-	for _, s := range []*server{&w.EKS.server, &w.IAM.server, &w.DynamoDB.server, &w.SQS.server, &w.SSM.server, &w.SNS.server} {
+	for _, s := range w.servers() {
 		s.start(t)
 	}
 	return w
+}
+
+func (w *World) servers() []*server {
+	return []*server{&w.EKS.server, &w.IAM.server, &w.DynamoDB.server, &w.SQS.server, &w.SSM.server, &w.SNS.server, &w.SecretsManager.server}
+}
+
+// Reset forgets the state of every fake (clusters, roles, items, messages,
+// parameters, secrets), their queued faults and the Log; the fakes keep
+// their URLs.
+func (w *World) Reset() {
+	for _, s := range w.servers() {
+		s.faults.clear()
+	}
+	w.EKS.reset()
+	w.IAM.reset()
+	w.DynamoDB.reset()
+	w.SQS.reset()
+	w.SSM.reset()
+	w.SNS.reset()
+	w.SecretsManager.reset()
+	w.Log.Reset()
 }
 
 // Env maps the AWS_ENDPOINT_URL_<SERVICE> variables that point the SDK's
 // default configuration at the fakes, with static credentials and a region.
 func (w *World) Env() map[string]string {
 	return map[string]string{
-		"AWS_ENDPOINT_URL_EKS":        w.EKS.URL,
-		"AWS_ENDPOINT_URL_IAM":        w.IAM.URL,
-		"AWS_ENDPOINT_URL_DYNAMODB":   w.DynamoDB.URL,
-		"AWS_ENDPOINT_URL_SQS":        w.SQS.URL,
-		"AWS_ENDPOINT_URL_SSM":        w.SSM.URL,
-		"AWS_ENDPOINT_URL_SNS":        w.SNS.URL,
-		"AWS_ACCESS_KEY_ID":           "AKIDFAKE",
-		"AWS_SECRET_ACCESS_KEY":       "fake-secret",
-		"AWS_REGION":                  "eu-west-1",
-		"AWS_EC2_METADATA_DISABLED":   "true",
-		"AWS_CONFIG_FILE":             "/dev/null",
-		"AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+		"AWS_ENDPOINT_URL_EKS":             w.EKS.URL,
+		"AWS_ENDPOINT_URL_IAM":             w.IAM.URL,
+		"AWS_ENDPOINT_URL_DYNAMODB":        w.DynamoDB.URL,
+		"AWS_ENDPOINT_URL_SQS":             w.SQS.URL,
+		"AWS_ENDPOINT_URL_SSM":             w.SSM.URL,
+		"AWS_ENDPOINT_URL_SNS":             w.SNS.URL,
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER": w.SecretsManager.URL,
+		"AWS_ACCESS_KEY_ID":                "AKIDFAKE",
+		"AWS_SECRET_ACCESS_KEY":            "fake-secret",
+		"AWS_REGION":                       "eu-west-1",
+		"AWS_EC2_METADATA_DISABLED":        "true",
+		"AWS_CONFIG_FILE":                  "/dev/null",
+		"AWS_SHARED_CREDENTIALS_FILE":      "/dev/null",
 	}
 }
 

@@ -50,6 +50,12 @@ func (d *DynamoDB) Items(table string) []Item {
 	return out
 }
 
+func (d *DynamoDB) reset() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.tables = map[string]map[string]Item{}
+}
+
 // Get returns the item whose partition key pk is the string key.
 func (d *DynamoDB) Get(table, pk string) (Item, bool) {
 	d.mu.Lock()

@@ -61,6 +61,12 @@ func (e *EKS) Put(c Cluster) {
 	e.clusters[c.Name] = &c
 }
 
+func (e *EKS) reset() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.clusters = map[string]*Cluster{}
+}
+
 // Get returns a deep copy of a cluster's current state.
 func (e *EKS) Get(name string) (Cluster, bool) {
 	e.mu.Lock()

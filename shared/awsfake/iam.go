@@ -28,6 +28,12 @@ func (i *IAM) PutRole(name string, policyARNs ...string) {
 	i.roles[name] = slices.Clone(policyARNs)
 }
 
+func (i *IAM) reset() {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.roles = map[string][]string{}
+}
+
 // Attached returns the policies attached to a role, and whether it exists.
 func (i *IAM) Attached(name string) ([]string, bool) {
 	i.mu.Lock()

@@ -8,6 +8,7 @@ import (
 
 // Published is a message the SNS fake accepted.
 type Published struct {
+	ID         string // the MessageId the fake answered with
 	TopicARN   string
 	Subject    string
 	Message    string
@@ -18,6 +19,7 @@ type Published struct {
 type SNS struct {
 	server
 	published []Published
+	seq       int64 // message IDs stay unique across resets
 }
 
 func newSNS(log *Log) *SNS {
@@ -25,6 +27,12 @@ func newSNS(log *Log) *SNS {
 	s.server = server{service: "sns", log: log, opOf: queryAction, writeFn: writeQueryError}
 	s.handle = s.serveOp
 	return s
+}
+
+func (s *SNS) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.published = nil
 }
 
 // Published returns every message published so far.
@@ -44,7 +52,9 @@ func (s *SNS) serveOp(w http.ResponseWriter, _ *http.Request, c *Call, body []by
 		writeQueryError(w, Fault{Status: 400, Code: "InvalidParameter", Message: "TopicArn and Message are required"})
 		return
 	}
-	p := Published{TopicARN: v.Get("TopicArn"), Subject: v.Get("Subject"), Message: v.Get("Message"), Attributes: map[string]string{}}
+	s.seq++
+	id := "00000000-0000-4000-8000-" + strconv.FormatInt(100000000000+s.seq, 10)
+	p := Published{ID: id, TopicARN: v.Get("TopicArn"), Subject: v.Get("Subject"), Message: v.Get("Message"), Attributes: map[string]string{}}
 	for i := 1; ; i++ {
 		pre := "MessageAttributes.entry." + strconv.Itoa(i) + "."
 		name := v.Get(pre + "Name")
@@ -54,7 +64,6 @@ func (s *SNS) serveOp(w http.ResponseWriter, _ *http.Request, c *Call, body []by
 		p.Attributes[name] = v.Get(pre+"Value.DataType") + "=" + v.Get(pre+"Value.StringValue")
 	}
 	s.published = append(s.published, p)
-	id := "00000000-0000-4000-8000-" + strconv.FormatInt(int64(100000000000+len(s.published)), 10)
 	w.Header().Set("Content-Type", "text/xml")
 	w.WriteHeader(200)
 	_, _ = w.Write([]byte(`<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>` + id +

@@ -39,6 +39,12 @@ func (s *SQS) Sent() []Message {
 	return append([]Message(nil), s.sent...)
 }
 
+func (s *SQS) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sent = nil
+}
+
 // jsonTarget reads the operation of a JSON-protocol request from X-Amz-Target.
 func jsonTarget(r *http.Request, _ []byte) string {
 	t := r.Header.Get("X-Amz-Target")

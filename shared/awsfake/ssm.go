@@ -27,6 +27,12 @@ func (s *SSM) Set(name, value string) {
 	s.params[name] = value
 }
 
+func (s *SSM) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.params = map[string]string{}
+}
+
 func (s *SSM) serveOp(w http.ResponseWriter, _ *http.Request, c *Call, body []byte) {
 	const ct = "application/x-amz-json-1.1"
 	if c.Op != "GetParameter" {
