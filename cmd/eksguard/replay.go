@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/notify"
@@ -64,6 +65,20 @@ func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		preview = &previewWriter{channel: *notifyChannel}
 		out = preview
 	}
+	// A progress bar on stderr when it is a terminal; nothing when piped.
+	// Lines printed to the same terminal pause it.
+	writeFinding := out.write
+	writeError := func(e *replay.InputError) { fmt.Fprintf(stderr, "eksguard: %v\n", e) }
+	var bar *progress
+	if isTerminal(stderr) {
+		bar = startProgress(stderr, inputSize(files), &st, time.Now)
+		if isTerminal(stdout) {
+			writeFinding = func(f *finding.Finding) { bar.pause(func() { out.write(f) }) }
+		}
+		writeError = func(e *replay.InputError) {
+			bar.pause(func() { fmt.Fprintf(stderr, "eksguard: %v\n", e) })
+		}
+	}
 	reached := false
 	err = replay.Run(ctx, files, replay.Options{
 		Engine:  rules.NewEngine(pol, rules.All()),
@@ -73,10 +88,13 @@ func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			if f.Severity >= threshold {
 				reached = true
 			}
-			out.write(f)
+			writeFinding(f)
 		},
-		OnError: func(e *replay.InputError) { fmt.Fprintf(stderr, "eksguard: %v\n", e) },
+		OnError: writeError,
 	}, &st)
+	if bar != nil {
+		bar.finish(err == nil)
+	}
 	out.flush()
 	if preview != nil {
 		if err := notify.Preview(stdout, preview.channel, preview.fs, pol); err != nil {

@@ -175,31 +175,34 @@ type GroupPolicyParams struct {
 	PolicyARN string `json:"policyArn"`
 }
 
-// paramDecoders maps each in-scope event (eventSource/eventName) to the
-// decoder of its request parameters.
-var paramDecoders = map[string]func([]byte) (any, error){
-	"eks.amazonaws.com/CreateAccessEntry":            decodeAccessEntry,
-	"eks.amazonaws.com/UpdateAccessEntry":            decodeAccessEntry,
-	"eks.amazonaws.com/DeleteAccessEntry":            decodeAccessEntry,
-	"eks.amazonaws.com/AssociateAccessPolicy":        decodeAccessPolicy,
-	"eks.amazonaws.com/DisassociateAccessPolicy":     decodeAccessPolicy,
-	"eks.amazonaws.com/UpdateClusterConfig":          decodeInto[ClusterConfigParams],
-	"eks.amazonaws.com/CreateCluster":                decodeInto[CreateClusterParams],
-	"eks.amazonaws.com/DeleteCluster":                decodeInto[ClusterParams],
-	"eks.amazonaws.com/AssociateEncryptionConfig":    decodeInto[EncryptionParams],
-	"eks.amazonaws.com/CreatePodIdentityAssociation": decodeInto[PodIdentityParams],
-	"iam.amazonaws.com/DetachRolePolicy":             decodeInto[RolePolicyParams],
-	"iam.amazonaws.com/AttachRolePolicy":             decodeInto[RolePolicyParams],
-	"iam.amazonaws.com/PutRolePolicy":                decodeInto[InlinePolicyParams],
-	"iam.amazonaws.com/DeleteRolePolicy":             decodeInto[InlinePolicyParams],
-	"iam.amazonaws.com/UpdateAssumeRolePolicy":       decodeInto[TrustPolicyParams],
-	"iam.amazonaws.com/DetachUserPolicy":             decodeInto[UserPolicyParams],
-	"iam.amazonaws.com/DetachGroupPolicy":            decodeInto[GroupPolicyParams],
+// eventKey names an event: its eventSource and eventName.
+type eventKey struct{ source, name string }
+
+// paramDecoders maps each in-scope event to the decoder of its request
+// parameters.
+var paramDecoders = map[eventKey]func([]byte) (any, error){
+	{"eks.amazonaws.com", "CreateAccessEntry"}:            decodeAccessEntry,
+	{"eks.amazonaws.com", "UpdateAccessEntry"}:            decodeAccessEntry,
+	{"eks.amazonaws.com", "DeleteAccessEntry"}:            decodeAccessEntry,
+	{"eks.amazonaws.com", "AssociateAccessPolicy"}:        decodeAccessPolicy,
+	{"eks.amazonaws.com", "DisassociateAccessPolicy"}:     decodeAccessPolicy,
+	{"eks.amazonaws.com", "UpdateClusterConfig"}:          decodeInto[ClusterConfigParams],
+	{"eks.amazonaws.com", "CreateCluster"}:                decodeInto[CreateClusterParams],
+	{"eks.amazonaws.com", "DeleteCluster"}:                decodeInto[ClusterParams],
+	{"eks.amazonaws.com", "AssociateEncryptionConfig"}:    decodeInto[EncryptionParams],
+	{"eks.amazonaws.com", "CreatePodIdentityAssociation"}: decodeInto[PodIdentityParams],
+	{"iam.amazonaws.com", "DetachRolePolicy"}:             decodeInto[RolePolicyParams],
+	{"iam.amazonaws.com", "AttachRolePolicy"}:             decodeInto[RolePolicyParams],
+	{"iam.amazonaws.com", "PutRolePolicy"}:                decodeInto[InlinePolicyParams],
+	{"iam.amazonaws.com", "DeleteRolePolicy"}:             decodeInto[InlinePolicyParams],
+	{"iam.amazonaws.com", "UpdateAssumeRolePolicy"}:       decodeInto[TrustPolicyParams],
+	{"iam.amazonaws.com", "DetachUserPolicy"}:             decodeInto[UserPolicyParams],
+	{"iam.amazonaws.com", "DetachGroupPolicy"}:            decodeInto[GroupPolicyParams],
 }
 
 // Decodable reports whether the event has typed request parameters here.
 func Decodable(eventSource, eventName string) bool {
-	_, ok := paramDecoders[eventSource+"/"+eventName]
+	_, ok := paramDecoders[eventKey{eventSource, eventName}]
 	return ok
 }
 

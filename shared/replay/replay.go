@@ -123,10 +123,15 @@ func Run(ctx context.Context, files []string, opts Options, st *Stats) error {
 	}
 	workers = min(workers, max(len(files), 1))
 
-	results := make([]chan fileResult, len(files))
+	// At most window files are in flight (being read, or read and waiting
+	// for the files before them to be delivered), so memory stays bounded
+	// whatever the number of files; file i uses result slot i%window.
+	window := 4 * workers
+	results := make([]chan fileResult, window)
 	for i := range results {
 		results[i] = make(chan fileResult, 1)
 	}
+	slots := make(chan struct{}, window)
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range workers {
@@ -134,13 +139,18 @@ func Run(ctx context.Context, files []string, opts Options, st *Stats) error {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				results[i] <- replayFile(files[i], opts, st)
+				results[i%window] <- replayFile(files[i], opts, st)
 			}
 		}()
 	}
 	go func() {
 		defer close(next)
 		for i := range files {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
 			select {
 			case next <- i:
 			case <-ctx.Done():
@@ -152,7 +162,8 @@ func Run(ctx context.Context, files []string, opts Options, st *Stats) error {
 	var err error
 	for i := range files {
 		select {
-		case r := <-results[i]:
+		case r := <-results[i%window]:
+			<-slots
 			for j := range r.findings {
 				if opts.OnFinding != nil {
 					opts.OnFinding(&r.findings[j])
@@ -216,9 +227,13 @@ func Stream(src io.Reader, name string, eng *rules.Engine, st *Stats) ([]finding
 		return nil, []*InputError{{File: name, Index: -1, Err: err}}
 	}
 	defer rd.Close()
-	var records int64
+	var records int64 // not yet added to st
 	defer func() { st.Records.Add(records) }()
 	for {
+		if records == statsEvery {
+			st.Records.Add(records)
+			records = 0
+		}
 		raw, err := rd.Next()
 		if err == io.EOF {
 			break
@@ -244,6 +259,10 @@ func Stream(src io.Reader, name string, eng *rules.Engine, st *Stats) ([]finding
 	}
 	return out, errs
 }
+
+// statsEvery is how many records Stream reads between updates of
+// Stats.Records, which progress displays read while a file is replayed.
+const statsEvery = 4096
 
 // Assess handles one raw record or envelope: records no rule looks at are
 // skipped without decoding (inScope false); the rest are decoded and assessed.

@@ -143,3 +143,52 @@ func TestRunStopsOnCancel(t *testing.T) {
 		t.Fatal("want the context error")
 	}
 }
+
+// More files than the in-flight window of Run (4 per worker): findings
+// still arrive in input order.
+func TestRunManyFilesKeepsOrder(t *testing.T) {
+	dir := t.TempDir()
+	var want []string
+	for i := range 60 {
+		id := fmt.Sprintf("g%03d", i)
+		recs := strings.Repeat(string(irrelevantRecord)+",", i%7) + grant(id)
+		writeFile(t, filepath.Join(dir, fmt.Sprintf("%03d.json", i)), []byte(`{"Records":[`+recs+`]}`))
+		want = append(want, id)
+	}
+	files, _ := Inputs([]string{dir})
+	var got []string
+	var st Stats
+	err := Run(context.Background(), files, Options{
+		Engine:    rules.NewEngine(policy.Default(), rules.All()),
+		Workers:   2,
+		OnFinding: func(f *finding.Finding) { got = append(got, f.EventID) },
+	}, &st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("findings out of order:\n%v", got)
+	}
+	if st.Files.Load() != 60 || st.Findings.Load() != 60 {
+		t.Errorf("files %d findings %d", st.Files.Load(), st.Findings.Load())
+	}
+}
+
+// Stream counts records while it reads (for progress displays) and in total.
+func TestStreamCountsEveryRecord(t *testing.T) {
+	const n = 3*statsEvery + 5
+	var b strings.Builder
+	b.WriteString(`{"Records":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(irrelevantRecord)
+	}
+	b.WriteString(`]}`)
+	var st Stats
+	fs, errs := Stream(strings.NewReader(b.String()), "big", rules.NewEngine(policy.Default(), rules.All()), &st)
+	if len(fs) != 0 || len(errs) != 0 || st.Records.Load() != n || st.InScope.Load() != 0 {
+		t.Errorf("findings %d errors %v records %d in scope %d", len(fs), errs, st.Records.Load(), st.InScope.Load())
+	}
+}

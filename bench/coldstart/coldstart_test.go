@@ -1,0 +1,229 @@
+package coldstart
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/eksguard/eksguard/shared/awsfake"
+)
+
+const (
+	region      = "eu-west-1"
+	topicARN    = "arn:aws:sns:eu-west-1:111122223333:eksguard-findings"
+	slackSecret = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:eksguard-slack"
+)
+
+// The event each family function answers in the benchmark: one that gives a
+// finding, so the first answer includes the idempotency claim, the
+// assessment and the SNS publication.
+var familyEvents = map[string]string{
+	"access":  "access/associate-cluster-admin-to-dev.json",
+	"cluster": "cluster/update-config-disable-audit-logging.json",
+	"iam":     "iam/attach-administrator-access-to-break-glass.json",
+}
+
+// BenchmarkColdStart measures, for each function, the median time from starting
+// the Lambda Runtime Interface Emulator (which starts the bootstrap on the
+// first invocation) to the answer to the first invocation: the cold start
+// a user waits for, emulator start-up included. AWS is shared/awsfake and
+// Slack a local webhook. The bootstraps are built like `make build` but
+// for this machine's architecture, since the linux/arm64 ones would only
+// run here under emulation. Each iteration is a new process.
+//
+//	go test -run '^$' -bench ColdStart -benchtime 10x ./bench/coldstart
+func BenchmarkColdStart(b *testing.B) {
+	rie := emulator(b)
+	bin := b.TempDir()
+	fns := []string{"access", "cluster", "iam", "notifier"}
+	for _, fn := range fns {
+		build(b, fn, filepath.Join(bin, fn, "bootstrap"))
+	}
+	world := awsfake.New(b)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, "ok")
+	}))
+	b.Cleanup(hook.Close)
+	env := map[string]string{
+		"EKSGUARD_TABLE":                  "eksguard",
+		"EKSGUARD_TOPIC_ARN":              topicARN,
+		"EKSGUARD_SLACK_SECRET_ARN":       slackSecret,
+		"AWS_DEFAULT_REGION":              region,
+		"AWS_SESSION_TOKEN":               "fake-session",
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+		"AWS_LAMBDA_FUNCTION_VERSION":     "$LATEST",
+		"AWS_LAMBDA_FUNCTION_TIMEOUT":     "30",
+		"AWS_LAMBDA_LOG_FORMAT":           "JSON",
+		"_HANDLER":                        "bootstrap",
+		"TZ":                              ":UTC",
+	}
+	maps.Copy(env, world.Env())
+	payloads := map[string][]byte{}
+	for fn, name := range familyEvents {
+		raw, err := os.ReadFile(filepath.Join("..", "..", "events", name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		payloads[fn] = raw
+	}
+	// The notifier's event: the SNS message the access function publishes.
+	world.SecretsManager.Set(slackSecret, hook.URL)
+	start(b, rie, filepath.Join(bin, "access", "bootstrap"), "access", env, payloads["access"])
+	pubs := world.SNS.Published()
+	if len(pubs) == 0 {
+		b.Fatal("the access function published nothing: no event for the notifier")
+	}
+	payloads["notifier"] = snsEvent(pubs[0])
+
+	for _, fn := range fns {
+		b.Run(fn, func(b *testing.B) {
+			var answered, afterListen []time.Duration
+			for range b.N {
+				b.StopTimer()
+				world.Reset()
+				world.SecretsManager.Set(slackSecret, hook.URL)
+				b.StartTimer()
+				r := start(b, rie, filepath.Join(bin, fn, "bootstrap"), fn, env, payloads[fn])
+				answered = append(answered, r.answered)
+				afterListen = append(afterListen, r.answered-r.listening)
+			}
+			// Medians: a loaded machine makes a few starts much slower.
+			b.ReportMetric(median(answered), "ms-to-first-answer")
+			b.ReportMetric(median(afterListen), "ms-listening-to-answer")
+			b.ReportMetric(float64(slices.Max(answered).Microseconds())/1000, "ms-max-to-first-answer")
+		})
+	}
+}
+
+// median of ds, in milliseconds.
+func median(ds []time.Duration) float64 {
+	s := slices.Sorted(slices.Values(ds))
+	return float64(s[(len(s)-1)/2].Microseconds()) / 1000
+}
+
+type run struct {
+	listening time.Duration // emulator start to its port accepting connections
+	answered  time.Duration // emulator start to the first answer
+}
+
+// start runs one function under a new emulator, invokes it once, checks
+// the answer and stops it. The stop is not timed.
+func start(b *testing.B, rie, bootstrap, name string, env map[string]string, payload []byte) run {
+	addr, api := freeAddr(b), freeAddr(b)
+	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", api, "--log-level", "error", bootstrap)
+	cmd.Dir = filepath.Dir(bootstrap)
+	vars := map[string]string{"PATH": os.Getenv("PATH"), "HOME": cmd.Dir, "LAMBDA_TASK_ROOT": cmd.Dir,
+		"AWS_LAMBDA_FUNCTION_NAME": "eksguard-" + name, "AWS_LAMBDA_LOG_GROUP_NAME": "/eksguard/" + name,
+		"AWS_LAMBDA_LOG_STREAM_NAME": "bench"}
+	maps.Copy(vars, env)
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		cmd.Env = append(cmd.Env, k+"="+vars[k])
+	}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	t0 := time.Now()
+	if err := cmd.Start(); err != nil {
+		b.Fatalf("start the emulator: %v", err)
+	}
+	defer func() {
+		b.StopTimer()
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		b.StartTimer()
+	}()
+	var r run
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			r.listening = time.Since(t0)
+			break
+		}
+		if time.Since(t0) > 30*time.Second {
+			b.Fatalf("the emulator for %s did not listen: %v\n%s", name, err, out.String())
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/2015-03-31/functions/function/invocations", bytes.NewReader(payload))
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatalf("invoke %s: %v\n%s", name, err, out.String())
+	}
+	answer, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	r.answered = time.Since(t0)
+	if err != nil || resp.StatusCode != http.StatusOK || bytes.Contains(answer, []byte("errorMessage")) {
+		b.Fatalf("invoke %s: %s %s %v\n%s", name, resp.Status, answer, err, out.String())
+	}
+	return r
+}
+
+// emulator is the path of aws-lambda-rie, the tool in go.mod.
+func emulator(b *testing.B) string {
+	out, err := exec.Command("go", "tool", "-n", "aws-lambda-rie").Output()
+	if err != nil {
+		b.Fatalf("go tool -n aws-lambda-rie: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// build compiles a function as `make build` does, for this machine.
+func build(b *testing.B, fn, out string) {
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", out, "./functions/"+fn)
+	cmd.Dir = filepath.Join("..", "..")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("build %s: %v\n%s", fn, err, msg)
+	}
+}
+
+func freeAddr(b *testing.B) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// snsEvent is the Lambda event SNS delivers for a published message.
+func snsEvent(p awsfake.Published) []byte {
+	attrs := map[string]any{}
+	for name, v := range p.Attributes {
+		typ, val, _ := strings.Cut(v, "=")
+		attrs[name] = map[string]string{"Type": typ, "Value": val}
+	}
+	raw, err := json.Marshal(events.SNSEvent{Records: []events.SNSEventRecord{{
+		EventVersion: "1.0", EventSource: "aws:sns", EventSubscriptionArn: p.TopicARN + ":00000000-0000-4000-8000-000000000001",
+		SNS: events.SNSEntity{Type: "Notification", MessageID: p.ID, TopicArn: p.TopicARN, Subject: p.Subject,
+			Message: p.Message, Timestamp: time.Now().UTC(), SignatureVersion: "1", MessageAttributes: attrs},
+	}}})
+	if err != nil {
+		panic(fmt.Sprint("encode the SNS event: ", err))
+	}
+	return raw
+}

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# make bench: every figure of BENCHMARKS.md, on this machine.
+#
+#   BENCH_SIZE   uncompressed size of the generated archive (default 1GiB; e.g. 100MB for a quick run)
+#   BENCH_RUNS   runs of each archive timing, best kept (default 3; jq runs once)
+#   BENCH_COUNT  -count of the Go benchmarks (default 6)
+#   BENCH_COLD   cold starts per function (default 10)
+#
+# Outputs go to bench/out/ (gitignored); the summary is also in bench/out/summary.txt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+GO=${GO:-go}
+SIZE=${BENCH_SIZE:-1GiB}
+RUNS=${BENCH_RUNS:-3}
+COUNT=${BENCH_COUNT:-6}
+COLD=${BENCH_COLD:-10}
+SEED=1
+OUT=bench/out
+ARCHIVE=$OUT/archive-$SIZE-seed$SEED
+JQ_FILTER='.Records[] | select(.eventSource=="eks.amazonaws.com" or .eventSource=="iam.amazonaws.com")'
+mkdir -p "$OUT"
+
+for tool in jq gzip bc /usr/bin/time; do
+	command -v "$tool" >/dev/null || { echo "bench: $tool is missing (Debian: apt-get install jq gzip bc time)" >&2; exit 1; }
+done
+
+say() { printf '\n== %s\n' "$*"; }
+# median VALUES...: the middle value (the lower of the two middle ones).
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+
+say "machine"
+echo "$(date -u +%Y-%m-%dT%H:%MZ)  $(nproc) CPUs  $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')  $($GO version | cut -d' ' -f3)"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+say "Go benchmarks (-count $COUNT; median shown, all runs in $OUT/gobench.txt)"
+$GO test -run '^$' -bench 'AssessInScope|SkipIrrelevant' -benchmem -count "$COUNT" ./shared/replay/ >"$OUT/gobench.txt"
+$GO test -run '^$' -bench 'SplitAndPeek' -benchmem -count "$COUNT" ./shared/cloudtrail/ >>"$OUT/gobench.txt"
+for b in AssessInScope SkipIrrelevant SplitAndPeek; do
+	ns=$(median $(awk -v b="Benchmark$b-" 'index($1,b)==1 {print $3}' "$OUT/gobench.txt"))
+	allocs=$(awk -v b="Benchmark$b-" 'index($1,b)==1 {for (i=1;i<=NF;i++) if ($i=="allocs/op") a=$(i-1)} END {print a}' "$OUT/gobench.txt")
+	mbs=$(median $(awk -v b="Benchmark$b-" 'index($1,b)==1 {for (i=1;i<=NF;i++) if ($i=="MB/s") print $(i-1)}' "$OUT/gobench.txt"))
+	printf '%-16s %12s ns/op %10s MB/s %4s allocs/op\n' "$b" "$ns" "$mbs" "$allocs"
+	declare "GB_$b=$ns" "GA_$b=$allocs"
+done
+
+say "archive ($SIZE, seed $SEED)"
+if [ ! -f "$ARCHIVE/.summary" ]; then
+	rm -rf "$ARCHIVE"
+	$GO run ./bench/gen -out "$ARCHIVE" -size "$SIZE" -seed "$SEED" | tee "$OUT/gen.txt"
+	mv "$OUT/gen.txt" "$ARCHIVE/.summary"
+else
+	cat "$ARCHIVE/.summary"
+fi
+RAW=$(sed -E 's/.*records \([0-9]+ in scope\), ([0-9]+) bytes uncompressed.*/\1/' "$ARCHIVE/.summary")
+RECORDS=$(sed -E 's/.*files, ([0-9]+) records.*/\1/' "$ARCHIVE/.summary")
+find "$ARCHIVE" -name '*.json.gz' | sort >"$OUT/files.txt"
+xargs cat <"$OUT/files.txt" >/dev/null # same warm page cache for every tool
+
+$GO build -o "$OUT/eksguard" ./cmd/eksguard
+
+# best TIMES...: the smallest.
+best() { printf '%s\n' "$@" | sort -g | head -1; }
+# timed LABEL CMD: run CMD under /usr/bin/time RUNS times; sets T_LABEL (best wall s) and M_LABEL (its max RSS KB).
+timed() {
+	local label=$1 n=$2 cmd=$3 walls=() mem=() i
+	for ((i = 0; i < n; i++)); do
+		/usr/bin/time -f '%e %M %U %S' -o "$OUT/time.txt" bash -o pipefail -c "$cmd"
+		read -r w m u s <"$OUT/time.txt"
+		walls+=("$w")
+		mem+=("$m")
+		printf '  %-8s run %d: %6.2f s wall, %6.2f s CPU, %7d KB max RSS\n' "$label" $((i + 1)) "$w" "$(echo "$u + $s" | bc)" "$m"
+	done
+	declare -g "T_$label=$(best "${walls[@]}")" "M_$label=$(printf '%s\n' "${mem[@]}" | sort -g | tail -1)"
+}
+
+say "replay vs gunzip vs jq over the same files (best of $RUNS; jq once)"
+timed gunzip "$RUNS" "xargs gzip -dc <'$OUT/files.txt' >/dev/null"
+timed eksguard "$RUNS" "'$OUT/eksguard' replay --output json --fail-on none '$ARCHIVE' >/dev/null"
+timed jq 1 "xargs gzip -dc <'$OUT/files.txt' | jq -c '$JQ_FILTER' | wc -l >'$OUT/jq-count.txt'"
+"$OUT/eksguard" replay --fail-on none "$ARCHIVE" | tail -1 | sed 's/^/  eksguard: /'
+echo "  jq: $(cat "$OUT/jq-count.txt") records selected (EKS and IAM events)"
+
+mbps() { echo "scale=0; $RAW / 1000000 / $1" | bc; }
+ratio() { printf '%.2f' "$(echo "scale=4; $1 / $2" | bc)"; }
+
+say "bootstraps (make build: linux/arm64)"
+make --no-print-directory build >/dev/null
+SIZES=""
+MAXBOOT=0
+for f in build/*/bootstrap; do
+	n=$(stat -c %s "$f")
+	mb=$(printf '%.1f' "$(echo "scale=3; $n / 1000000" | bc)")
+	printf '  %-10s %10d bytes (%s MB)\n' "$(basename "$(dirname "$f")")" "$n" "$mb"
+	SIZES="$SIZES $(basename "$(dirname "$f")")=${mb}MB"
+	if ((n > MAXBOOT)); then MAXBOOT=$n; fi
+done
+
+say "cold start under the Lambda runtime emulator ($COLD per function, bootstraps built for $($GO env GOARCH))"
+$GO test -run '^$' -bench ColdStart -benchtime "${COLD}x" -timeout 30m ./bench/coldstart/ | tee "$OUT/coldstart.txt" | grep Benchmark || true
+MAXCOLD=$(awk '/ms-to-first-answer/ {for (i=1;i<=NF;i++) if ($i=="ms-to-first-answer") print $(i-1)}' "$OUT/coldstart.txt" | sort -g | tail -1)
+
+verdict() { if [ "$(echo "scale=3; $1" | bc)" = 1 ]; then echo met; else echo MISSED; fi; }
+{
+	echo
+	echo "== summary ($SIZE archive: $RECORDS records, $RAW bytes uncompressed)"
+	printf '%-44s %-28s %s\n' "figure" "measured" "target"
+	printf '%-44s %-28s %s (%s)\n' "decode+assess, in-scope event" "$GB_AssessInScope ns, $GA_AssessInScope allocs" "< 20000 ns" "$(verdict "$GB_AssessInScope < 20000")"
+	printf '%-44s %-28s %s\n' "skip an irrelevant event" "$GB_SkipIrrelevant ns, $GA_SkipIrrelevant allocs" "-"
+	printf '%-44s %-28s %s\n' "gunzip (gzip -dc, 1 core)" "$T_gunzip s, $(mbps "$T_gunzip") MB/s" "-"
+	printf '%-44s %-28s %s\n' "jq select (gzip -dc | jq)" "$T_jq s, $(mbps "$T_jq") MB/s" "-"
+	printf '%-44s %-28s %s\n' "eksguard replay (full assessment)" "$T_eksguard s, $(mbps "$T_eksguard") MB/s" "-"
+	printf '%-44s %-28s %s (%s)\n' "jq time / eksguard time" "$(ratio "$T_jq" "$T_eksguard")x" ">= 5x" "$(verdict "$T_jq / $T_eksguard >= 5")"
+	printf '%-44s %-28s %s (%s)\n' "eksguard time / gunzip time" "$(ratio "$T_eksguard" "$T_gunzip")x" "<= 1.5x" "$(verdict "$T_eksguard / $T_gunzip <= 1.5")"
+	printf '%-44s %-28s %s (%s)\n' "eksguard peak RSS" "$(printf '%.1f' "$(echo "scale=3; $M_eksguard / 1024" | bc)") MiB" "< 100 MB" "$(verdict "$M_eksguard < 102400")"
+	printf '%-44s %-28s %s (%s)\n' "largest bootstrap" "$(printf '%.1f' "$(echo "scale=3; $MAXBOOT / 1000000" | bc)") MB" "<= 15 MB" "$(verdict "$MAXBOOT <= 15000000")"
+	printf '%-44s %-28s %s (%s)\n' "start to first answer (slowest fn, median)" "${MAXCOLD:-?} ms" "<= 50 ms" "$(verdict "${MAXCOLD:-999} <= 50")"
+	echo "bootstraps:$SIZES"
+} | tee "$OUT/summary.txt"
