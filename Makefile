@@ -24,11 +24,11 @@ fmt-check:
 vet:
 	$(GO) vet -tags e2e ./...
 
-unit:
+unit: | node_modules/.bin/cdk
 	$(GO) test -count=1 ./...
 
 ## e2e: the built functions under the Lambda runtime emulator, routed as the synthesized stack routes (docs/e2e.md)
-e2e: build | node_modules/.bin/cdk
+e2e: build | node_modules/.bin/cdk $(QEMU)
 	$(GO) test -tags e2e -count=1 -v -timeout 5m ./e2e/
 
 ## bench: Go benchmarks, replay vs jq vs gunzip on a generated archive, bootstrap sizes, cold starts,
@@ -63,6 +63,14 @@ deploy: build | node_modules/.bin/cdk
 
 node_modules/.bin/cdk:
 	npm ci --no-audit --no-fund
+
+# make e2e runs the linux/arm64 function binaries; on other machines under
+# Debian's user-mode emulator.
+QEMU := $(if $(filter aarch64 arm64,$(shell uname -m)),,/usr/bin/qemu-aarch64-static)
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+/usr/bin/qemu-aarch64-static:
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user-static
 
 clean:
 	rm -rf $(BUILD_DIR) bin cdk.out
