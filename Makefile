@@ -8,6 +8,11 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 FUNCTIONS := $(notdir $(wildcard functions/*))
 BUILD_DIR := build
 
+# make e2e runs the linux/arm64 function binaries; on other machines under
+# Debian's user-mode emulator.
+QEMU := $(if $(filter aarch64 arm64,$(shell uname -m)),,/usr/bin/qemu-aarch64-static)
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
 .PHONY: demo test unit e2e vet fmt-check build cli clean
 
 ## demo: replay the sample events in events/ with the built-in policy
@@ -64,10 +69,6 @@ deploy: build | node_modules/.bin/cdk
 node_modules/.bin/cdk:
 	npm ci --no-audit --no-fund
 
-# make e2e runs the linux/arm64 function binaries; on other machines under
-# Debian's user-mode emulator.
-QEMU := $(if $(filter aarch64 arm64,$(shell uname -m)),,/usr/bin/qemu-aarch64-static)
-SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 /usr/bin/qemu-aarch64-static:
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-user-static

@@ -50,7 +50,7 @@ func launcher(t *testing.T) []string {
 		}
 	}
 	t.Fatalf("the functions are linux/arm64 binaries (make build) and this machine is %s/%s: install user-mode emulation "+
-		"(Debian: apt-get install qemu-user-static; .ci/run does) or run the test on arm64", runtime.GOOS, runtime.GOARCH)
+		"(Debian: apt-get install qemu-user-static; make e2e does) or run the test on arm64", runtime.GOOS, runtime.GOARCH)
 	return nil
 }
 
