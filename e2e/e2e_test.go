@@ -17,6 +17,7 @@ import (
 
 	"github.com/eksguard/eksguard/shared/awsfake"
 	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/lambdatest"
 	"github.com/eksguard/eksguard/shared/notify"
 )
 
@@ -63,7 +64,7 @@ func TestE2E(t *testing.T) {
 	}
 	// The secret part of the webhook URL never reaches a log line.
 	for name, fn := range s.fns {
-		if out := fn.out.String(); strings.Contains(out, s.hook.Token) {
+		if out := fn.Output(); strings.Contains(out, s.hook.Token) {
 			t.Errorf("the %s function's output contains the Slack webhook token", name)
 		}
 	}
@@ -84,7 +85,7 @@ type stand struct {
 	rie     string
 	launch  []string
 	fakeEnv map[string]string
-	fns     map[string]*lambdaFn // one warm instance per function
+	fns     map[string]*lambdatest.Function // one warm instance per function
 	events  []sample
 }
 
@@ -106,9 +107,9 @@ func standUp(t *testing.T) *stand {
 			t.Fatalf("no %s bootstrap (%v): run `make build` first (`make e2e` does)", fn, err)
 		}
 	}
-	s := &stand{root: root, world: awsfake.New(t), hook: newSlackHook(t), fns: map[string]*lambdaFn{}}
+	s := &stand{root: root, world: awsfake.New(t), hook: newSlackHook(t), fns: map[string]*lambdatest.Function{}}
 	s.launch = launcher(t)
-	s.rie = emulator(t)
+	s.rie = lambdatest.Emulator(t)
 	assembly := synth(t, root, writePolicy(t, root), buildDir)
 	s.dep = loadDeployment(t, assembly, buildDir, s.world.SQS.URL)
 	for _, fn := range s.dep.Functions {
@@ -137,7 +138,7 @@ func (s *stand) runsOn() string {
 }
 
 // start starts a new instance of a function (a new execution environment).
-func (s *stand) start(t *testing.T, name string) *lambdaFn {
+func (s *stand) start(t *testing.T, name string) *lambdatest.Function {
 	t.Helper()
 	return startFunction(t, s.rie, s.launch, s.dep.Functions[name], s.fakeEnv)
 }
@@ -234,7 +235,7 @@ func (s *stand) deliver(t *testing.T, raw []byte) (string, []byte) {
 	if len(to) != 1 {
 		t.Fatalf("the event matches the rules of %v, want exactly one function", to)
 	}
-	return to[0], s.fns[to[0]].invoke(t, raw)
+	return to[0], invoke(t, s.fns[to[0]], raw)
 }
 
 // note is a message the SNS fake received, with the finding it carries.
@@ -306,7 +307,7 @@ func (s *stand) driveSNS(t *testing.T, pubs []awsfake.Published) int {
 					continue
 				}
 			}
-			answeredNull(t, "the "+sub.Target+" function (SNS message "+p.ID+")", s.fns[sub.Target].invoke(t, snsEvent(p)))
+			answeredNull(t, "the "+sub.Target+" function (SNS message "+p.ID+")", invoke(t, s.fns[sub.Target], snsEvent(p)))
 			n++
 		}
 		if !subscribed {
@@ -341,7 +342,7 @@ func (s *stand) driveSQS(t *testing.T, msgs []awsfake.Message) [][]byte {
 			EventSourceARN: "arn:aws:sqs:" + region + ":" + account + ":" + queue, AWSRegion: region,
 			Attributes: map[string]string{"ApproximateReceiveCount": "1", "SentTimestamp": fmt.Sprint(time.Now().UnixMilli())},
 		}}})
-		out = append(out, s.fns[mapping.Target].invoke(t, b))
+		out = append(out, invoke(t, s.fns[mapping.Target], b))
 	}
 	return out
 }

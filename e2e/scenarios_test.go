@@ -13,6 +13,7 @@ import (
 
 	"github.com/eksguard/eksguard/shared/awsfake"
 	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/lambdatest"
 )
 
 const (
@@ -180,7 +181,7 @@ func scenarioDuplicateDelivery(t *testing.T, s *stand) string {
 	raw := s.event(t, adminGrantEvent)
 	applyChange(t, s.world, raw)
 	fn := s.fns["access"]
-	m := fn.mark()
+	m := fn.Mark()
 	for i := range 3 {
 		_, out := s.deliver(t, raw)
 		answeredNull(t, fmt.Sprintf("delivery %d", i+1), out)
@@ -196,9 +197,9 @@ func scenarioDuplicateDelivery(t *testing.T, s *stand) string {
 	if len(notes) != 1 || notes[0].F.Outcome.Status != finding.StatusRemediated {
 		t.Fatalf("%d alerts (%v), want one, remediated", len(notes), notes)
 	}
-	if !fn.waitCount(m, "duplicate delivery of a completed event", 2) ||
-		strings.Count(fn.since(m), "duplicate delivery of a completed event") != 2 {
-		t.Errorf("want two log lines for the redeliveries:\n%s", fn.since(m))
+	if !fn.WaitCount(m, "duplicate delivery of a completed event", 2) ||
+		strings.Count(fn.Since(m), "duplicate delivery of a completed event") != 2 {
+		t.Errorf("want two log lines for the redeliveries:\n%s", fn.Since(m))
 	}
 	s.driveSNS(t, publications(notes))
 	if n := len(s.hook.Posts()); n != 1 {
@@ -223,7 +224,7 @@ func scenarioOwnRole(t *testing.T, s *stand) string {
 	applyChange(t, s.world, raw)
 	before, _ := s.world.EKS.Get("payments-prod")
 	cluster := s.fns["cluster"]
-	m := cluster.mark()
+	m := cluster.Mark()
 	_, out := s.deliver(t, raw)
 	answeredNull(t, "the cluster function", out)
 	if calls := s.world.Log.Ops(); len(calls) != 0 {
@@ -233,8 +234,8 @@ func scenarioOwnRole(t *testing.T, s *stand) string {
 	if !slices.Equal(before.Logs, after.Logs) {
 		t.Errorf("logging changed from %v to %v", before.Logs, after.Logs)
 	}
-	if !cluster.waitOutput(m, `"outcome":"ignored"`) {
-		t.Errorf("no log line with outcome ignored:\n%s", cluster.since(m))
+	if !cluster.WaitCount(m, `"outcome":"ignored"`, 1) {
+		t.Errorf("no log line with outcome ignored:\n%s", cluster.Since(m))
 	}
 	return "event by " + fn.RoleARN[strings.LastIndexByte(fn.RoleARN, '/')+1:] + ": ignored, 0 AWS calls"
 }
@@ -246,10 +247,10 @@ func scenarioOwnRole(t *testing.T, s *stand) string {
 func scenarioMalformedEvent(t *testing.T, s *stand) string {
 	s.reset()
 	access, notifier := s.fns["access"], s.fns["notifier"]
-	am, nm := access.mark(), notifier.mark()
+	am, nm := access.Mark(), notifier.Mark()
 	cases := []struct {
 		name, want string
-		fn         *lambdaFn
+		fn         *lambdatest.Function
 		payload    []byte
 	}{
 		{"truncated JSON", "", access, []byte(`{"version":"0","detail-type":"AWS API Call via Clo`)},
@@ -264,12 +265,12 @@ func scenarioMalformedEvent(t *testing.T, s *stand) string {
 			Type    string `json:"errorType"`
 			Message string `json:"errorMessage"`
 		}
-		out := c.fn.invoke(t, c.payload)
+		out := invoke(t, c.fn, c.payload)
 		if err := json.Unmarshal(out, &doc); err != nil || doc.Type == "" || doc.Message == "" || !strings.Contains(doc.Message, c.want) {
-			t.Errorf("%s: the %s function answered %s; want an error document mentioning %q", c.name, c.fn.name, out, c.want)
+			t.Errorf("%s: the %s function answered %s; want an error document mentioning %q", c.name, c.fn.Name, out, c.want)
 			continue
 		}
-		t.Logf("%s -> %s: %s: %s", c.name, c.fn.name, doc.Type, doc.Message)
+		t.Logf("%s -> %s: %s: %s", c.name, c.fn.Name, doc.Type, doc.Message)
 	}
 	if calls := s.world.Log.Ops(); len(calls) != 0 {
 		t.Errorf("AWS calls for malformed events: %v, want none", calls)
@@ -287,13 +288,13 @@ func scenarioMalformedEvent(t *testing.T, s *stand) string {
 	if n := len(s.hook.Posts()); n != 1 {
 		t.Errorf("%d Slack posts after the malformed message, want 1", n)
 	}
-	for _, f := range []*lambdaFn{access, notifier} {
+	for _, f := range []*lambdatest.Function{access, notifier} {
 		m := am
 		if f == notifier {
 			m = nm
 		}
-		if out := f.since(m); strings.Contains(out, "panic") || strings.Contains(out, "Runtime.ExitError") {
-			t.Errorf("the %s function crashed:\n%s", f.name, out)
+		if out := f.Since(m); strings.Contains(out, "panic") || strings.Contains(out, "Runtime.ExitError") {
+			t.Errorf("the %s function crashed:\n%s", f.Name, out)
 		}
 	}
 	spec := s.dep.Functions["access"]
@@ -328,7 +329,7 @@ func scenarioSlackOutage(t *testing.T, s *stand) string {
 				t.Fatalf("%d alerts, want 1", len(notes))
 			}
 			s.hook.Script(c.script...)
-			m := notifier.mark()
+			m := notifier.Mark()
 			s.driveSNS(t, publications(notes)) // fails the test unless the invocation succeeds
 			posts := s.hook.Posts()
 			var statuses []int
@@ -344,16 +345,16 @@ func scenarioSlackOutage(t *testing.T, s *stand) string {
 			}
 			checkPost(t, posts[len(posts)-1], notes[0].F)
 			attempts := fmt.Sprintf(`"attempts":%d`, len(want))
-			if !notifier.waitOutput(m, `"message":"posted to Slack"`) || !strings.Contains(notifier.since(m), attempts) {
-				t.Errorf("no log line of the post after %s:\n%s", attempts, notifier.since(m))
+			if !notifier.WaitCount(m, `"message":"posted to Slack"`, 1) || !strings.Contains(notifier.Since(m), attempts) {
+				t.Errorf("no log line of the post after %s:\n%s", attempts, notifier.Since(m))
 			}
 			for _, w := range c.waits {
-				if !strings.Contains(notifier.since(m), w) {
-					t.Errorf("no retry log line with %s:\n%s", w, notifier.since(m))
+				if !strings.Contains(notifier.Since(m), w) {
+					t.Errorf("no retry log line with %s:\n%s", w, notifier.Since(m))
 				}
 			}
-			if strings.Contains(notifier.since(m), "NotificationFailures") {
-				t.Errorf("a failure metric for a delivery that succeeded:\n%s", notifier.since(m))
+			if strings.Contains(notifier.Since(m), "NotificationFailures") {
+				t.Errorf("a failure metric for a delivery that succeeded:\n%s", notifier.Since(m))
 			}
 		})
 	}
@@ -482,7 +483,7 @@ func scenarioKillSwitch(t *testing.T, s *stand) string {
 	fresh := s.start(t, "access")
 	raw := s.event(t, adminGrantEvent)
 	applyChange(t, s.world, raw)
-	answeredNull(t, "a new access function", fresh.invoke(t, raw))
+	answeredNull(t, "a new access function", invoke(t, fresh, raw))
 	if w := s.writes(); len(w) != 0 {
 		t.Errorf("writes with the kill switch off: %v", w)
 	}

@@ -2,12 +2,10 @@ package coldstart
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,13 +14,13 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/eksguard/eksguard/shared/awsfake"
+	"github.com/eksguard/eksguard/shared/lambdatest"
 )
 
 const (
@@ -50,7 +48,7 @@ var familyEvents = map[string]string{
 //
 //	go test -run '^$' -bench ColdStart -benchtime 10x ./bench/coldstart
 func BenchmarkColdStart(b *testing.B) {
-	rie := emulator(b)
+	rie := lambdatest.Emulator(b)
 	bin := b.TempDir()
 	fns := []string{"access", "cluster", "iam", "notifier"}
 	for _, fn := range fns {
@@ -127,68 +125,23 @@ type run struct {
 // start runs one function under a new emulator, invokes it once, checks
 // the answer and stops it. The stop is not timed.
 func start(b *testing.B, rie, bootstrap, name string, env map[string]string, payload []byte) run {
-	addr, api := freeAddr(b), freeAddr(b)
-	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, "--runtime-api-address", api, "--log-level", "error", bootstrap)
-	cmd.Dir = filepath.Dir(bootstrap)
-	vars := map[string]string{"PATH": os.Getenv("PATH"), "HOME": cmd.Dir, "LAMBDA_TASK_ROOT": cmd.Dir,
+	dir := filepath.Dir(bootstrap)
+	vars := map[string]string{"LAMBDA_TASK_ROOT": dir,
 		"AWS_LAMBDA_FUNCTION_NAME": "eksguard-" + name, "AWS_LAMBDA_LOG_GROUP_NAME": "/eksguard/" + name,
 		"AWS_LAMBDA_LOG_STREAM_NAME": "bench"}
 	maps.Copy(vars, env)
-	for _, k := range slices.Sorted(maps.Keys(vars)) {
-		cmd.Env = append(cmd.Env, k+"="+vars[k])
-	}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	t0 := time.Now()
-	if err := cmd.Start(); err != nil {
-		b.Fatalf("start the emulator: %v", err)
-	}
+	fn := lambdatest.Run(b, lambdatest.Spec{Name: name, Emulator: rie, Bootstrap: bootstrap, Dir: dir, Env: vars})
 	defer func() {
 		b.StopTimer()
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
+		fn.Stop()
 		b.StartTimer()
 	}()
-	var r run
-	for {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			r.listening = time.Since(t0)
-			break
-		}
-		if time.Since(t0) > 30*time.Second {
-			b.Fatalf("the emulator for %s did not listen: %v\n%s", name, err, out.String())
-		}
-		time.Sleep(200 * time.Microsecond)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/2015-03-31/functions/function/invocations", bytes.NewReader(payload))
-	if err != nil {
-		b.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		b.Fatalf("invoke %s: %v\n%s", name, err, out.String())
-	}
-	answer, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	r.answered = time.Since(t0)
-	if err != nil || resp.StatusCode != http.StatusOK || bytes.Contains(answer, []byte("errorMessage")) {
-		b.Fatalf("invoke %s: %s %s %v\n%s", name, resp.Status, answer, err, out.String())
+	status, answer := fn.Call(b, payload)
+	r := run{listening: fn.Listening, answered: time.Since(fn.Started)}
+	if status != http.StatusOK || bytes.Contains(answer, []byte("errorMessage")) {
+		b.Fatalf("invoke %s: %d %s\n%s", name, status, answer, fn.Output())
 	}
 	return r
-}
-
-// emulator is the path of aws-lambda-rie, the tool in go.mod.
-func emulator(b *testing.B) string {
-	out, err := exec.Command("go", "tool", "-n", "aws-lambda-rie").Output()
-	if err != nil {
-		b.Fatalf("go tool -n aws-lambda-rie: %v", err)
-	}
-	return strings.TrimSpace(string(out))
 }
 
 // build compiles a function as `make build` does, for this machine.
@@ -199,15 +152,6 @@ func build(b *testing.B, fn, out string) {
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("build %s: %v\n%s", fn, err, msg)
 	}
-}
-
-func freeAddr(b *testing.B) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // snsEvent is the Lambda event SNS delivers for a published message.

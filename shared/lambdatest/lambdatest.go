@@ -1,7 +1,8 @@
-// Package lambdatest runs a function's real binary under the AWS Lambda
-// Runtime Interface Emulator (the aws-lambda-rie tool in go.mod), for tests
-// that check a main package end to end: its start-up wiring, its handler
-// signature and the JSON it answers with.
+// Package lambdatest runs Lambda function binaries under the AWS Lambda
+// Runtime Interface Emulator (the aws-lambda-rie tool in go.mod), for the
+// tests and benchmarks that check a function as Lambda runs it: its
+// start-up wiring, its handler signature, the JSON it answers with and the
+// logs it writes.
 package lambdatest
 
 import (
@@ -9,23 +10,52 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
 
-const rie = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie"
+// Emulator returns the path of the aws-lambda-rie binary, built by `go tool`
+// from the version go.mod pins.
+func Emulator(t testing.TB) string {
+	t.Helper()
+	out, err := exec.Command("go", "tool", "-n", "aws-lambda-rie").Output()
+	if err != nil {
+		t.Fatalf("go tool -n aws-lambda-rie: %v (is the emulator still a tool in go.mod?)", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// Spec says how to run one function.
+type Spec struct {
+	Name      string // for messages
+	Emulator  string // path of aws-lambda-rie (Emulator)
+	Bootstrap string // the command the emulator runs as the function
+	Dir       string // working directory (LAMBDA_TASK_ROOT); a temporary one when empty
+	// Env is the function's whole environment; PATH and HOME are added when missing.
+	Env map[string]string
+}
 
 // Function is a running function.
 type Function struct {
+	Name string
 	addr string
 	out  *syncBuffer
+	cmd  *exec.Cmd
+	stop sync.Once
+	// Started is when the emulator process was started, and Listening how
+	// long it took until it accepted connections.
+	Started   time.Time
+	Listening time.Duration
 }
 
 type syncBuffer struct {
@@ -45,67 +75,115 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+func (s *syncBuffer) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Len()
+}
+
+// Run starts the emulator with spec's function in a process group of its
+// own and waits (bounded) until it accepts invocations. The bootstrap
+// starts on the first invocation. The group is stopped with the test, and
+// the output logged if the test failed.
+func Run(t testing.TB, spec Spec) *Function {
+	t.Helper()
+	dir := spec.Dir
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	addr, api := freeAddr(t), freeAddr(t)
+	cmd := exec.Command(spec.Emulator, "--runtime-interface-emulator-address", addr, "--runtime-api-address", api, "--log-level", "error", spec.Bootstrap)
+	cmd.Dir = dir
+	vars := map[string]string{"PATH": os.Getenv("PATH"), "HOME": dir}
+	maps.Copy(vars, spec.Env)
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		cmd.Env = append(cmd.Env, k+"="+vars[k])
+	}
+	f := &Function{Name: spec.Name, addr: addr, out: &syncBuffer{}, cmd: cmd}
+	cmd.Stdout, cmd.Stderr = f.out, f.out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	f.Started = time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start the emulator for %s: %v", spec.Name, err)
+	}
+	t.Cleanup(func() {
+		f.Stop()
+		if t.Failed() {
+			out := f.out.String()
+			if len(out) > 16000 {
+				out = "[...]" + out[len(out)-16000:]
+			}
+			t.Logf("output of the %s function:\n%s", spec.Name, out)
+		}
+	})
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			_ = c.Close()
+			f.Listening = time.Since(f.Started)
+			return f
+		}
+		if time.Since(f.Started) > 60*time.Second {
+			t.Fatalf("the emulator for %s did not listen on %s: %v\n%s", spec.Name, addr, err, f.out.String())
+		}
+		time.Sleep(200 * time.Microsecond) // fine-grained: cold-start benchmarks read Listening
+	}
+}
+
 // Start builds the main package in pkgDir (as `make build` does, with
 // -tags lambda.norpc, for this machine) and runs it under the emulator with
-// the given environment, plus PATH, HOME and AWS_LAMBDA_LOG_FORMAT=JSON (the
-// stack deploys the functions with JSON logging). It stops with the test.
+// the given environment plus AWS_LAMBDA_LOG_FORMAT=JSON (the stack deploys
+// the functions with JSON logging).
 func Start(t *testing.T, pkgDir string, env map[string]string) *Function {
 	t.Helper()
 	dir := t.TempDir()
 	bootstrap := filepath.Join(dir, "bootstrap")
-	emulator := filepath.Join(dir, "aws-lambda-rie")
-	goBuild(t, "-tags", "lambda.norpc", "-o", bootstrap, pkgDir)
-	goBuild(t, "-o", emulator, rie)
-
-	addr, api := freeAddr(t), freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, emulator, "--runtime-interface-emulator-address", addr, "--runtime-api-address", api, "--log-level", "error", bootstrap)
-	cmd.Dir = dir
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "AWS_LAMBDA_LOG_FORMAT=JSON"}
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bootstrap, pkgDir)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkgDir, err, out)
 	}
-	f := &Function{addr: addr, out: &syncBuffer{}}
-	cmd.Stdout, cmd.Stderr = f.out, f.out
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("start the emulator: %v", err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("function output:\n%s", f.out.String())
-		}
-	})
-	// Wait (bounded) until the emulator accepts connections.
-	for deadline := time.Now().Add(60 * time.Second); ; {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			_ = c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the emulator did not listen on %s: %v\n%s", addr, err, f.out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return f
+	vars := map[string]string{"AWS_LAMBDA_LOG_FORMAT": "JSON"}
+	maps.Copy(vars, env)
+	return Run(t, Spec{Name: filepath.Base(pkgDir), Emulator: Emulator(t), Bootstrap: bootstrap, Dir: dir, Env: vars})
 }
 
-// Invoke sends one event and returns the function's answer (the handler's
-// JSON output, or the runtime's error document).
-func (f *Function) Invoke(t *testing.T, payload []byte) []byte {
+// Stop kills the emulator, its function and anything they started. It is
+// safe to call more than once.
+func (f *Function) Stop() {
+	f.stop.Do(func() {
+		_ = syscall.Kill(-f.cmd.Process.Pid, syscall.SIGKILL)
+		_ = f.cmd.Wait()
+	})
+}
+
+// Call sends one event as a synchronous invocation and returns the
+// emulator's HTTP status and answer: the handler's JSON output, or the
+// runtime's error document.
+func (f *Function) Call(t testing.TB, payload []byte) (int, []byte) {
 	t.Helper()
-	resp, err := http.Post("http://"+f.addr+"/2015-03-31/functions/function/invocations", "application/json", bytes.NewReader(payload))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+f.addr+"/2015-03-31/functions/function/invocations", bytes.NewReader(payload))
 	if err != nil {
-		t.Fatalf("invoke: %v", err)
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("invoke %s: %v\n%s", f.Name, err, f.out.String())
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("invoke: read answer: %v", err)
+		t.Fatalf("invoke %s: read the answer: %v", f.Name, err)
 	}
+	return resp.StatusCode, b
+}
+
+// Invoke is Call without the status.
+func (f *Function) Invoke(t testing.TB, payload []byte) []byte {
+	t.Helper()
+	_, b := f.Call(t, payload)
 	return b
 }
 
@@ -113,12 +191,22 @@ func (f *Function) Invoke(t *testing.T, payload []byte) []byte {
 // function's JSON logs among them).
 func (f *Function) Output() string { return f.out.String() }
 
+// Mark is the current end of the output, for Since and WaitCount.
+func (f *Function) Mark() int { return f.out.Len() }
+
+// Since is the output after a mark.
+func (f *Function) Since(mark int) string { return f.out.String()[mark:] }
+
 // WaitOutput waits until the output contains want, and reports whether it
 // did within 30 seconds. The emulator answers an invocation before the
 // function's last log lines have necessarily reached its output pipe.
-func (f *Function) WaitOutput(want string) bool {
+func (f *Function) WaitOutput(want string) bool { return f.WaitCount(0, want, 1) }
+
+// WaitCount waits until the output after mark contains want n times, and
+// reports whether it did within 30 seconds.
+func (f *Function) WaitCount(mark int, want string, n int) bool {
 	for deadline := time.Now().Add(30 * time.Second); ; {
-		if strings.Contains(f.out.String(), want) {
+		if strings.Count(f.Since(mark), want) >= n {
 			return true
 		}
 		if time.Now().After(deadline) {
@@ -128,16 +216,7 @@ func (f *Function) WaitOutput(want string) bool {
 	}
 }
 
-func goBuild(t *testing.T, args ...string) {
-	t.Helper()
-	cmd := exec.Command("go", append([]string{"build"}, args...)...)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-}
-
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
