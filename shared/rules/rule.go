@@ -5,6 +5,7 @@ package rules
 
 import (
 	"slices"
+	"sync"
 
 	"github.com/eksguard/eksguard/shared/cloudtrail"
 	"github.com/eksguard/eksguard/shared/families"
@@ -146,9 +147,14 @@ func (e *Engine) Assess(r *cloudtrail.Record) []finding.Finding {
 	return out
 }
 
-// Assess is a one-off Engine.Assess with the whole catalogue.
+// catalogue is the index of All(), built once: it does not depend on the policy.
+var catalogue = sync.OnceValue(func() index { return buildIndex(All()) })
+
+// Assess is Engine.Assess with the whole catalogue, for callers whose policy
+// changes from event to event.
 func Assess(r *cloudtrail.Record, p *policy.Policy) []finding.Finding {
-	return NewEngine(p, All()).Assess(r)
+	e := Engine{policy: p, rules: catalogue()}
+	return e.Assess(r)
 }
 
 func fill(f *finding.Finding, rule *Rule, r *cloudtrail.Record, mode finding.Mode) {
