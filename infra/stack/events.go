@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
@@ -102,18 +101,7 @@ func newForwarder(app awscdk.App, cfg Config, region string, main awscdk.Stack) 
 	bus := awsevents.EventBus_FromEventBusArn(st, jsii.String("MainBus"),
 		awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:events:"+cfg.Region+":${AWS::AccountId}:event-bus/default"), nil))
 
-	key := awskms.NewKey(st, jsii.String("TopicKey"), &awskms.KeyProps{
-		Description:       jsii.String("eksguard forwarder alarms topic"),
-		EnableKeyRotation: jsii.Bool(true),
-		PendingWindow:     awscdk.Duration_Days(jsii.Number(7)),
-		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
-	})
-	topic := awssns.NewTopic(st, jsii.String("Alarms"), &awssns.TopicProps{
-		DisplayName: jsii.String("eksguard forwarder"),
-		MasterKey:   key,
-		EnforceSSL:  jsii.Bool(true),
-	})
-	allowAlarms(key, topic)
+	topic := encryptedTopic(st, "Alarms", "eksguard forwarder", "eksguard forwarder alarms topic")
 	subscribe(topic, cfg, nil, nil)
 
 	for _, fam := range families.All() {

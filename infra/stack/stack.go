@@ -147,21 +147,28 @@ type sharedResources struct {
 	undelivered awssqs.Queue
 }
 
-// findingsTopic is the KMS-encrypted, SSL-only topic for findings and alarms,
-// with the configured e-mail and HTTPS subscriptions.
-func findingsTopic(st awscdk.Stack, cfg Config) awssns.Topic {
+// encryptedTopic is an SSL-only topic encrypted with a key of its own
+// (rotated yearly) that CloudWatch alarms may publish to.
+func encryptedTopic(st awscdk.Stack, id, displayName, keyDescription string) awssns.Topic {
 	key := awskms.NewKey(st, jsii.String("TopicKey"), &awskms.KeyProps{
-		Description:       jsii.String("eksguard findings topic"),
+		Description:       jsii.String(keyDescription),
 		EnableKeyRotation: jsii.Bool(true),
 		PendingWindow:     awscdk.Duration_Days(jsii.Number(7)),
 		RemovalPolicy:     awscdk.RemovalPolicy_DESTROY,
 	})
-	topic := awssns.NewTopic(st, jsii.String("Findings"), &awssns.TopicProps{
-		DisplayName: jsii.String("eksguard"),
+	topic := awssns.NewTopic(st, jsii.String(id), &awssns.TopicProps{
+		DisplayName: jsii.String(displayName),
 		MasterKey:   key,
 		EnforceSSL:  jsii.Bool(true),
 	})
 	allowAlarms(key, topic)
+	return topic
+}
+
+// findingsTopic is the KMS-encrypted, SSL-only topic for findings and alarms,
+// with the configured e-mail and HTTPS subscriptions.
+func findingsTopic(st awscdk.Stack, cfg Config) awssns.Topic {
+	topic := encryptedTopic(st, "Findings", "eksguard", "eksguard findings topic")
 
 	// Findings below the SNS threshold go to Slack only; alarm messages carry
 	// no severityLevel attribute and always pass.
