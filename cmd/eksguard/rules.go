@@ -28,7 +28,7 @@ func rulesCmd(args []string, stdout, stderr io.Writer) int {
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tSEVERITY\tMODE\tEVENTS\tTITLE")
 		for _, r := range rules.All() {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Severity, pol.ModeFor(r.ID), strings.Join(r.Events, ","), r.Title)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Severity, pol.ModeFor(r.ID), strings.Join(r.Events(), ","), r.Title)
 		}
 		tw.Flush()
 	case "json":
@@ -36,7 +36,7 @@ func rulesCmd(args []string, stdout, stderr io.Writer) int {
 		for _, r := range rules.All() {
 			_ = enc.Encode(map[string]any{
 				"id": r.ID, "title": r.Title, "severity": r.Severity, "mode": pol.ModeFor(r.ID),
-				"events": r.Events, "rationale": r.Rationale, "fix": r.Fix, "actions": r.Actions,
+				"events": r.Events(), "rationale": r.Rationale, "fix": r.Fix, "actions": r.Actions,
 			})
 		}
 	case "markdown":
@@ -57,7 +57,7 @@ func RulesMarkdown(pol *policy.Policy) string {
 		if len(r.Actions) > 0 {
 			fix = "`" + strings.Join(r.Actions, "`, `") + "`"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s. %s | %s |\n", r.ID, r.Severity, strings.Join(r.Events, ", "), r.Title, r.Rationale, fix)
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s. %s | %s |\n", r.ID, r.Severity, strings.Join(r.Events(), ", "), r.Title, r.Rationale, fix)
 	}
 	return b.String()
 }

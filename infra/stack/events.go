@@ -13,6 +13,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/eksguard/eksguard/shared/families"
+	"github.com/eksguard/eksguard/shared/rules"
 )
 
 const (
@@ -22,12 +23,12 @@ const (
 	targetMaxAgeHours = 2
 )
 
-// EventPattern converts a family's pattern (families.Family.Pattern, the
+// EventPattern converts a family's pattern (rules.Pattern, the
 // data the functions dispatch on) into the CDK type. A key it does not know
 // is an error, so that no part of a pattern can be dropped silently.
 func EventPattern(f families.Family) (*awsevents.EventPattern, error) {
 	p := &awsevents.EventPattern{}
-	for k, v := range f.Pattern() {
+	for k, v := range rules.Pattern(f) {
 		switch k {
 		case "source":
 			p.Source = jsii.Strings(v.([]string)...)

@@ -97,7 +97,7 @@ func RemediatingRules(fam families.Family, pol *policy.Policy, catalogue []rules
 		if pol.ModeFor(r.ID) != finding.ModeRemediate || len(r.Actions) == 0 {
 			continue
 		}
-		if slices.ContainsFunc(r.Events, func(e string) bool { return fam.Handles(fam.EventSource, e) }) {
+		if r.ReadsFor(fam) {
 			out = append(out, r)
 		}
 	}

@@ -56,9 +56,9 @@ func TestRemediateAllGrantsEachFamilyItsRulesActions(t *testing.T) {
 	p := parsePolicy(t, remediateAllPolicy)
 	want := map[string][]string{}
 	for _, r := range rules.All() {
-		for _, e := range r.Events {
+		for _, e := range r.Events() {
 			for _, fam := range families.All() {
-				if !slices.Contains(fam.EventNames, e) {
+				if !slices.Contains(rules.EventNames(fam), e) {
 					continue
 				}
 				for _, a := range r.Actions {
@@ -218,7 +218,8 @@ func TestGrantsAreScopedToClusterNamesAndRolePatterns(t *testing.T) {
 
 func TestUnknownRemediationActionFailsTheSynth(t *testing.T) {
 	p := parsePolicy(t, remediateAllPolicy)
-	rogue := rules.Rule{ID: "delete-the-cluster", Events: []string{"UpdateClusterConfig"}, Actions: []string{"eks:DeleteCluster"}}
+	rogue := rules.PublicEndpointOpened // reads UpdateClusterConfig, a cluster family event
+	rogue.ID, rogue.Actions = "delete-the-cluster", []string{"eks:DeleteCluster"}
 	_, err := RemediationGrants(families.Cluster, p, append(rules.All(), rogue), nil)
 	if err == nil || !strings.Contains(err.Error(), "eks:DeleteCluster") || !strings.Contains(err.Error(), "delete-the-cluster") {
 		t.Fatalf("got %v, want an error naming the action and the rule", err)

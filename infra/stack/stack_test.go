@@ -277,8 +277,8 @@ func TestRulePatternsAreTheDispatchData(t *testing.T) {
 				t.Errorf("%s: no rule targets the %s function", name, fam.Name)
 				continue
 			}
-			if !jsonEqual(t, r["EventPattern"], fam.Pattern()) {
-				t.Errorf("%s: %s rule pattern %s, want %s", name, fam.Name, canonical(t, r["EventPattern"]), canonical(t, fam.Pattern()))
+			if !jsonEqual(t, r["EventPattern"], rules.Pattern(fam)) {
+				t.Errorf("%s: %s rule pattern %s, want %s", name, fam.Name, canonical(t, r["EventPattern"]), canonical(t, rules.Pattern(fam)))
 			}
 			target := r["Targets"].([]any)[0].(map[string]any)
 			if getAtt(at(target, "DeadLetterConfig", "Arn"), "Arn") == "" {
@@ -314,7 +314,7 @@ func TestIAMRuleIsInUSEast1(t *testing.T) {
 		t.Fatalf("forwarder has %d rules, want 1", len(rs))
 	}
 	for id, r := range rs {
-		if !jsonEqual(t, r["EventPattern"], families.IAM.Pattern()) {
+		if !jsonEqual(t, r["EventPattern"], rules.Pattern(families.IAM)) {
 			t.Errorf("forwarder rule pattern %s, want the IAM family's", canonical(t, r["EventPattern"]))
 		}
 		if r["EventBusName"] != nil {

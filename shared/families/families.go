@@ -1,14 +1,15 @@
-// Package families is the one list of which CloudTrail events eksguard
-// handles and which Lambda handles them. The functions dispatch on it, the
-// CDK stack builds its EventBridge patterns from it, and the docs print it.
+// Package families names the Lambda functions that handle CloudTrail events
+// and decides which of them handles an event. It lists no event names: which
+// events are routed follows from the rules that read them (rules.EventNames,
+// rules.Pattern), so an event no rule reads is never routed.
 package families
 
-import "slices"
+import "strings"
 
 // DetailType is the EventBridge detail-type of CloudTrail management events.
 const DetailType = "AWS API Call via CloudTrail"
 
-// Family is the set of events one Lambda handles.
+// Family is one function and the part of the CloudTrail event space it owns.
 type Family struct {
 	// Name is the function's directory under functions/ and its id in the stack.
 	Name string
@@ -16,83 +17,67 @@ type Family struct {
 	Source string
 	// EventSource is the CloudTrail eventSource, e.g. "eks.amazonaws.com".
 	EventSource string
-	// EventNames are the CloudTrail eventName values the family handles.
-	EventNames []string
 	// GlobalRegion is set for global services whose events reach EventBridge
 	// only in that region (IAM: us-east-1).
 	GlobalRegion string
 	// Description says what the family watches, for docs and the stack.
 	Description string
+	// owns reports whether an event name of EventSource belongs to the family.
+	owns func(eventName string) bool
 }
 
-// The families, in deployment order.
+// The families, in deployment order. For returns the first that owns an event.
 var (
 	Access = Family{
 		Name:        "access",
 		Source:      "aws.eks",
 		EventSource: "eks.amazonaws.com",
-		EventNames: []string{
-			"CreateAccessEntry", "UpdateAccessEntry", "DeleteAccessEntry",
-			"AssociateAccessPolicy", "DisassociateAccessPolicy",
-		},
 		Description: "EKS access entries and access policy associations",
+		owns: func(name string) bool {
+			return strings.Contains(name, "AccessEntry") || strings.Contains(name, "AccessPolicy")
+		},
 	}
 	Cluster = Family{
 		Name:        "cluster",
 		Source:      "aws.eks",
 		EventSource: "eks.amazonaws.com",
-		EventNames: []string{
-			"UpdateClusterConfig", "CreateCluster", "DeleteCluster",
-			"AssociateEncryptionConfig", "CreatePodIdentityAssociation",
-		},
 		Description: "EKS cluster endpoint, logging, authentication and encryption settings",
+		owns:        func(string) bool { return true },
 	}
 	IAM = Family{
-		Name:        "iam",
-		Source:      "aws.iam",
-		EventSource: "iam.amazonaws.com",
-		EventNames: []string{
-			"DetachRolePolicy", "AttachRolePolicy", "PutRolePolicy", "DeleteRolePolicy",
-			"UpdateAssumeRolePolicy", "DetachUserPolicy", "DetachGroupPolicy",
-		},
+		Name:         "iam",
+		Source:       "aws.iam",
+		EventSource:  "iam.amazonaws.com",
 		GlobalRegion: "us-east-1",
 		Description:  "IAM policies and trust of EKS cluster and node roles",
+		owns:         func(string) bool { return true },
 	}
 )
 
 // All returns every family.
 func All() []Family { return []Family{Access, Cluster, IAM} }
 
-// Handles reports whether the family handles the CloudTrail event.
-func (f Family) Handles(eventSource, eventName string) bool {
-	return eventSource == f.EventSource && slices.Contains(f.EventNames, eventName)
-}
-
-// For returns the family that handles the event, if any.
+// For returns the family that owns the CloudTrail event, if any. Whether the
+// event is routed at all depends on whether a rule reads it.
 func For(eventSource, eventName string) (Family, bool) {
 	for _, f := range All() {
-		if f.Handles(eventSource, eventName) {
+		if f.Owns(eventSource, eventName) {
 			return f, true
 		}
 	}
 	return Family{}, false
 }
 
-// InScope reports whether any family handles the event.
-func InScope(eventSource, eventName string) bool {
-	_, ok := For(eventSource, eventName)
-	return ok
-}
-
-// Pattern is the EventBridge event pattern that routes the family's events,
-// as the JSON-shaped value the stack deploys.
-func (f Family) Pattern() map[string]any {
-	return map[string]any{
-		"source":      []string{f.Source},
-		"detail-type": []string{DetailType},
-		"detail": map[string]any{
-			"eventSource": []string{f.EventSource},
-			"eventName":   slices.Clone(f.EventNames),
-		},
+// Owns reports whether the event belongs to the family (and to no family
+// listed before it).
+func (f Family) Owns(eventSource, eventName string) bool {
+	if eventSource != f.EventSource {
+		return false
 	}
+	for _, g := range All() {
+		if g.EventSource == eventSource && g.owns(eventName) {
+			return g.Name == f.Name
+		}
+	}
+	return false
 }

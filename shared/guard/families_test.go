@@ -181,8 +181,8 @@ func TestIAMRoleConfirmedThroughEKS(t *testing.T) {
 		if err := h.g.HandleEvent(context.Background(), event(t, ev, nil)); err != nil {
 			t.Fatal(err)
 		}
-		h.ops("dynamodb:UpdateItem",
-			"eks:ListClusters", "eks:DescribeCluster", "eks:ListNodegroups", "eks:DescribeNodegroup", // enrichment
+		h.ops("eks:ListClusters", "eks:DescribeCluster", "eks:ListNodegroups", "eks:DescribeNodegroup", // enrichment
+			"dynamodb:UpdateItem", // claim, once there is a finding
 			"ssm:GetParameter", "iam:ListAttachedRolePolicies", "dynamodb:UpdateItem", "iam:AttachRolePolicy",
 			"dynamodb:UpdateItem", "sns:Publish", "dynamodb:UpdateItem", "dynamodb:UpdateItem")
 		if b := h.body("iam", "AttachRolePolicy", 0); b != "Action=AttachRolePolicy&PolicyArn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2FAmazonEKSWorkerNodePolicy&RoleName=legacy-workers&Version=2010-05-08" {

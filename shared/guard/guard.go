@@ -1,10 +1,11 @@
 // Package guard is the per-event pipeline every family Lambda runs:
 //
 //	decode the EventBridge envelope -> check the event is the family's ->
-//	loop guard (ignore eksguard's own calls) -> claim the event ID
-//	(idempotency) -> enrich (IAM roles through EKS) -> assess with the rules ->
-//	for each finding: mode, kill switch, pre-check, circuit breaker, execute
-//	or defer -> record the outcome -> publish -> mark the event completed.
+//	loop guard (ignore eksguard's own calls) -> enrich (IAM roles through
+//	EKS) -> assess with the rules -> stop here when there is no finding ->
+//	claim the event ID (idempotency) -> for each finding: mode, kill switch,
+//	pre-check, circuit breaker, execute or defer -> record the outcome ->
+//	publish -> mark the event completed.
 //
 // A remediation that fails never stops the alert: its outcome (with the
 // AWS error code) is published like any other. The cluster function also
@@ -36,6 +37,7 @@ import (
 	"github.com/eksguard/eksguard/shared/killswitch"
 	"github.com/eksguard/eksguard/shared/policy"
 	"github.com/eksguard/eksguard/shared/remediate"
+	"github.com/eksguard/eksguard/shared/rules"
 )
 
 // Publisher sends a finding on to notifications (notify.SNSPublisher).
@@ -119,7 +121,7 @@ func (g *Guard) HandleEvent(ctx context.Context, raw json.RawMessage) error {
 		g.log().ErrorContext(ctx, "cannot decode the event", "function", g.Family.Name, "error", err)
 		return fmt.Errorf("eksguard %s: %w", g.Family.Name, err)
 	}
-	if !g.Family.Handles(rec.EventSource, rec.EventName) {
+	if !rules.Handles(g.Family, rec.EventSource, rec.EventName) {
 		err := fmt.Errorf("eksguard %s: event %s (%s %s) is not one of this function's events; check the EventBridge rule",
 			g.Family.Name, rec.EventID, rec.EventSource, rec.EventName)
 		g.log().ErrorContext(ctx, "misrouted event", "error", err)
@@ -131,6 +133,19 @@ func (g *Guard) HandleEvent(ctx context.Context, raw json.RawMessage) error {
 	log := g.log().With("eventID", rec.EventID, "eventName", rec.EventName, "function", g.Family.Name)
 	if g.isSelf(&rec.UserIdentity) {
 		log.InfoContext(ctx, "event caused by eksguard itself: not acted on", "outcome", finding.StatusIgnored, "actor", rec.UserIdentity.ActorRole())
+		return nil
+	}
+
+	// Think before writing: an event that gives no finding costs no
+	// DynamoDB write. The rules are pure, so assessing again after a
+	// redelivery gives the same findings.
+	pol := g.enrich(ctx, rec, log)
+	fs, err := g.assess(ctx, rec, pol, log)
+	if err != nil {
+		return err
+	}
+	if len(fs) == 0 {
+		log.InfoContext(ctx, "event handled", "findings", 0)
 		return nil
 	}
 
@@ -151,12 +166,6 @@ func (g *Guard) HandleEvent(ctx context.Context, raw json.RawMessage) error {
 		log.InfoContext(ctx, "resuming an event an earlier invocation did not finish")
 	}
 
-	pol := g.enrich(ctx, rec, log)
-	fs, err := g.assess(ctx, rec, pol, log)
-	if err != nil {
-		g.release(ctx, claim, log)
-		return err
-	}
 	run := &eventRun{g: g, pol: pol, claim: claim, claimErr: claimErr, log: log}
 	var pubErrs []error
 	for i := range fs {

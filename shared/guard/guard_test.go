@@ -2,6 +2,7 @@ package guard_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
@@ -84,6 +85,25 @@ func TestRemediates(t *testing.T) {
 	ctr, ok := h.w.DynamoDB.Get(table, "breaker#111122223333/eu-west-1/payments-prod/"+devTeam+"#2025-05-06T09")
 	if !ok || ctr.N("count") != "1" {
 		t.Fatalf("breaker counter = %v", ctr)
+	}
+}
+
+// An event that gives no finding is assessed and dropped without a single
+// AWS call: no claim, no completion record.
+func TestNoFindingNoWrite(t *testing.T) {
+	h := newHarness(t, families.Access, remediateAll, nil)
+	h.w.EKS.Put(paymentsProd(viewPol))
+	// The same association, of the view policy: no rule fires.
+	raw := strings.NewReplacer("AmazonEKSClusterAdminPolicy", "AmazonEKSViewPolicy", "AmazonEKSAdminPolicy", "AmazonEKSViewPolicy").Replace(string(event(t, adminEvent, nil)))
+	if err := h.g.HandleEvent(context.Background(), json.RawMessage(raw)); err != nil {
+		t.Fatal(err)
+	}
+	h.ops()
+	if fs := h.published(); len(fs) != 0 {
+		t.Fatalf("published %+v, want nothing", fs)
+	}
+	if _, ok := h.w.DynamoDB.Get(table, "event#"+adminEventID); ok {
+		t.Fatal("an event with no finding left an idempotency record")
 	}
 }
 

@@ -25,13 +25,14 @@ var ClusterAdminGranted = Rule{
 	Rationale: "AmazonEKSClusterAdminPolicy (or AmazonEKSAdminPolicy at cluster scope) gives full control of every " +
 		"Kubernetes object, including secrets and RBAC. Only the principals the policy names as admins should hold it.",
 	Fix:     "Disassociate the access policy from the principal.",
-	Events:  []string{"AssociateAccessPolicy"},
 	Actions: []string{finding.ActionDisassociateAccessPolicy},
-	Eval: func(r *cloudtrail.Record, p *policy.Policy) []finding.Finding {
-		ap, ok := r.Params.(*cloudtrail.AccessPolicyParams)
-		if !ok || r.Failed() {
-			return nil
-		}
+	Examples: []Example{
+		{Name: "cluster admin policy to a dev role", Event: "AssociateAccessPolicy", Params: `{"name":"prod","principalArn":"arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fdev-team","policyArn":"arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy","accessScope":{"type":"cluster"}}`, Fires: true},
+		{Name: "admin policy at namespace scope", Event: "AssociateAccessPolicy", Params: `{"name":"prod","principalArn":"arn:aws:iam::111122223333:role/dev-team","policyArn":"arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminPolicy","accessScope":{"type":"namespace","namespaces":["team-a"]}}`, Fires: false},
+		{Name: "cluster admin policy to a listed admin", Event: "AssociateAccessPolicy", Params: `{"name":"prod","principalArn":"arn:aws:iam::111122223333:role/platform-admins","policyArn":"arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy","accessScope":{"type":"cluster"}}`, Fires: false},
+		{Name: "view policy", Event: "AssociateAccessPolicy", Params: `{"name":"prod","principalArn":"arn:aws:iam::111122223333:role/dev-team","policyArn":"arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy","accessScope":{"type":"cluster"}}`, Fires: false},
+	},
+	Judge: []Judgement{On(EKS, func(r *cloudtrail.Record, ap *cloudtrail.AccessPolicyParams, p *policy.Policy) []finding.Finding {
 		name, ok := accessPolicyName(ap.PolicyARN)
 		if !ok {
 			return nil
@@ -54,7 +55,7 @@ var ClusterAdminGranted = Rule{
 				Reason: "removes the admin access policy; the access entry itself stays",
 			},
 		}}
-	},
+	}, "AssociateAccessPolicy")},
 }
 
 // PrivilegedGroupGranted flags an access entry that puts a non-admin
@@ -66,11 +67,14 @@ var PrivilegedGroupGranted = Rule{
 	Rationale: "Kubernetes groups on an access entry are bound through RBAC; a group such as cluster-admin grants " +
 		"the same power as the admin access policy without showing up as one.",
 	Fix:     "Update the access entry without the privileged groups (or delete an entry created only for them).",
-	Events:  []string{"CreateAccessEntry", "UpdateAccessEntry"},
 	Actions: []string{finding.ActionUpdateAccessEntry, finding.ActionDeleteAccessEntry},
-	Eval: func(r *cloudtrail.Record, p *policy.Policy) []finding.Finding {
-		ae, ok := r.Params.(*cloudtrail.AccessEntryParams)
-		if !ok || r.Failed() || !standardEntry(ae.Type) || p.IsAdmin(ae.PrincipalARN) {
+	Examples: []Example{
+		{Name: "entry in cluster-admin group", Event: "CreateAccessEntry", Params: `{"name":"prod","principalArn":"arn:aws:iam::111122223333:role/dev-team","kubernetesGroups":["cluster-admin"]}`, Fires: true},
+		{Name: "entry in an ordinary group", Event: "CreateAccessEntry", Params: `{"name":"prod","principalArn":"arn:aws:iam::111122223333:role/dev-team","kubernetesGroups":["developers"]}`, Fires: false},
+		{Name: "admin put in cluster-admin group", Event: "UpdateAccessEntry", Params: `{"name":"prod","principalArn":"arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fplatform-admins","kubernetesGroups":["cluster-admin"]}`, Fires: false},
+	},
+	Judge: []Judgement{On(EKS, func(r *cloudtrail.Record, ae *cloudtrail.AccessEntryParams, p *policy.Policy) []finding.Finding {
+		if !standardEntry(ae.Type) || p.IsAdmin(ae.PrincipalARN) {
 			return nil
 		}
 		var bad, keep []string
@@ -102,7 +106,7 @@ var PrivilegedGroupGranted = Rule{
 			After: "groups: " + strings.Join(ae.KubernetesGroups, ", "),
 			Plan:  plan,
 		}}
-	},
+	}, "CreateAccessEntry", "UpdateAccessEntry")},
 }
 
 // ForeignPrincipalGranted flags an access entry for a principal of an
@@ -114,13 +118,12 @@ var ForeignPrincipalGranted = Rule{
 	Rationale: "An access entry lets the principal authenticate to the cluster. A principal from another account is " +
 		"controlled by whoever runs that account.",
 	Fix:     "Delete the access entry.",
-	Events:  []string{"CreateAccessEntry"},
 	Actions: []string{finding.ActionDeleteAccessEntry},
-	Eval: func(r *cloudtrail.Record, p *policy.Policy) []finding.Finding {
-		ae, ok := r.Params.(*cloudtrail.AccessEntryParams)
-		if !ok || r.Failed() {
-			return nil
-		}
+	Examples: []Example{
+		{Name: "entry for another account", Event: "CreateAccessEntry", Params: `{"name":"prod","principalArn":"arn:aws:iam::444455556666:role/vendor"}`, Fires: true},
+		{Name: "entry for a trusted account", Event: "CreateAccessEntry", Params: `{"name":"prod","principalArn":"arn:aws:iam::111122223333:role/dev-team"}`, Fires: false},
+	},
+	Judge: []Judgement{On(EKS, func(r *cloudtrail.Record, ae *cloudtrail.AccessEntryParams, p *policy.Policy) []finding.Finding {
 		acct := accountOf(ae.PrincipalARN)
 		if acct == "" || p.TrustedAccount(acct, r.Account()) {
 			return nil
@@ -135,7 +138,7 @@ var ForeignPrincipalGranted = Rule{
 				Reason: "removes the foreign principal's way into the cluster",
 			},
 		}}
-	},
+	}, "CreateAccessEntry")},
 }
 
 // IAMUserGranted flags an access entry for an IAM user.
@@ -145,11 +148,13 @@ var IAMUserGranted = Rule{
 	Severity: finding.Medium,
 	Rationale: "IAM users carry long-lived access keys; cluster access should go to roles assumed with short-lived " +
 		"credentials.",
-	Fix:    "Replace the entry with one for a role the user can assume.",
-	Events: []string{"CreateAccessEntry"},
-	Eval: func(r *cloudtrail.Record, p *policy.Policy) []finding.Finding {
-		ae, ok := r.Params.(*cloudtrail.AccessEntryParams)
-		if !ok || r.Failed() || !isIAMUser(ae.PrincipalARN) {
+	Fix: "Replace the entry with one for a role the user can assume.",
+	Examples: []Example{
+		{Name: "entry for an IAM user", Event: "CreateAccessEntry", Params: `{"name":"prod","principalArn":"arn:aws:iam::111122223333:user/alice"}`, Fires: true},
+		{Name: "entry for a role", Event: "CreateAccessEntry", Params: `{"name":"prod","principalArn":"arn:aws:iam::111122223333:role/dev-team"}`, Fires: false},
+	},
+	Judge: []Judgement{On(EKS, func(r *cloudtrail.Record, ae *cloudtrail.AccessEntryParams, p *policy.Policy) []finding.Finding {
+		if !isIAMUser(ae.PrincipalARN) {
 			return nil
 		}
 		return []finding.Finding{{
@@ -157,7 +162,7 @@ var IAMUserGranted = Rule{
 			Principal: ae.PrincipalARN,
 			Summary:   fmt.Sprintf("access entry on cluster %s created for IAM user %s", ae.Cluster(), ae.PrincipalARN),
 		}}
-	},
+	}, "CreateAccessEntry")},
 }
 
 // ProtectedAccessRemoved flags removal of access from a protected principal
@@ -168,31 +173,32 @@ var ProtectedAccessRemoved = Rule{
 	Severity: finding.High,
 	Rationale: "Break-glass and platform roles are how people get back into a cluster in an incident; removing " +
 		"their access is either a mistake or a step in locking defenders out.",
-	Fix:    "Restore the access entry and its policies from your infrastructure code.",
-	Events: []string{"DeleteAccessEntry", "DisassociateAccessPolicy"},
-	Eval: func(r *cloudtrail.Record, p *policy.Policy) []finding.Finding {
-		if r.Failed() {
-			return nil
-		}
-		var cluster, principal, what string
-		switch v := r.Params.(type) {
-		case *cloudtrail.AccessEntryParams:
-			cluster, principal, what = v.Cluster(), v.PrincipalARN, "access entry deleted"
-		case *cloudtrail.AccessPolicyParams:
-			cluster, principal, what = v.Cluster(), v.PrincipalARN, shortName(v.PolicyARN)+" disassociated"
-		default:
-			return nil
-		}
-		if !p.IsProtected(principal) {
-			return nil
-		}
-		return []finding.Finding{{
-			Cluster:   cluster,
-			Principal: principal,
-			Summary:   fmt.Sprintf("protected principal %s lost access on cluster %s: %s", principal, cluster, what),
-			After:     what,
-		}}
+	Fix: "Restore the access entry and its policies from your infrastructure code.",
+	Examples: []Example{
+		{Name: "break-glass entry deleted", Event: "DeleteAccessEntry", Params: `{"name":"prod","principalArn":"arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fbreak-glass"}`, Fires: true},
+		{Name: "break-glass policy disassociated", Event: "DisassociateAccessPolicy", Params: `{"name":"prod","principalArn":"arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fbreak-glass","policyArn":"arn%3Aaws%3Aeks%3A%3Aaws%3Acluster-access-policy%2FAmazonEKSClusterAdminPolicy"}`, Fires: true},
+		{Name: "ordinary entry deleted", Event: "DeleteAccessEntry", Params: `{"name":"prod","principalArn":"arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fdev-team"}`, Fires: false},
 	},
+	Judge: []Judgement{
+		On(EKS, func(r *cloudtrail.Record, ae *cloudtrail.AccessEntryParams, p *policy.Policy) []finding.Finding {
+			return protectedAccessRemoved(p, ae.Cluster(), ae.PrincipalARN, "access entry deleted")
+		}, "DeleteAccessEntry"),
+		On(EKS, func(r *cloudtrail.Record, ap *cloudtrail.AccessPolicyParams, p *policy.Policy) []finding.Finding {
+			return protectedAccessRemoved(p, ap.Cluster(), ap.PrincipalARN, shortName(ap.PolicyARN)+" disassociated")
+		}, "DisassociateAccessPolicy"),
+	},
+}
+
+func protectedAccessRemoved(p *policy.Policy, cluster, principal, what string) []finding.Finding {
+	if !p.IsProtected(principal) {
+		return nil
+	}
+	return []finding.Finding{{
+		Cluster:   cluster,
+		Principal: principal,
+		Summary:   fmt.Sprintf("protected principal %s lost access on cluster %s: %s", principal, cluster, what),
+		After:     what,
+	}}
 }
 
 // AccessChangeDenied flags failed attempts to grant access: someone without
@@ -203,38 +209,41 @@ var AccessChangeDenied = Rule{
 	Severity: finding.Low,
 	Rationale: "A denied CreateAccessEntry, UpdateAccessEntry or AssociateAccessPolicy means an identity tried to " +
 		"grant cluster access it is not allowed to; repeated attempts suggest probing with stolen credentials.",
-	Fix:    "Check who the actor is and whether the attempt was expected.",
-	Events: []string{"CreateAccessEntry", "UpdateAccessEntry", "AssociateAccessPolicy"},
-	Eval: func(r *cloudtrail.Record, p *policy.Policy) []finding.Finding {
-		if !r.Denied() {
-			return nil
-		}
-		var cluster, principal, what string
-		sev := finding.Low
-		switch v := r.Params.(type) {
-		case *cloudtrail.AccessEntryParams:
-			cluster, principal = v.Cluster(), v.PrincipalARN
-		case *cloudtrail.AccessPolicyParams:
-			cluster, principal = v.Cluster(), v.PrincipalARN
-			if name, ok := accessPolicyName(v.PolicyARN); ok {
+	Fix: "Check who the actor is and whether the attempt was expected.",
+	Examples: []Example{
+		{Name: "denied admin association", Event: "AssociateAccessPolicy", Params: `{"name":"prod","principalArn":"arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fdev-team","policyArn":"arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy","accessScope":{"type":"cluster"}}`, ErrorCode: "AccessDeniedException", Fires: true},
+		{Name: "denied entry creation", Event: "CreateAccessEntry", Params: `{"name":"prod","principalArn":"arn:aws:iam::111122223333:role/dev-team"}`, ErrorCode: "AccessDeniedException", Fires: true},
+		{Name: "entry that already exists", Event: "CreateAccessEntry", Params: `{"name":"prod","principalArn":"arn:aws:iam::111122223333:role/dev-team"}`, ErrorCode: "ResourceInUseException", Fires: false},
+	},
+	Judge: []Judgement{
+		OnDenied(EKS, func(r *cloudtrail.Record, ae *cloudtrail.AccessEntryParams, p *policy.Policy) []finding.Finding {
+			return accessChangeDenied(r, finding.Low, ae.Cluster(), ae.PrincipalARN, "")
+		}, "CreateAccessEntry", "UpdateAccessEntry"),
+		OnDenied(EKS, func(r *cloudtrail.Record, ap *cloudtrail.AccessPolicyParams, p *policy.Policy) []finding.Finding {
+			sev, what := finding.Low, ""
+			if name, ok := accessPolicyName(ap.PolicyARN); ok {
 				what = " of " + name
 				if name == clusterAdminPolicy || name == adminPolicy {
 					sev = finding.Medium // an attempt at admin is worth a closer look
 				}
 			}
-		}
-		target := ""
-		if principal != "" {
-			target = " for " + principal
-		}
-		return []finding.Finding{{
-			Severity:  sev,
-			Cluster:   cluster,
-			Principal: principal,
-			Summary: fmt.Sprintf("%s was denied %s%s%s on cluster %s (%s)", r.UserIdentity.ARN, r.EventName, what, target,
-				orUnknown(cluster), r.ErrorCode),
-		}}
+			return accessChangeDenied(r, sev, ap.Cluster(), ap.PrincipalARN, what)
+		}, "AssociateAccessPolicy"),
 	},
+}
+
+func accessChangeDenied(r *cloudtrail.Record, sev finding.Severity, cluster, principal, what string) []finding.Finding {
+	target := ""
+	if principal != "" {
+		target = " for " + principal
+	}
+	return []finding.Finding{{
+		Severity:  sev,
+		Cluster:   cluster,
+		Principal: principal,
+		Summary: fmt.Sprintf("%s was denied %s%s%s on cluster %s (%s)", r.UserIdentity.ARN, r.EventName, what, target,
+			orUnknown(cluster), r.ErrorCode),
+	}}
 }
 
 // standardEntry reports whether an access entry type takes groups and policies.

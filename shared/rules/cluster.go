@@ -54,11 +54,15 @@ var PublicEndpointOpened = Rule{
 	Rationale: "A public endpoint reachable from 0.0.0.0/0 exposes the Kubernetes API to credential stuffing and to " +
 		"any vulnerability in the API server; restricting it to known CIDRs removes most of that surface.",
 	Fix:     "Restrict publicAccessCidrs to the approved CIDRs, or turn public access off when private access is on.",
-	Events:  []string{"UpdateClusterConfig"},
 	Actions: []string{finding.ActionUpdateClusterConfig},
-	Eval: func(r *cloudtrail.Record, p *policy.Policy) []finding.Finding {
-		cc, ok := r.Params.(*cloudtrail.ClusterConfigParams)
-		if !ok || r.Failed() || cc.ResourcesVPCConfig == nil {
+	Examples: []Example{
+		{Name: "opened to 0.0.0.0/0", Event: "UpdateClusterConfig", Params: `{"name":"prod","resourcesVpcConfig":{"endpointPublicAccess":true,"publicAccessCidrs":["0.0.0.0/0"]}}`, Fires: true},
+		{Name: "opened to an unapproved CIDR", Event: "UpdateClusterConfig", Params: `{"name":"prod","resourcesVpcConfig":{"publicAccessCidrs":["198.51.100.0/24"]}}`, Fires: true},
+		{Name: "limited to the approved CIDR", Event: "UpdateClusterConfig", Params: `{"name":"prod","resourcesVpcConfig":{"endpointPublicAccess":true,"publicAccessCidrs":["203.0.113.0/24"]}}`, Fires: false},
+		{Name: "public access turned off", Event: "UpdateClusterConfig", Params: `{"name":"prod","resourcesVpcConfig":{"endpointPublicAccess":false,"endpointPrivateAccess":true}}`, Fires: false},
+	},
+	Judge: []Judgement{On(EKS, func(r *cloudtrail.Record, cc *cloudtrail.ClusterConfigParams, p *policy.Policy) []finding.Finding {
+		if cc.ResourcesVPCConfig == nil {
 			return nil
 		}
 		vpc := cc.ResourcesVPCConfig
@@ -97,7 +101,7 @@ var PublicEndpointOpened = Rule{
 				Reason:               "no CIDRs are approved; turning public access off is safe only while private access is on, so it is checked first"}
 		}
 		return []finding.Finding{f}
-	},
+	}, "UpdateClusterConfig")},
 }
 
 // PrivateEndpointDisabled flags private endpoint access turned off.
@@ -107,11 +111,13 @@ var PrivateEndpointDisabled = Rule{
 	Severity: finding.Medium,
 	Rationale: "Without the private endpoint, nodes and in-VPC tools reach the API server over the public endpoint, " +
 		"which then has to stay open to them.",
-	Fix:    "Turn endpointPrivateAccess back on.",
-	Events: []string{"UpdateClusterConfig"},
-	Eval: func(r *cloudtrail.Record, p *policy.Policy) []finding.Finding {
-		cc, ok := r.Params.(*cloudtrail.ClusterConfigParams)
-		if !ok || r.Failed() || cc.ResourcesVPCConfig == nil || !isUnset(cc.ResourcesVPCConfig.EndpointPrivateAccess) {
+	Fix: "Turn endpointPrivateAccess back on.",
+	Examples: []Example{
+		{Name: "private access off", Event: "UpdateClusterConfig", Params: `{"name":"prod","resourcesVpcConfig":{"endpointPrivateAccess":false}}`, Fires: true},
+		{Name: "private access on", Event: "UpdateClusterConfig", Params: `{"name":"prod","resourcesVpcConfig":{"endpointPrivateAccess":true}}`, Fires: false},
+	},
+	Judge: []Judgement{On(EKS, func(r *cloudtrail.Record, cc *cloudtrail.ClusterConfigParams, p *policy.Policy) []finding.Finding {
+		if cc.ResourcesVPCConfig == nil || !isUnset(cc.ResourcesVPCConfig.EndpointPrivateAccess) {
 			return nil
 		}
 		return []finding.Finding{{
@@ -119,7 +125,7 @@ var PrivateEndpointDisabled = Rule{
 			Summary: fmt.Sprintf("private endpoint access of cluster %s turned off", cc.Cluster()),
 			Before:  "private access on", After: "private access off",
 		}}
-	},
+	}, "UpdateClusterConfig")},
 }
 
 // ControlPlaneLoggingDisabled flags required control-plane log types turned off.
@@ -130,11 +136,14 @@ var ControlPlaneLoggingDisabled = Rule{
 	Rationale: "The audit and authenticator logs are the record of who did what inside the cluster; turning them off " +
 		"is a classic first step before abusing access.",
 	Fix:     "Re-enable exactly the log types that were turned off.",
-	Events:  []string{"UpdateClusterConfig"},
 	Actions: []string{finding.ActionUpdateClusterConfig},
-	Eval: func(r *cloudtrail.Record, p *policy.Policy) []finding.Finding {
-		cc, ok := r.Params.(*cloudtrail.ClusterConfigParams)
-		if !ok || r.Failed() || cc.Logging == nil {
+	Examples: []Example{
+		{Name: "audit logging off", Event: "UpdateClusterConfig", Params: `{"name":"prod","logging":{"clusterLogging":[{"types":["audit"],"enabled":false}]}}`, Fires: true},
+		{Name: "scheduler logging off (not required)", Event: "UpdateClusterConfig", Params: `{"name":"prod","logging":{"clusterLogging":[{"types":["scheduler"],"enabled":false}]}}`, Fires: false},
+		{Name: "audit logging on", Event: "UpdateClusterConfig", Params: `{"name":"prod","logging":{"clusterLogging":[{"types":["audit"],"enabled":true}]}}`, Fires: false},
+	},
+	Judge: []Judgement{On(EKS, func(r *cloudtrail.Record, cc *cloudtrail.ClusterConfigParams, p *policy.Policy) []finding.Finding {
+		if cc.Logging == nil {
 			return nil
 		}
 		var off []string
@@ -153,7 +162,7 @@ var ControlPlaneLoggingDisabled = Rule{
 			Plan: &finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: cc.Cluster(), EnableLogTypes: off,
 				Reason: "re-enables only the required types that were turned off"},
 		}}
-	},
+	}, "UpdateClusterConfig")},
 }
 
 // AuthenticationModeChanged flags a change of the cluster's authentication mode.
@@ -163,11 +172,13 @@ var AuthenticationModeChanged = Rule{
 	Severity: finding.Medium,
 	Rationale: "The authentication mode decides whether the aws-auth ConfigMap, access entries or both grant access; " +
 		"it can only move forward (CONFIG_MAP to API_AND_CONFIG_MAP to API), so a change cannot be undone.",
-	Fix:    "Confirm the change was planned and that every principal that needs access has an access entry.",
-	Events: []string{"UpdateClusterConfig"},
-	Eval: func(r *cloudtrail.Record, p *policy.Policy) []finding.Finding {
-		cc, ok := r.Params.(*cloudtrail.ClusterConfigParams)
-		if !ok || r.Failed() || cc.AccessConfig == nil || cc.AccessConfig.AuthenticationMode == "" {
+	Fix: "Confirm the change was planned and that every principal that needs access has an access entry.",
+	Examples: []Example{
+		{Name: "moved to API", Event: "UpdateClusterConfig", Params: `{"name":"prod","accessConfig":{"authenticationMode":"API"}}`, Fires: true},
+		{Name: "logging change only", Event: "UpdateClusterConfig", Params: `{"name":"prod","logging":{"clusterLogging":[{"types":["api"],"enabled":true}]}}`, Fires: false},
+	},
+	Judge: []Judgement{On(EKS, func(r *cloudtrail.Record, cc *cloudtrail.ClusterConfigParams, p *policy.Policy) []finding.Finding {
+		if cc.AccessConfig == nil || cc.AccessConfig.AuthenticationMode == "" {
 			return nil
 		}
 		return []finding.Finding{{
@@ -175,7 +186,7 @@ var AuthenticationModeChanged = Rule{
 			Summary: fmt.Sprintf("authentication mode of cluster %s changed to %s (one-way)", cc.Cluster(), cc.AccessConfig.AuthenticationMode),
 			After:   "authenticationMode " + cc.AccessConfig.AuthenticationMode,
 		}}
-	},
+	}, "UpdateClusterConfig")},
 }
 
 // ClusterCreatedInsecure flags a new cluster created without the baseline.
@@ -185,13 +196,12 @@ var ClusterCreatedInsecure = Rule{
 	Severity: finding.Medium,
 	Rationale: "Settings left at their defaults at creation stay that way: a world-open endpoint, no audit logs, " +
 		"unencrypted secrets, and a creator who silently keeps cluster-admin.",
-	Fix:    "Restrict the endpoint, enable the required logs, enable secrets encryption and remove the creator's admin entry.",
-	Events: []string{"CreateCluster"},
-	Eval: func(r *cloudtrail.Record, p *policy.Policy) []finding.Finding {
-		cc, ok := r.Params.(*cloudtrail.CreateClusterParams)
-		if !ok || r.Failed() {
-			return nil
-		}
+	Fix: "Restrict the endpoint, enable the required logs, enable secrets encryption and remove the creator's admin entry.",
+	Examples: []Example{
+		{Name: "created with the defaults", Event: "CreateCluster", Params: `{"name":"prod","roleArn":"arn:aws:iam::111122223333:role/prod-cluster-role","resourcesVpcConfig":{"subnetIds":["subnet-1","subnet-2"]}}`, Fires: true},
+		{Name: "created with the baseline", Event: "CreateCluster", Params: `{"name":"prod","roleArn":"arn:aws:iam::111122223333:role/prod-cluster-role","resourcesVpcConfig":{"endpointPublicAccess":false,"endpointPrivateAccess":true},"logging":{"clusterLogging":[{"types":["api","audit","authenticator"],"enabled":true}]},"encryptionConfig":[{"resources":["secrets"],"provider":{"keyArn":"arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}}],"accessConfig":{"authenticationMode":"API","bootstrapClusterCreatorAdminPermissions":false}}`, Fires: false},
+	},
+	Judge: []Judgement{On(EKS, func(r *cloudtrail.Record, cc *cloudtrail.CreateClusterParams, p *policy.Policy) []finding.Finding {
 		var issues []string
 		// EKS defaults: public access on, open to 0.0.0.0/0.
 		vpc := cc.ResourcesVPCConfig
@@ -235,5 +245,5 @@ var ClusterCreatedInsecure = Rule{
 			Summary: fmt.Sprintf("cluster %s created with: %s", cc.Cluster(), strings.Join(issues, "; ")),
 			After:   strings.Join(issues, "; "),
 		}}
-	},
+	}, "CreateCluster")},
 }

@@ -92,13 +92,13 @@ var RequiredPolicyDetached = Rule{
 		"AmazonEKSVPCResourceController the control plane cannot manage networking and security groups for pods; " +
 		"without the worker-node and CNI policies nodes stop joining and pods lose networking.",
 	Fix:     "Attach the policy to the role again.",
-	Events:  []string{"DetachRolePolicy"},
 	Actions: []string{finding.ActionAttachRolePolicy},
-	Eval: func(r *cloudtrail.Record, p *policy.Policy) []finding.Finding {
-		rp, ok := r.Params.(*cloudtrail.RolePolicyParams)
-		if !ok || r.Failed() {
-			return nil
-		}
+	Examples: []Example{
+		{Name: "cluster policy detached from the cluster role", Event: "DetachRolePolicy", Params: `{"roleName":"prod-cluster-role","policyArn":"arn:aws:iam::aws:policy/AmazonEKSClusterPolicy"}`, Fires: true},
+		{Name: "unrelated policy detached", Event: "DetachRolePolicy", Params: `{"roleName":"prod-cluster-role","policyArn":"arn:aws:iam::aws:policy/ReadOnlyAccess"}`, Fires: false},
+		{Name: "denied detach", Event: "DetachRolePolicy", Params: `null`, ErrorCode: "AccessDenied", Fires: false},
+	},
+	Judge: []Judgement{On(IAM, func(r *cloudtrail.Record, rp *cloudtrail.RolePolicyParams, p *policy.Policy) []finding.Finding {
 		kind, ok := RequiredEKSPolicy(rp.PolicyARN)
 		if !ok {
 			return nil
@@ -127,7 +127,7 @@ var RequiredPolicyDetached = Rule{
 			f.NeedsCheck = fmt.Sprintf("role %s matches no roles.%s pattern in the policy; confirm whether it is an EKS %s role", rp.RoleName, kind, kind)
 		}
 		return []finding.Finding{f}
-	},
+	}, "DetachRolePolicy")},
 }
 
 // AdminPolicyAttachedToEKSRole flags an admin managed policy attached to a cluster or node role.
@@ -138,11 +138,14 @@ var AdminPolicyAttachedToEKSRole = Rule{
 	Rationale: "Every pod on a node can obtain the node role's credentials from the instance metadata service; an " +
 		"admin policy on that role makes any compromised pod an account administrator.",
 	Fix:     "Detach the policy from the role.",
-	Events:  []string{"AttachRolePolicy"},
 	Actions: []string{finding.ActionDetachRolePolicy},
-	Eval: func(r *cloudtrail.Record, p *policy.Policy) []finding.Finding {
-		rp, ok := r.Params.(*cloudtrail.RolePolicyParams)
-		if !ok || r.Failed() || !AdminPolicy(rp.PolicyARN) {
+	Examples: []Example{
+		{Name: "AdministratorAccess on a node role", Event: "AttachRolePolicy", Params: `{"roleName":"prod-node-role","policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"}`, Fires: true},
+		{Name: "AdministratorAccess on another role", Event: "AttachRolePolicy", Params: `{"roleName":"ops","policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"}`, Fires: false},
+		{Name: "by the automation role", Event: "AttachRolePolicy", Params: `{"roleName":"prod-node-role","policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"}`, Actor: "arn:aws:sts::111122223333:assumed-role/terraform-deployer/ci", Fires: false},
+	},
+	Judge: []Judgement{On(IAM, func(r *cloudtrail.Record, rp *cloudtrail.RolePolicyParams, p *policy.Policy) []finding.Finding {
+		if !AdminPolicy(rp.PolicyARN) {
 			return nil
 		}
 		role := eksRole(p, rp.RoleName)
@@ -156,7 +159,7 @@ var AdminPolicyAttachedToEKSRole = Rule{
 			Plan: &finding.Plan{Action: finding.ActionDetachRolePolicy, RoleName: rp.RoleName, PolicyARN: rp.PolicyARN,
 				Reason: "removes account-wide admin rights from a role every pod on a node can use"},
 		}}
-	},
+	}, "AttachRolePolicy")},
 }
 
 // EKSRoleTrustChanged flags a changed trust policy on a cluster or node role.
@@ -166,13 +169,12 @@ var EKSRoleTrustChanged = Rule{
 	Severity: finding.High,
 	Rationale: "The trust policy decides who can assume the role; adding a principal lets it act as the cluster or " +
 		"its nodes.",
-	Fix:    "Compare the new trust policy with your infrastructure code and revert unexpected principals.",
-	Events: []string{"UpdateAssumeRolePolicy"},
-	Eval: func(r *cloudtrail.Record, p *policy.Policy) []finding.Finding {
-		tp, ok := r.Params.(*cloudtrail.TrustPolicyParams)
-		if !ok || r.Failed() {
-			return nil
-		}
+	Fix: "Compare the new trust policy with your infrastructure code and revert unexpected principals.",
+	Examples: []Example{
+		{Name: "trust of the cluster role changed", Event: "UpdateAssumeRolePolicy", Params: `{"roleName":"prod-cluster-role","policyDocument":"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"arn:aws:iam::444455556666:root\"},\"Action\":\"sts:AssumeRole\"}]}"}`, Fires: true},
+		{Name: "trust of another role changed", Event: "UpdateAssumeRolePolicy", Params: `{"roleName":"ops","policyDocument":"{}"}`, Fires: false},
+	},
+	Judge: []Judgement{On(IAM, func(r *cloudtrail.Record, tp *cloudtrail.TrustPolicyParams, p *policy.Policy) []finding.Finding {
 		role := eksRole(p, tp.RoleName)
 		if role == "" {
 			return nil
@@ -182,7 +184,7 @@ var EKSRoleTrustChanged = Rule{
 			Summary:   fmt.Sprintf("trust policy of EKS %s role %s changed", role, tp.RoleName),
 			After:     trustedPrincipals(tp.PolicyDocument),
 		}}
-	},
+	}, "UpdateAssumeRolePolicy")},
 }
 
 // EKSRoleInlinePolicyChanged flags an inline policy put on or deleted from a cluster or node role.
@@ -192,13 +194,13 @@ var EKSRoleInlinePolicyChanged = Rule{
 	Severity: finding.Medium,
 	Rationale: "Inline policies on cluster and node roles add permissions every pod on a node can use, out of sight " +
 		"of reviews that look at managed policies.",
-	Fix:    "Review the inline policy and move needed permissions to pod identities or IRSA roles.",
-	Events: []string{"PutRolePolicy", "DeleteRolePolicy"},
-	Eval: func(r *cloudtrail.Record, p *policy.Policy) []finding.Finding {
-		ip, ok := r.Params.(*cloudtrail.InlinePolicyParams)
-		if !ok || r.Failed() {
-			return nil
-		}
+	Fix: "Review the inline policy and move needed permissions to pod identities or IRSA roles.",
+	Examples: []Example{
+		{Name: "inline policy put on a node role", Event: "PutRolePolicy", Params: `{"roleName":"prod-node-role","policyName":"extra","policyDocument":"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}]}"}`, Fires: true},
+		{Name: "inline policy deleted from a cluster role", Event: "DeleteRolePolicy", Params: `{"roleName":"prod-cluster-role","policyName":"extra"}`, Fires: true},
+		{Name: "inline policy on another role", Event: "PutRolePolicy", Params: `{"roleName":"ops","policyName":"extra","policyDocument":"{}"}`, Fires: false},
+	},
+	Judge: []Judgement{On(IAM, func(r *cloudtrail.Record, ip *cloudtrail.InlinePolicyParams, p *policy.Policy) []finding.Finding {
 		role := eksRole(p, ip.RoleName)
 		if role == "" {
 			return nil
@@ -215,7 +217,7 @@ var EKSRoleInlinePolicyChanged = Rule{
 			f.After = truncate(compactJSON(ip.PolicyDocument), 300)
 		}
 		return []finding.Finding{f}
-	},
+	}, "PutRolePolicy", "DeleteRolePolicy")},
 }
 
 // trustedPrincipals summarises who a trust policy lets assume the role.

@@ -1,9 +1,15 @@
-// Package rules is the catalogue of what eksguard flags. Each rule is a
-// value with a pure evaluation over (event, policy); the registry is an
-// explicit list, with no init-time side effects.
+// Package rules is the catalogue of what eksguard flags, and the one source
+// of what eksguard watches: the events each family's function is routed
+// (EventNames, Pattern), the decoders that must exist for them, the IAM
+// actions the stack may grant, and the docs all follow from it.
+//
+// Each rule is a value with pure judgements over (event, policy); the
+// registry is an explicit list, with no init-time side effects.
 package rules
 
 import (
+	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 
@@ -11,6 +17,12 @@ import (
 	"github.com/eksguard/eksguard/shared/families"
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/policy"
+)
+
+// CloudTrail event sources the catalogue reads.
+const (
+	EKS = "eks.amazonaws.com"
+	IAM = "iam.amazonaws.com"
 )
 
 // Rule is one check.
@@ -21,16 +33,119 @@ type Rule struct {
 	Rationale string
 	// Fix says what eksguard (or a person) does about it.
 	Fix string
-	// Events are the CloudTrail event names the rule looks at.
-	Events []string
 	// Actions are the IAM actions the rule's plans may call; the stack grants
 	// them only when the rule is in remediate mode.
 	Actions []string
-	// Eval returns the rule's findings for one event. It is pure: no I/O, no
-	// clock, no globals. Assess fills in the common fields (event, actor,
-	// mode) afterwards; Eval sets what is specific to the rule. A finding's
-	// Severity is the rule's unless Eval sets another (above info).
-	Eval func(r *cloudtrail.Record, p *policy.Policy) []finding.Finding
+	// Judge says how the rule reads each kind of event it looks at.
+	Judge []Judgement
+	// Examples are events that fire the rule and events that stay quiet,
+	// judged against ExamplePolicy; one test runs every rule's examples.
+	Examples []Example
+}
+
+// Calls selects which calls of an event a judgement reads.
+type Calls int
+
+const (
+	// Succeeded calls carry no errorCode.
+	Succeeded Calls = iota
+	// Denied calls were rejected for lack of permission.
+	Denied
+)
+
+// Judgement is how a rule reads events whose request parameters decode to
+// one type. The framework checks the call's outcome and the parameter type,
+// so a judgement's body is only the rule's reasoning.
+type Judgement struct {
+	source string
+	events []string
+	calls  Calls
+	params reflect.Type
+	eval   func(r *cloudtrail.Record, p *policy.Policy) []finding.Finding
+}
+
+// On judges the successful calls of the named events of a CloudTrail event
+// source, whose request parameters decode to *P.
+func On[P any](source string, judge func(r *cloudtrail.Record, params *P, p *policy.Policy) []finding.Finding, events ...string) Judgement {
+	return bind(source, Succeeded, judge, events)
+}
+
+// OnDenied judges the calls of the named events that were denied. Their
+// parameters may be missing (failed IAM calls carry none): judge then sees
+// a zero *P.
+func OnDenied[P any](source string, judge func(r *cloudtrail.Record, params *P, p *policy.Policy) []finding.Finding, events ...string) Judgement {
+	return bind(source, Denied, judge, events)
+}
+
+func bind[P any](source string, calls Calls, judge func(*cloudtrail.Record, *P, *policy.Policy) []finding.Finding, events []string) Judgement {
+	return Judgement{
+		source: source, events: events, calls: calls, params: reflect.TypeFor[*P](),
+		eval: func(r *cloudtrail.Record, p *policy.Policy) []finding.Finding {
+			switch calls {
+			case Succeeded:
+				if r.Failed() {
+					return nil
+				}
+			case Denied:
+				if !r.Denied() {
+					return nil
+				}
+			}
+			if r.Params == nil {
+				if calls == Succeeded {
+					// A successful call without parameters states nothing to judge.
+					return nil
+				}
+				return judge(r, new(P), p)
+			}
+			params, ok := r.Params.(*P)
+			if !ok {
+				// The catalogue test makes this unreachable; the guard turns the
+				// panic into an error, so the event ends in the dead-letter queue.
+				panic(fmt.Sprintf("%s %s: decoded parameters are %T, the rule reads %v", r.EventSource, r.EventName, r.Params, reflect.TypeFor[*P]()))
+			}
+			return judge(r, params, p)
+		},
+	}
+}
+
+// Source is the CloudTrail event source the judgement reads.
+func (j Judgement) Source() string { return j.source }
+
+// Events are the event names the judgement reads.
+func (j Judgement) Events() []string { return slices.Clone(j.events) }
+
+// Params is the request parameter type the judgement reads (a pointer type).
+func (j Judgement) Params() reflect.Type { return j.params }
+
+// Calls is which calls the judgement reads.
+func (j Judgement) Calls() Calls { return j.calls }
+
+// Events lists the event names the rule looks at, in catalogue order.
+func (r *Rule) Events() []string {
+	var out []string
+	for _, j := range r.Judge {
+		for _, e := range j.events {
+			if !slices.Contains(out, e) {
+				out = append(out, e)
+			}
+		}
+	}
+	return out
+}
+
+// Eval returns the rule's findings for one event. It is pure: no I/O, no
+// clock, no globals. Assess fills in the common fields (event, actor, mode)
+// afterwards; a judgement sets what is specific to the rule. A finding's
+// Severity is the rule's unless the judgement sets another.
+func (r *Rule) Eval(rec *cloudtrail.Record, p *policy.Policy) []finding.Finding {
+	var out []finding.Finding
+	for _, j := range r.Judge {
+		if j.source == rec.EventSource && slices.Contains(j.events, rec.EventName) {
+			out = append(out, j.eval(rec, p)...)
+		}
+	}
+	return out
 }
 
 // All returns the catalogue in a stable order.
@@ -80,25 +195,18 @@ type index map[string]map[string][]Rule
 func buildIndex(rs []Rule) index {
 	idx := index{}
 	for _, r := range rs {
-		for _, name := range r.Events {
-			src := sourceOf(name)
-			if idx[src] == nil {
-				idx[src] = map[string][]Rule{}
+		for _, j := range r.Judge {
+			if idx[j.source] == nil {
+				idx[j.source] = map[string][]Rule{}
 			}
-			idx[src][name] = append(idx[src][name], r)
+			for _, name := range j.events {
+				if !slices.ContainsFunc(idx[j.source][name], func(x Rule) bool { return x.ID == r.ID }) {
+					idx[j.source][name] = append(idx[j.source][name], r)
+				}
+			}
 		}
 	}
 	return idx
-}
-
-// sourceOf finds the CloudTrail eventSource of an in-scope event name.
-func sourceOf(eventName string) string {
-	for _, f := range families.All() {
-		if slices.Contains(f.EventNames, eventName) {
-			return f.EventSource
-		}
-	}
-	return ""
 }
 
 // Engine assesses events against a policy with a fixed catalogue.
@@ -184,16 +292,52 @@ func fill(f *finding.Finding, rule *Rule, r *cloudtrail.Record, mode finding.Mod
 	f.Mode = mode
 }
 
-// EventNames lists every event name some rule looks at, sorted.
-func EventNames(rs []Rule) []string {
+// InScope reports whether some rule of the catalogue reads the event.
+func InScope(eventSource, eventName string) bool {
+	return len(catalogue()[eventSource][eventName]) > 0
+}
+
+// EventNames lists, sorted, the event names of the family's event source
+// that some rule reads and the family owns: the events its function is
+// routed.
+func EventNames(fam families.Family) []string {
 	var out []string
-	for _, r := range rs {
-		for _, e := range r.Events {
-			if !slices.Contains(out, e) {
-				out = append(out, e)
-			}
+	for name := range catalogue()[fam.EventSource] {
+		if fam.Owns(fam.EventSource, name) {
+			out = append(out, name)
 		}
 	}
 	slices.Sort(out)
 	return out
+}
+
+// Handles reports whether the family's function is routed the event.
+func Handles(fam families.Family, eventSource, eventName string) bool {
+	return fam.Owns(eventSource, eventName) && InScope(eventSource, eventName)
+}
+
+// Pattern is the EventBridge event pattern that routes the family's events,
+// as the JSON-shaped value the stack deploys.
+func Pattern(fam families.Family) map[string]any {
+	return map[string]any{
+		"source":      []string{fam.Source},
+		"detail-type": []string{families.DetailType},
+		"detail": map[string]any{
+			"eventSource": []string{fam.EventSource},
+			"eventName":   EventNames(fam),
+		},
+	}
+}
+
+// ReadsFor reports whether the rule reads some event the family's function
+// is routed: whether that function runs the rule (and may need its Actions).
+func (r *Rule) ReadsFor(fam families.Family) bool {
+	for _, j := range r.Judge {
+		for _, e := range j.events {
+			if fam.Owns(j.source, e) {
+				return true
+			}
+		}
+	}
+	return false
 }

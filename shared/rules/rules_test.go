@@ -456,30 +456,6 @@ func TestEKSRoleInlinePolicyChanged(t *testing.T) {
 	})
 }
 
-func TestCatalogue(t *testing.T) {
-	seen := map[string]bool{}
-	for _, r := range All() {
-		if r.ID == "" || r.Title == "" || r.Rationale == "" || r.Fix == "" || len(r.Events) == 0 || r.Eval == nil {
-			t.Errorf("rule %q is incomplete", r.ID)
-		}
-		if seen[r.ID] {
-			t.Errorf("duplicate rule ID %q", r.ID)
-		}
-		seen[r.ID] = true
-		for _, e := range r.Events {
-			if sourceOf(e) == "" {
-				t.Errorf("rule %s looks at %s, which no family routes", r.ID, e)
-			}
-		}
-		if _, ok := ByID(r.ID); !ok {
-			t.Errorf("ByID(%q) fails", r.ID)
-		}
-	}
-	if len(All()) != 15 {
-		t.Errorf("catalogue has %d rules, want 15", len(All()))
-	}
-}
-
 func TestEngineRelevant(t *testing.T) {
 	e := NewEngine(policy.Default(), All())
 	if !e.Relevant([]byte("eks.amazonaws.com"), []byte("CreateCluster")) {
