@@ -44,6 +44,8 @@ func TestE2E(t *testing.T) {
 		{"resource-in-use", scenarioResourceInUse},
 		{"throttling", scenarioThrottling},
 		{"kill-switch", scenarioKillSwitch},
+		{"unset-then-set", scenarioUnsetThenSet},
+		{"hanging-webhook", scenarioHangingWebhook},
 	}
 	var passed, failed, lines []string
 	for _, sc := range scenarios {

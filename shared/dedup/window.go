@@ -44,6 +44,10 @@ const (
 	// Retry is a redelivery of a message that was claimed for posting but
 	// may not have been posted: posted again.
 	Retry Reason = "retry"
+	// Undelivered is a repeat in a window whose alert was never delivered
+	// (its post failed and was released while other repeats were counted):
+	// posted.
+	Undelivered Reason = "undelivered"
 	// Repeat is folded: counted, not posted.
 	Repeat Reason = "repeat"
 )
@@ -62,6 +66,19 @@ type Seen struct {
 	// new one within Retention of the old one's end and the old one folded
 	// some repeats.
 	Previous *Previous
+
+	// undo is what Release needs to take back this occurrence's claim.
+	undo undo
+}
+
+// undo describes the writes of a claiming Observe.
+type undo struct {
+	// opened says the occurrence opened the window; prior is the item
+	// the open replaced (nil: there was none).
+	opened bool
+	prior  map[string]types.AttributeValue
+	// state is the window's state before the occurrence ("": leave it).
+	state string
 }
 
 // Previous is what an earlier window folded.
@@ -158,6 +175,9 @@ func (w *Window) repeat(ctx context.Context, key, state, messageID string) (Seen
 	s.Count = old.count + 1
 	s.Folded = s.Count - old.posted
 	switch {
+	case old.posted <= 0:
+		// Nothing of this window reached Slack: this one must.
+		s.Reason = Undelivered
 	case old.state != state:
 		s.Reason = Changed
 	case milestone(s.Count):
@@ -165,25 +185,116 @@ func (w *Window) repeat(ctx context.Context, key, state, messageID string) (Seen
 	default:
 		return s, true, nil
 	}
-	if err := w.claim(ctx, key, messageID); err != nil {
+	claimed, err := w.claim(ctx, key, messageID, s.Reason == Undelivered)
+	if err != nil {
 		return Seen{}, true, err
+	}
+	if !claimed {
+		// Another occurrence claimed the undelivered window first: it posts.
+		s.Reason = Repeat
+		return s, true, nil
 	}
 	s.Post = true
 	s.Folded--
+	s.undo = undo{state: old.state}
 	return s, true, nil
 }
 
-// claim records that messageID posts for the window.
-func (w *Window) claim(ctx context.Context, key, messageID string) error {
-	_, err := w.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+// claim records that messageID posts for the window. With onlyIfNone it
+// claims only while nothing of the window is posted, so that of several
+// concurrent repeats of an undelivered window exactly one posts; claimed
+// is false when another one did.
+func (w *Window) claim(ctx context.Context, key, messageID string, onlyIfNone bool) (claimed bool, err error) {
+	in := &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(w.table),
 		Key:                       map[string]types.AttributeValue{attrPK: str(key)},
 		UpdateExpression:          aws.String("SET #by = :msg ADD #posted :one"),
 		ExpressionAttributeNames:  map[string]string{"#by": attrPostedBy, "#posted": attrPosted},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":msg": str(messageID), ":one": num(1)},
-	})
+	}
+	if onlyIfNone {
+		in.ConditionExpression = aws.String("#posted <= :zero")
+		in.ExpressionAttributeValues[":zero"] = num(0)
+	}
+	_, err = w.db.UpdateItem(ctx, in)
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil
+	}
 	if err != nil {
-		return fmt.Errorf("dedup %s: claim post in %s: %w", key, w.table, err)
+		return false, fmt.Errorf("dedup %s: claim post in %s: %w", key, w.table, err)
+	}
+	return true, nil
+}
+
+// Release takes back the claim of an occurrence Observe said to post,
+// when its alert could not be delivered: the occurrence no longer counts
+// and nothing of the window is recorded as posted by it, so the next
+// occurrence is posted rather than folded into an alert nobody saw. Each
+// write is conditional on the claim still being messageID's, so a release
+// never undoes another notifier's post.
+func (w *Window) Release(ctx context.Context, key, messageID string, s Seen) error {
+	if !s.Post {
+		return nil
+	}
+	now := w.now()
+	var ccf *types.ConditionalCheckFailedException
+	if s.undo.opened {
+		// Put back what the open replaced (or an expired window), unless a
+		// repeat has been counted in the new window since.
+		item := s.undo.prior
+		if len(item) == 0 {
+			item = map[string]types.AttributeValue{
+				attrPK: str(key), attrStart: num(s.WindowStart.Unix()), attrEnd: num(s.WindowStart.Unix()),
+				attrExpires: num(now.Add(Retention).Unix()), attrCount: num(0), attrPosted: num(0),
+			}
+		}
+		_, err := w.db.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName:                 aws.String(w.table),
+			Item:                      item,
+			ConditionExpression:       aws.String("#by = :msg AND #count = :one AND #start = :start"),
+			ExpressionAttributeNames:  map[string]string{"#by": attrPostedBy, "#count": attrCount, "#start": attrStart},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":msg": str(messageID), ":one": num(1), ":start": num(s.WindowStart.Unix())},
+		})
+		if err == nil {
+			return nil
+		}
+		if !errors.As(err, &ccf) {
+			return fmt.Errorf("dedup %s: release the window opened by %s in %s: %w", key, messageID, w.table, err)
+		}
+	}
+	// Uncount the occurrence and its post; give the claim up.
+	names := map[string]string{"#by": attrPostedBy, "#count": attrCount, "#posted": attrPosted, "#start": attrStart}
+	values := map[string]types.AttributeValue{":msg": str(messageID), ":minus": num(-1), ":start": num(s.WindowStart.Unix())}
+	update := "ADD #count :minus, #posted :minus REMOVE #by"
+	if s.undo.state != "" {
+		update = "SET #state = :state " + update
+		names["#state"], values[":state"] = attrState, str(s.undo.state)
+	}
+	_, err := w.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(w.table), Key: map[string]types.AttributeValue{attrPK: str(key)},
+		ConditionExpression: aws.String("#by = :msg AND #start = :start"),
+		UpdateExpression:    aws.String(update), ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+	})
+	if err == nil {
+		return nil
+	}
+	if !errors.As(err, &ccf) {
+		return fmt.Errorf("dedup %s: release the post of %s in %s: %w", key, messageID, w.table, err)
+	}
+	// Another occurrence has claimed since (and posts): only uncount ours.
+	_, err = w.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(w.table), Key: map[string]types.AttributeValue{attrPK: str(key)},
+		ConditionExpression:       aws.String("#start = :start"),
+		UpdateExpression:          aws.String("ADD #count :minus, #posted :minus"),
+		ExpressionAttributeNames:  map[string]string{"#count": attrCount, "#posted": attrPosted, "#start": attrStart},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":minus": num(-1), ":start": num(s.WindowStart.Unix())},
+	})
+	if errors.As(err, &ccf) {
+		return nil // the window is gone: nothing left to release
+	}
+	if err != nil {
+		return fmt.Errorf("dedup %s: uncount the post of %s in %s: %w", key, messageID, w.table, err)
 	}
 	return nil
 }
@@ -217,7 +328,8 @@ func (w *Window) open(ctx context.Context, key, state, messageID string) (Seen, 
 	if err != nil {
 		return Seen{}, false, fmt.Errorf("dedup %s: open window in %s: %w", key, w.table, err)
 	}
-	s := Seen{Post: true, Reason: First, Count: 1, WindowStart: time.Unix(now.Unix(), 0).UTC(), WindowEnd: time.Unix(end.Unix(), 0).UTC()}
+	s := Seen{Post: true, Reason: First, Count: 1, WindowStart: time.Unix(now.Unix(), 0).UTC(), WindowEnd: time.Unix(end.Unix(), 0).UTC(),
+		undo: undo{opened: true, prior: out.Attributes}}
 	if old := readItem(out.Attributes); old.present && old.count > old.posted && now.Unix()-old.end < int64(Retention/time.Second) {
 		s.Previous = &Previous{Start: unix(old.start), End: unix(old.end), Count: old.count, Folded: old.count - old.posted}
 	}

@@ -50,6 +50,10 @@ func TestFirstOccurrenceOpensAWindowAndPosts(t *testing.T) {
 	win, w, _ := newWindow(t)
 	s := observe(t, win, "remediated", "m1")
 	want := Seen{Post: true, Reason: First, Count: 1, WindowStart: t0, WindowEnd: t0.Add(15 * time.Minute)}
+	if !s.undo.opened || s.undo.prior != nil {
+		t.Errorf("undo = %+v, want an open with no prior item", s.undo)
+	}
+	s.undo = undo{}
 	if fmt.Sprint(s) != fmt.Sprint(want) {
 		t.Errorf("Seen = %+v, want %+v", s, want)
 	}
@@ -197,5 +201,112 @@ func TestMilestone(t *testing.T) {
 	}
 	if fmt.Sprint(got) != "[10 100 1000]" {
 		t.Errorf("milestones = %v", got)
+	}
+}
+
+func release(t *testing.T, w *Window, msg string, s Seen) {
+	t.Helper()
+	if err := w.Release(context.Background(), key, msg, s); err != nil {
+		t.Fatalf("Release(%s): %v", msg, err)
+	}
+}
+
+// An alert that was never delivered opens no window: after its release the
+// same finding posts again, as the first of a new window.
+func TestAReleasedFirstOccurrenceLeavesNoWindow(t *testing.T) {
+	win, w, c := newWindow(t)
+	s := observe(t, win, "failed", "m1")
+	release(t, win, "m1", s)
+	c.advance(time.Minute)
+	s = observe(t, win, "failed", "m2")
+	if !s.Post || s.Reason != First || s.Count != 1 || !s.WindowStart.Equal(t0.Add(time.Minute)) {
+		t.Errorf("after the release: %+v, want posted, first of a window opened now", s)
+	}
+	if it, _ := w.DynamoDB.Get(table, key); it.S("postedBy") != "m2" || it.N("posted") != "1" || it.N("occurrences") != "1" {
+		t.Errorf("item = %v, want m2's window with 1 occurrence, 1 posted", it)
+	}
+}
+
+// Releasing the open puts back the window it replaced, so what that one
+// folded is still reported.
+func TestAReleasedOpenRestoresThePreviousWindow(t *testing.T) {
+	win, _, c := newWindow(t)
+	observe(t, win, "failed", "m1")
+	observe(t, win, "failed", "m2") // folded
+	c.advance(20 * time.Minute)
+	s := observe(t, win, "failed", "m3")
+	if s.Previous == nil || s.Previous.Folded != 1 {
+		t.Fatalf("m3 = %+v, want the previous window's fold", s)
+	}
+	release(t, win, "m3", s)
+	s = observe(t, win, "failed", "m4")
+	if !s.Post || s.Reason != First || s.Previous == nil || s.Previous.Folded != 1 || !s.Previous.Start.Equal(t0) {
+		t.Errorf("m4 = %+v, want a new window that still reports the previous one folded 1", s)
+	}
+}
+
+// A repeat counted while the opener's post was failing keeps the window;
+// the release uncounts the opener, and the next occurrence posts (the
+// window has no delivered alert), once, even with two racing for it.
+func TestAReleaseAfterAFoldedRepeatMakesTheNextOnePost(t *testing.T) {
+	win, w, _ := newWindow(t)
+	s1 := observe(t, win, "failed", "m1")
+	if s := observe(t, win, "failed", "m2"); s.Post {
+		t.Fatalf("m2 = %+v, want folded while m1 holds the claim", s)
+	}
+	release(t, win, "m1", s1)
+	if it, _ := w.DynamoDB.Get(table, key); it.N("posted") != "0" || it.N("occurrences") != "1" || it.S("postedBy") != "" {
+		t.Errorf("item after the release = %v, want 1 occurrence, 0 posted, no claim", it)
+	}
+	s3 := observe(t, win, "failed", "m3")
+	if !s3.Post || s3.Reason != Undelivered || s3.Count != 2 || s3.Folded != 1 {
+		t.Errorf("m3 = %+v, want posted (undelivered window), count 2, 1 not posted", s3)
+	}
+	if s := observe(t, win, "failed", "m4"); s.Post {
+		t.Errorf("m4 = %+v, want folded: m3 holds the claim", s)
+	}
+}
+
+// A released change of outcome is posted by the next occurrence with that
+// outcome, not folded as "same as the last one".
+func TestAReleasedChangeIsPostedByTheNextOccurrence(t *testing.T) {
+	win, _, _ := newWindow(t)
+	observe(t, win, "remediated", "m1")
+	s := observe(t, win, "failed", "m2")
+	if !s.Post || s.Reason != Changed {
+		t.Fatalf("m2 = %+v", s)
+	}
+	release(t, win, "m2", s)
+	if s := observe(t, win, "failed", "m3"); !s.Post || s.Reason != Changed || s.Count != 2 {
+		t.Errorf("m3 = %+v, want posted as a change, count 2", s)
+	}
+}
+
+// A release never takes back another message's claim.
+func TestAReleaseKeepsAnotherMessagesClaim(t *testing.T) {
+	win, w, _ := newWindow(t)
+	s1 := observe(t, win, "remediated", "m1")
+	s2 := observe(t, win, "failed", "m2") // changed: m2 claims while m1 is still posting
+	if !s2.Post {
+		t.Fatalf("m2 = %+v", s2)
+	}
+	release(t, win, "m1", s1)
+	it, _ := w.DynamoDB.Get(table, key)
+	if it.S("postedBy") != "m2" || it.N("posted") != "1" || it.N("occurrences") != "1" || it.S("lastState") != "failed" {
+		t.Errorf("item = %v, want m2's claim kept, m1 uncounted", it)
+	}
+	if s := observe(t, win, "failed", "m3"); s.Post {
+		t.Errorf("m3 = %+v, want folded into m2's alert", s)
+	}
+}
+
+func TestReleasingAFoldIsANoOp(t *testing.T) {
+	win, w, _ := newWindow(t)
+	observe(t, win, "failed", "m1")
+	s := observe(t, win, "failed", "m2")
+	n := len(w.Log.Calls())
+	release(t, win, "m2", s)
+	if len(w.Log.Calls()) != n {
+		t.Errorf("a folded occurrence's release made DynamoDB calls: %v", w.Log.Ops("dynamodb")[n:])
 	}
 }

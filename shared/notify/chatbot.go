@@ -42,8 +42,16 @@ type ChatbotMetadata struct {
 // ChatbotFindingKey is the additionalContext key holding the finding JSON.
 const ChatbotFindingKey = "finding"
 
-// maxChatbotDescription keeps the description within one Slack section.
-const maxChatbotDescription = 3000
+// Chatbot renders a notification in Slack: the description within one
+// section; title, keywords and related resources as single short lines.
+// Every field is one line (but the description), escaped with esc and cut
+// within these lengths, so that Chatbot shows it as written.
+const (
+	maxChatbotDescription = 3000
+	maxChatbotTitle       = 250
+	maxChatbotKeyword     = 75
+	maxChatbotField       = 1000
+)
 
 // BuildChatbot renders a finding as a custom notification. Notifications of
 // the same rule on the same resource share a thread.
@@ -64,24 +72,24 @@ func BuildChatbot(f *finding.Finding) (*Chatbot, error) {
 	d.WriteString("*What eksguard did:* " + Did(f) + "\n")
 	var links []string
 	for _, l := range Links(f) {
-		links = append(links, "<"+l.URL+"|"+l.Label+">")
+		links = append(links, link(l))
 	}
 	if len(links) > 0 {
 		d.WriteString(strings.Join(links, " · "))
 	}
 	next := []string{Next(f)}
 	if cmd := undoCommand(f); cmd != "" {
-		next = append(next, "Undo by hand: `"+cmd+"`")
+		next = append(next, "Undo by hand: "+code(cmd))
 	}
 	var related []string
 	for _, r := range []string{f.Principal, f.Actor.ARN} {
 		if r != "" {
-			related = append(related, r)
+			related = append(related, escCut(oneLine(r), maxChatbotField))
 		}
 	}
-	keywords := []string{f.Severity.String(), f.Rule}
+	keywords := []string{f.Severity.String(), escCut(oneLine(f.Rule), maxChatbotKeyword)}
 	if r := Resource(f); r != "-" {
-		keywords = append(keywords, r)
+		keywords = append(keywords, escCut(oneLine(r), maxChatbotKeyword))
 	}
 	return &Chatbot{
 		Version: "1.0",
@@ -89,14 +97,14 @@ func BuildChatbot(f *finding.Finding) (*Chatbot, error) {
 		ID:      f.EventID,
 		Content: ChatbotContent{
 			TextType:    "client-markdown",
-			Title:       SeverityEmoji(f.Severity) + " [" + strings.ToUpper(f.Severity.String()) + "] " + title(f) + ": " + Resource(f),
+			Title:       escCut(oneLine(SeverityEmoji(f.Severity)+" ["+strings.ToUpper(f.Severity.String())+"] "+title(f)+": "+Resource(f)), maxChatbotTitle),
 			Description: truncateMrkdwn(strings.TrimSpace(d.String()), maxChatbotDescription),
 			NextSteps:   next,
 			Keywords:    keywords,
 		},
 		Metadata: ChatbotMetadata{
 			ThreadID:          "eksguard/" + f.Rule + "/" + f.Key(),
-			Summary:           Subject(f),
+			Summary:           esc(Subject(f)),
 			EventType:         "eksguard." + f.Rule,
 			RelatedResources:  related,
 			AdditionalContext: map[string]string{ChatbotFindingKey: fj},

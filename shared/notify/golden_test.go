@@ -22,30 +22,45 @@ var update = flag.Bool("update", false, "rewrite the golden payload files in tes
 
 const (
 	eventsDir = "../../events"
-	goldenDir = "testdata/golden"
+	// hostileDir holds events only this package's goldens use: values an
+	// attacker chooses (the cluster name of a denied call, a user agent)
+	// shaped as Slack markup.
+	hostileDir = "testdata/events"
+	goldenDir  = "testdata/golden"
 )
 
-// sampleEvents lists every events/**/*.json, relative to events/.
+// sampleEvents lists every events/**/*.json, relative to events/, then
+// every testdata/events/**/*.json as "testdata/...".
 func sampleEvents(t *testing.T) []string {
 	t.Helper()
 	var out []string
-	err := filepath.WalkDir(eventsDir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() && strings.HasSuffix(path, ".json") {
-			rel, err := filepath.Rel(eventsDir, path)
+	for _, src := range []struct{ dir, prefix string }{{eventsDir, ""}, {hostileDir, "testdata/"}} {
+		err := filepath.WalkDir(src.dir, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
-			out = append(out, filepath.ToSlash(rel))
+			if !d.IsDir() && strings.HasSuffix(path, ".json") {
+				rel, err := filepath.Rel(src.dir, path)
+				if err != nil {
+					return err
+				}
+				out = append(out, src.prefix+filepath.ToSlash(rel))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("list %s: %v", src.dir, err)
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("list %s: %v", eventsDir, err)
 	}
 	return out
+}
+
+// samplePath is the file of a sampleEvents entry.
+func samplePath(rel string) string {
+	if r, ok := strings.CutPrefix(rel, "testdata/"); ok {
+		return filepath.Join(hostileDir, r)
+	}
+	return filepath.Join(eventsDir, rel)
 }
 
 // goldenName turns "access/cluster-admin.json" into "access__cluster-admin".
@@ -98,7 +113,7 @@ func TestGoldenPayloads(t *testing.T) {
 	}
 	want := map[string]bool{}
 	for _, rel := range files {
-		fs := assess(t, filepath.Join(eventsDir, rel))
+		fs := assess(t, samplePath(rel))
 		for _, channel := range []string{ChannelSlack, ChannelSNS} {
 			name := goldenName(rel) + "." + channel + ".txt"
 			want[name] = true

@@ -23,7 +23,10 @@ import (
 const (
 	MetricNamespace           = "eksguard"
 	MetricNotificationFailure = "NotificationFailures"
-	MetricFunction            = "notifier"
+	// MetricNotConfigured counts findings not posted because the webhook
+	// secret has no value yet (a deliberate state, so not a failure).
+	MetricNotConfigured = "SlackNotConfigured"
+	MetricFunction      = "notifier"
 )
 
 // Poster delivers a Slack message; it returns the attempts made.
@@ -31,9 +34,11 @@ type Poster interface {
 	Post(ctx context.Context, msg *slack.WebhookMessage) (int, error)
 }
 
-// Deduper decides whether an occurrence is posted or folded.
+// Deduper decides whether an occurrence is posted or folded, and takes
+// back the claim of one whose alert could not be delivered.
 type Deduper interface {
 	Observe(ctx context.Context, key, state, messageID string) (dedup.Seen, error)
+	Release(ctx context.Context, key, messageID string, seen dedup.Seen) error
 }
 
 // Notifier is the Slack notifier Lambda's handler: it receives the SNS
@@ -77,8 +82,10 @@ func (n *Notifier) handle(ctx context.Context, msg events.SNSEntity) error {
 		return nil
 	}
 	var fold *Fold
+	var claim *dedup.Seen // the dedup claim this message holds while it posts
+	key := dedup.Key(f.Rule, f.Key())
 	if n.Dedup != nil {
-		seen, err := n.Dedup.Observe(ctx, dedup.Key(f.Rule, f.Key()), OutcomeLabel(f), msg.MessageID)
+		seen, err := n.Dedup.Observe(ctx, key, OutcomeLabel(f), msg.MessageID)
 		switch {
 		case err != nil:
 			// A duplicate is better than silence: post without folding.
@@ -87,6 +94,7 @@ func (n *Notifier) handle(ctx context.Context, msg events.SNSEntity) error {
 			log.InfoContext(ctx, "folded into an earlier alert", "count", seen.Count, "windowStart", seen.WindowStart)
 			return nil
 		default:
+			claim = &seen
 			fold = &Fold{Count: seen.Count, Folded: seen.Folded, Since: seen.WindowStart, Window: n.Policy.Notify.DedupWindow.Duration,
 				Changed: seen.Reason == dedup.Changed}
 			if p := seen.Previous; p != nil {
@@ -95,15 +103,27 @@ func (n *Notifier) handle(ctx context.Context, msg events.SNSEntity) error {
 		}
 	}
 	attempts, err := n.Slack.Post(ctx, SlackMessage(f, fold))
+	if err != nil && claim != nil {
+		// Only a delivered alert may fold its repeats: give the claim back.
+		if rerr := n.Dedup.Release(ctx, key, msg.MessageID, *claim); rerr != nil {
+			log.ErrorContext(ctx, "cannot release the dedup claim of an undelivered alert; repeats in its window may be folded", "error", rerr)
+		}
+	}
 	if errors.Is(err, slackhook.ErrNotConfigured) {
 		// A deliberate state (the stack creates the secret empty): retrying
 		// cannot help, and the finding has reached the topic's other subscribers.
 		log.WarnContext(ctx, "Slack alerts are off until the webhook secret is set (see docs/deploy.md); finding not posted", "error", err)
+		n.metric(log, MetricNotConfigured, "not-configured", f)
 		return nil
 	}
 	if err != nil {
-		log.ErrorContext(ctx, "Slack delivery failed", "error", err, "attempts", attempts)
-		n.failure(log, "slack", f)
+		stage := "slack"
+		var herr *slackhook.Error
+		if errors.As(err, &herr) && herr.Deadline {
+			stage = "slack-deadline"
+		}
+		log.ErrorContext(ctx, "Slack delivery failed", "error", err, "attempts", attempts, "stage", stage)
+		n.failure(log, stage, f)
 		return fmt.Errorf("notify %s on %s (event %s): %w", f.Rule, Resource(f), f.EventID, err)
 	}
 	count := 1
@@ -116,6 +136,11 @@ func (n *Notifier) handle(ctx context.Context, msg events.SNSEntity) error {
 
 // failure emits one NotificationFailures data point as an EMF log line.
 func (n *Notifier) failure(log *slog.Logger, stage string, f *finding.Finding) {
+	n.metric(log, MetricNotificationFailure, stage, f)
+}
+
+// metric emits one data point of the named count as an EMF log line.
+func (n *Notifier) metric(log *slog.Logger, name, stage string, f *finding.Finding) {
 	if n.Metrics == nil {
 		return
 	}
@@ -129,12 +154,12 @@ func (n *Notifier) failure(log *slog.Logger, stage string, f *finding.Finding) {
 			"CloudWatchMetrics": []any{map[string]any{
 				"Namespace":  MetricNamespace,
 				"Dimensions": [][]string{{"Function"}},
-				"Metrics":    []any{map[string]string{"Name": MetricNotificationFailure, "Unit": "Count"}},
+				"Metrics":    []any{map[string]string{"Name": name, "Unit": "Count"}},
 			}},
 		},
-		"Function":                MetricFunction,
-		MetricNotificationFailure: 1,
-		"stage":                   stage,
+		"Function": MetricFunction,
+		name:       1,
+		"stage":    stage,
 	}
 	if f != nil {
 		doc["rule"], doc["eventID"] = f.Rule, f.EventID
@@ -144,6 +169,6 @@ func (n *Notifier) failure(log *slog.Logger, stage string, f *finding.Finding) {
 		_, err = n.Metrics.Write(append(b, '\n'))
 	}
 	if err != nil {
-		log.Error("cannot write the failure metric", "error", err)
+		log.Error("cannot write the metric", "metric", name, "error", err)
 	}
 }

@@ -12,12 +12,14 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/slack-go/slack"
 
 	"github.com/eksguard/eksguard/shared/awsfake"
@@ -381,15 +383,145 @@ func (u *unconfigured) Post(context.Context, *slack.WebhookMessage) (int, error)
 }
 
 // The stack creates the webhook secret empty: until it is set, findings are
-// not retried into the dead-letter queue, only logged.
-func TestNotifierWithoutWebhookLogsAndSucceeds(t *testing.T) {
+// not retried into the dead-letter queue, only logged and counted.
+func TestNotifierWithoutWebhookLogsCountsAndSucceeds(t *testing.T) {
 	r := newRig(t, policy.Default())
 	u := &unconfigured{}
 	r.n.Slack = u
 	if err := r.deliver(t, adminFinding(), "m1", FormatJSON); err != nil {
 		t.Fatalf("Handle = %v, want nil while Slack is not configured", err)
 	}
-	if u.posts != 1 || !strings.Contains(r.logs.String(), "Slack alerts are off until the webhook secret is set") || r.metrics.Len() != 0 {
-		t.Errorf("posts %d, logs %s, metrics %q", u.posts, r.logs.String(), r.metrics.String())
+	if u.posts != 1 || !strings.Contains(r.logs.String(), "Slack alerts are off until the webhook secret is set") {
+		t.Errorf("posts %d, logs %s", u.posts, r.logs.String())
 	}
+	if m := r.metrics.String(); strings.Count(m, "\n") != 1 || !strings.Contains(m, `"SlackNotConfigured":1`) ||
+		!strings.Contains(m, `"Name":"SlackNotConfigured"`) || !strings.Contains(m, `"stage":"not-configured"`) || strings.Contains(m, "NotificationFailures") {
+		t.Errorf("metrics = %q, want one SlackNotConfigured data point", m)
+	}
+}
+
+// secretsRig points the rig's notifier at a webhook read from the fake
+// Secrets Manager, as the Lambda does.
+func secretsRig(t *testing.T) (*rig, string) {
+	t.Helper()
+	r := newRig(t, policy.Default())
+	const arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:eksguard/slack-webhook-AbCdEf"
+	sm := secretsmanager.NewFromConfig(awsfake.Config("eu-west-1"), func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(r.aws.SecretsManager.URL) })
+	r.n.Slack = slackhook.NewFromSecret(sm, arn, slackhook.WithSleeper(func(context.Context, time.Duration) error { return nil }))
+	return r, arn
+}
+
+// An alert that was not delivered opens no dedup window: while the secret
+// is empty the finding is counted and dropped; once it is set, the same
+// finding posts at once, not "folded into an earlier alert" nobody saw.
+func TestNotifierPostsTheRepeatOfAnAlertSentWhileSlackWasUnset(t *testing.T) {
+	for _, value := range []string{"", "unset"} { // created empty, or without a value at all
+		t.Run("secret "+value, func(t *testing.T) {
+			r, arn := secretsRig(t)
+			if value == "" {
+				r.aws.SecretsManager.Set(arn, "")
+			}
+			f := adminFinding()
+			if err := r.deliver(t, f, "m1", FormatJSON); err != nil {
+				t.Fatalf("Handle = %v, want nil while Slack is not configured", err)
+			}
+			if n := len(r.hook.received()); n != 0 || !strings.Contains(r.metrics.String(), `"SlackNotConfigured":1`) {
+				t.Fatalf("%d posts, metrics %q: want none, and the finding counted", n, r.metrics)
+			}
+			r.aws.SecretsManager.Set(arn, `{"webhookUrl":"`+r.hook.srv.URL+hookPath+`"}`)
+			*r.clock = r.clock.Add(time.Minute)
+			f.EventID = "9f0e2d41-8c3b-4e6a-b1d2-77aa55cc3e11" // the same change, made again
+			if err := r.deliver(t, f, "m2", FormatJSON); err != nil {
+				t.Fatal(err)
+			}
+			posts := r.hook.received()
+			if len(posts) != 1 || strings.Contains(r.logs.String(), "folded into an earlier alert") {
+				t.Fatalf("%d posts after the secret was set, want 1 (not folded):\n%s", len(posts), r.logs)
+			}
+			if text := allText(posts[0]); !strings.Contains(text, f.EventID) || strings.Contains(text, "not posted separately") {
+				t.Errorf("post = %s, want the new event as the first of its window", text)
+			}
+			key := "dedup#cluster-admin-granted#" + f.Key()
+			if it, _ := r.aws.DynamoDB.Get("eksguard-state", key); it.S("postedBy") != "m2" || it.N("occurrences") != "1" ||
+				it.N("windowStart") != fmt.Sprint(r.clock.Unix()) {
+				t.Errorf("dedup item = %v, want a window opened by m2 now", it)
+			}
+		})
+	}
+}
+
+// The same holds for a post that finally fails: after the dead-letter queue
+// has the message, the next occurrence posts.
+func TestNotifierPostsTheRepeatOfAnAlertWhosePostFailed(t *testing.T) {
+	r := newRig(t, policy.Default())
+	r.hook.fail(500, 500, 500, 500)
+	f := loggingFinding()
+	if err := r.deliver(t, f, "m1", FormatJSON); err == nil {
+		t.Fatal("Handle = nil, want the delivery error")
+	}
+	*r.clock = r.clock.Add(time.Minute)
+	if err := r.deliver(t, f, "m2", FormatJSON); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(r.hook.received()); n != 5 || strings.Contains(r.logs.String(), "folded into an earlier alert") {
+		t.Errorf("%d requests, want 4 failed + 1 for the repeat (not folded)", n)
+	}
+}
+
+// A webhook that hangs: the notifier stops before a retry it could not
+// finish and answers with its own error and metric before the deadline.
+func TestNotifierHangingWebhookEndsWithItsOwnErrorBeforeTheDeadline(t *testing.T) {
+	var requests atomic.Int32
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	u, err := slackhook.ParseURL(srv.URL + hookPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, policy.Default())
+	// As in Lambda, scaled down: 1s invocation, 100ms attempts, 50ms reserve,
+	// backoff 250ms then 500ms: attempts at 0 and ~350ms; a third would start
+	// at ~950ms and be cut off.
+	r.n.Slack = slackhook.New(u, slackhook.WithHTTPClient(&http.Client{Timeout: 100 * time.Millisecond}),
+		slackhook.WithReserve(50*time.Millisecond), slackhook.WithBackoff(250*time.Millisecond, time.Second))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	m, _ := BuildSNS(loggingFinding(), FormatJSON)
+	err = r.n.Handle(ctx, events.SNSEvent{Records: []events.SNSEventRecord{{SNS: events.SNSEntity{MessageID: "m1", Message: m.Body}}}})
+	if ctx.Err() != nil {
+		t.Fatalf("Handle returned after the deadline: %v", err)
+	}
+	var herr *slackhook.Error
+	if !errors.As(err, &herr) || !herr.Deadline || herr.Attempts != 2 || requests.Load() != 2 {
+		t.Fatalf("Handle = %v after %d requests; want the notifier's deadline error after 2 attempts", err, requests.Load())
+	}
+	if !strings.Contains(err.Error(), "notify control-plane-logging-disabled on payments-prod") || !strings.Contains(err.Error(), "would pass the deadline") {
+		t.Errorf("error = %v", err)
+	}
+	if m := r.metrics.String(); !strings.Contains(m, `"NotificationFailures":1`) || !strings.Contains(m, `"stage":"slack-deadline"`) {
+		t.Errorf("metrics = %q, want a NotificationFailures point, stage slack-deadline", m)
+	}
+	assertNoWebhookSecret(t, "error", err.Error())
+	// The claim was given back: Lambda's retry of the message (or a repeat) posts.
+	r.n.Slack = slackhook.New(mustURL(t, r.hook.srv.URL+hookPath))
+	if err := r.deliver(t, loggingFinding(), "m2", FormatJSON); err != nil || len(r.hook.received()) != 1 {
+		t.Errorf("repeat after the deadline stop: %v, %d posts, want posted", err, len(r.hook.received()))
+	}
+}
+
+func mustURL(t *testing.T, raw string) slackhook.URL {
+	t.Helper()
+	u, err := slackhook.ParseURL(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

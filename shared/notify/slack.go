@@ -43,7 +43,7 @@ type Fold struct {
 func SlackMessage(f *finding.Finding, fold *Fold) *slack.WebhookMessage {
 	var blocks []slack.Block
 	header := SeverityEmoji(f.Severity) + " " + strings.ToUpper(f.Severity.String()) + " · " + title(f)
-	blocks = append(blocks, slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, truncate(oneLine(header), maxHeader), true, false)))
+	blocks = append(blocks, slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, escCut(oneLine(header), maxHeader), true, false)))
 
 	summary := "*" + esc(oneLine(f.Summary)) + "*"
 	if f.Summary == "" {
@@ -64,13 +64,13 @@ func SlackMessage(f *finding.Finding, fold *Fold) *slack.WebhookMessage {
 			case f.Outcome != nil && f.Outcome.Status == finding.StatusAlreadyCompliant:
 				label = "*The fix, had it been needed*"
 			}
-			blocks = append(blocks, section(label+"\n```"+esc(cmd)+"```"))
+			blocks = append(blocks, section(undoSection(label, cmd, f)))
 		}
 	}
 	if links := Links(f); len(links) > 0 {
 		parts := make([]string, len(links))
 		for i, l := range links {
-			parts[i] = "<" + l.URL + "|" + l.Label + ">"
+			parts[i] = link(l)
 		}
 		blocks = append(blocks, section(":link: "+strings.Join(parts, "  ·  ")))
 	}
@@ -82,7 +82,22 @@ func SlackMessage(f *finding.Finding, fold *Fold) *slack.WebhookMessage {
 	meta := fmt.Sprintf("eksguard · rule %s · mode %s · %s %s", code(f.Rule), code(string(f.Mode)), esc(f.EventName), code(f.EventID))
 	blocks = append(blocks, contextBlock(meta))
 
-	return &slack.WebhookMessage{Text: truncate(Headline(f), maxMessageText), Blocks: &slack.Blocks{BlockSet: capBlocks(blocks)}}
+	return &slack.WebhookMessage{Text: Headline(f), Blocks: &slack.Blocks{BlockSet: capBlocks(blocks)}}
+}
+
+// undoSection shows the CLI command in a code block when the whole of it
+// fits in a section. A command cut short could not be run (or would run
+// something else), so a longer one is not shown cut: the section says so,
+// and where the full command is.
+func undoSection(label, cmd string, f *finding.Finding) string {
+	s := label + "\n```" + esc(cmd) + "```"
+	if utf8.RuneCountInString(s) <= maxSectionText {
+		return s
+	}
+	return label + "\n" + fmt.Sprintf("The command is %d characters, too long for a Slack message, so it is not shown cut. "+
+		"The full command is in the SNS message of event %s: the finding's `plan` holds every parameter of the call "+
+		"(`%s`), and with `notify.sns.format: chatbot` its `nextSteps` hold the command itself.",
+		utf8.RuneCountInString(cmd), code(f.EventID), esc(f.Plan.Action))
 }
 
 // facts are the short fields under the summary.
@@ -117,15 +132,15 @@ func foldText(fold *Fold) string {
 		parts = append(parts, ":arrows_counterclockwise: What eksguard did changed since the last alert for this resource.")
 	}
 	if fold.Count > 1 {
-		s := fmt.Sprintf(":repeat: Seen *%d times* on this resource since %s", fold.Count, clock(fold.Since))
+		s := fmt.Sprintf(":repeat: Seen *%d times* on this resource since %s", fold.Count, esc(clock(fold.Since)))
 		if fold.Folded > 0 {
 			s += fmt.Sprintf("; %d not posted separately", fold.Folded)
 		}
-		parts = append(parts, s+" ("+windowLabel(fold.Window)+" window).")
+		parts = append(parts, s+" ("+esc(windowLabel(fold.Window))+" window).")
 	}
 	if fold.PreviousFolded > 0 {
 		parts = append(parts, fmt.Sprintf(":repeat: The previous window (%s to %s) had %d more not posted separately.",
-			clock(fold.PreviousStart), clock(fold.PreviousEnd), fold.PreviousFolded))
+			esc(clock(fold.PreviousStart)), esc(clock(fold.PreviousEnd)), fold.PreviousFolded))
 	}
 	return strings.Join(parts, "\n")
 }
@@ -173,6 +188,9 @@ func truncateMrkdwn(s string, n int) string {
 	cut := string([]rune(s)[:max(n-6, 0)]) // room for the ellipsis and a closing fence
 	if i := strings.LastIndexByte(cut, '<'); i > strings.LastIndexByte(cut, '>') {
 		cut = cut[:i] // never half a <url|label>
+	}
+	if i := strings.LastIndexByte(cut, '&'); i >= 0 && !strings.Contains(cut[i:], ";") {
+		cut = cut[:i] // never half an &amp;, which would leave a bare &
 	}
 	if strings.Count(cut, "```")%2 == 1 {
 		return cut + ellipsis + "\n```"

@@ -114,7 +114,7 @@ func TestSlackMessageAnswersTheOnCallQuestions(t *testing.T) {
 	if want := "*Undo by hand*\n```" + f.Plan.CLI("eu-west-1") + "```"; s["*Undo by hand*"] != want {
 		t.Errorf("undo = %q\nwant %q", s["*Undo by hand*"], want)
 	}
-	links := s[":link: <https://eu-west-1.console.aws.amazon.com/cloudtrailv2/home?region=eu-west-1#/events/9f0e2d41-8c3b-4e6a-b1d2-77aa55cc3e10|CloudTrail event>  ·  <https://eu-west-1.console.aws.amazon.com/eks/clusters/payments-prod?region=eu-west-1&selectedTab=cluster-access-tab|Cluster access>  ·  <https://console.aws.amazon.com/iam/home#/roles/details/ci-runner|IAM role>"]
+	links := s[":link: <https://eu-west-1.console.aws.amazon.com/cloudtrailv2/home?region=eu-west-1#/events/9f0e2d41-8c3b-4e6a-b1d2-77aa55cc3e10|CloudTrail event>  ·  <https://eu-west-1.console.aws.amazon.com/eks/clusters/payments-prod?region=eu-west-1&amp;selectedTab=cluster-access-tab|Cluster access>  ·  <https://console.aws.amazon.com/iam/home#/roles/details/ci-runner|IAM role>"]
 	if links == "" {
 		t.Errorf("links section missing or wrong: %q", s)
 	}
@@ -236,11 +236,39 @@ func TestOversizedFindingStaysWithinSlackLimits(t *testing.T) {
 	m := SlackMessage(f, &Fold{Count: 5, Folded: 4, Since: time.Unix(0, 0), Window: 15 * time.Minute})
 	checkLimits(t, m)
 	undo := sectionTexts(m)["*Undo by hand*"]
-	if !strings.HasSuffix(undo, "…\n```") || strings.Count(undo, "```") != 2 {
-		t.Errorf("the cut command block is not closed: ...%q", undo[len(undo)-40:])
+	if strings.Contains(undo, "```") || strings.Contains(undo, "aws eks disassociate-access-policy --") ||
+		!strings.Contains(undo, fmt.Sprintf("The command is %d characters", utf8.RuneCountInString(f.Plan.CLI(f.Region)))) ||
+		!strings.Contains(undo, "not shown cut") || !strings.Contains(undo, "SNS message of event `"+f.EventID+"`") {
+		t.Errorf("undo section = %q, want no cut command, and where the full one is", undo)
 	}
 	if utf8.RuneCountInString(m.Text) > maxMessageText {
 		t.Errorf("text is %d characters", utf8.RuneCountInString(m.Text))
+	}
+}
+
+// The undo command is shown whole whenever it fits, however long the
+// principal, and never cut into something that cannot be run.
+func TestUndoCommandIsWholeOrNotShown(t *testing.T) {
+	for _, n := range []int{100, 1000, 2700, 2900, 5000} {
+		f := adminFinding()
+		f.Plan.PrincipalARN = "arn:aws:iam::111122223333:role/" + strings.Repeat("p", n)
+		cmd := f.Plan.CLI(f.Region)
+		undo := sectionTexts(SlackMessage(f, nil))["*Undo by hand*"]
+		whole := "*Undo by hand*\n```" + cmd + "```"
+		switch fits := utf8.RuneCountInString(whole) <= maxSectionText; {
+		case fits && undo != whole:
+			t.Errorf("principal of %d: undo = %q, want the whole command", n, undo)
+		case !fits && (strings.Contains(undo, "```") || !strings.Contains(undo, "not shown cut")):
+			t.Errorf("principal of %d: undo = %q, want a note instead of a cut command", n, undo)
+		}
+		// SNS carries the full command (chatbot nextSteps) and the plan (json).
+		c, err := BuildChatbot(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Content.NextSteps[1] != "Undo by hand: `"+cmd+"`" {
+			t.Errorf("principal of %d: chatbot next step = %.80q..., want the whole command", n, c.Content.NextSteps[1])
+		}
 	}
 }
 
@@ -252,6 +280,8 @@ func TestTruncateMrkdwn(t *testing.T) {
 		{"see <https://example.com/a/very/long/path|link>", "see …"},
 		{"run `aws eks something-long --with args`", "run `aws eks somethi…`"},
 		{"```aws eks something-long --with args```", "```aws eks something…\n```"},
+		{"a &lt;b&gt; &amp; c &amp; d &amp; e", "a &lt;b&gt; &amp; c …"},
+		{"abcdefghijklmnopq &amp; more text", "abcdefghijklmnopq …"}, // never half an entity
 	}
 	for _, c := range cases {
 		if got := truncateMrkdwn(c.in, 26); got != c.want {

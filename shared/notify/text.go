@@ -29,8 +29,11 @@ func Resource(f *finding.Finding) string {
 	return "-"
 }
 
-// Subject is the SNS subject: "[HIGH] rule: resource (account region)",
-// printable ASCII under 100 characters as SNS requires.
+// Subject is the SNS subject: "[HIGH] rule: resource (account region)".
+// SNS wants it under 100 characters, on one line, without control
+// characters (and its e-mail subscribers read it as a mail header): it is
+// printable ASCII only, every other character, and the Slack control
+// characters <, > and &, shown as '?'.
 func Subject(f *finding.Finding) string {
 	where := strings.TrimSpace(f.Account + " " + f.Region)
 	s := fmt.Sprintf("[%s] %s: %s", strings.ToUpper(f.Severity.String()), f.Rule, Resource(f))
@@ -40,13 +43,15 @@ func Subject(f *finding.Finding) string {
 	return truncate(asciiLine(s), 99)
 }
 
-// Headline is the one-line notification text a phone shows.
+// Headline is the one-line notification text a phone shows (Slack's
+// top-level text): mrkdwn-escaped, like every string eksguard sends to
+// Slack, since the resource name comes from the event.
 func Headline(f *finding.Finding) string {
 	s := fmt.Sprintf("[%s] %s on %s", strings.ToUpper(f.Severity.String()), title(f), Resource(f))
 	if where := strings.TrimSpace(f.Account + " " + f.Region); where != "" {
 		s += " (" + where + ")"
 	}
-	return s + ": " + OutcomeShort(f)
+	return escCut(oneLine(s+": "+OutcomeShort(f)), maxMessageText)
 }
 
 // title is the rule's title, or its ID.
@@ -366,12 +371,39 @@ func globalConsoleHost(region string) string {
 	return "console.aws.amazon.com"
 }
 
-// esc escapes the three characters Slack mrkdwn treats as control: values
-// from CloudTrail (user agents, session names) are attacker-chosen and must
-// not become links or @channel mentions.
-func esc(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+// escaper replaces the three characters Slack treats as control.
+var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// esc is the one escaping of text for Slack (and Chatbot's client
+// markdown): &, < and > become &amp;, &lt; and &gt;, as Slack asks. Values
+// from CloudTrail (cluster names of denied calls, user agents, session
+// names) are attacker-chosen and must not become links or @channel
+// mentions. Every string that reaches Slack passes through it (links:
+// their URL and label), once.
+func esc(s string) string { return escaper.Replace(s) }
+
+// escCut is esc(s) cut to at most n runes, never inside an entity, with
+// the cut marked by "…".
+func escCut(s string, n int) string {
+	e := esc(s)
+	if utf8.RuneCountInString(e) <= n {
+		return e
+	}
+	var b strings.Builder
+	used := 0
+	for _, r := range s {
+		piece := esc(string(r))
+		if used+utf8.RuneCountInString(piece) > n-1 {
+			break
+		}
+		b.WriteString(piece)
+		used += utf8.RuneCountInString(piece)
+	}
+	return b.String() + "…"
 }
+
+// link is a Slack link to a console page, URL and label escaped.
+func link(l Link) string { return "<" + esc(l.URL) + "|" + esc(l.Label) + ">" }
 
 // code renders an inline code span that its content cannot close.
 func code(s string) string {
@@ -392,12 +424,13 @@ func lastSegment(arn string) string {
 	return arn
 }
 
-// asciiLine keeps printable ASCII, replacing anything else with '?'.
+// asciiLine keeps printable ASCII but <, > and &, replacing anything else
+// (line breaks and tabs after folding white space) with '?'.
 func asciiLine(s string) string {
 	b := []byte(oneLine(s))
 	out := make([]byte, 0, len(b))
 	for _, r := range string(b) {
-		if r >= 0x20 && r < 0x7f {
+		if r >= 0x20 && r < 0x7f && r != '<' && r != '>' && r != '&' {
 			out = append(out, byte(r))
 		} else {
 			out = append(out, '?')

@@ -19,6 +19,10 @@ const (
 	DefaultBaseDelay   = time.Second
 	DefaultMaxDelay    = 20 * time.Second
 	DefaultTimeout     = 10 * time.Second
+	// DefaultReserve is the time left before the invocation's deadline
+	// for what follows a failed post: the log line, the metric, the dedup
+	// release, the error answer.
+	DefaultReserve = time.Second
 )
 
 // Client posts to one webhook.
@@ -29,13 +33,15 @@ type Client struct {
 	maxAttempts int
 	baseDelay   time.Duration
 	maxDelay    time.Duration
+	reserve     time.Duration
 	log         *slog.Logger
 }
 
 // Option configures a Client.
 type Option func(*Client)
 
-// WithHTTPClient sets the HTTP client (its Timeout bounds each attempt).
+// WithHTTPClient sets the HTTP client (its Timeout, or DefaultTimeout when
+// it has none, bounds each attempt).
 func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
 
 // WithSleeper replaces the wait between attempts (tests record instead of sleeping).
@@ -53,6 +59,10 @@ func WithBackoff(base, maxDelay time.Duration) Option {
 	return func(c *Client) { c.baseDelay, c.maxDelay = base, maxDelay }
 }
 
+// WithReserve sets the time kept free before the context's deadline: an
+// attempt (or a wait and an attempt) that would end later is not started.
+func WithReserve(d time.Duration) Option { return func(c *Client) { c.reserve = max(d, 0) } }
+
 // WithLogger logs each failed attempt (with the URL redacted).
 func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.log = l } }
 
@@ -65,6 +75,7 @@ func New(u URL, opts ...Option) *Client {
 		maxAttempts: DefaultMaxAttempts,
 		baseDelay:   DefaultBaseDelay,
 		maxDelay:    DefaultMaxDelay,
+		reserve:     DefaultReserve,
 		log:         slog.New(slog.DiscardHandler),
 	}
 	for _, o := range opts {
@@ -84,7 +95,10 @@ type Error struct {
 	Timeout bool
 	// Retryable says a later try might succeed (5xx, 429, network).
 	Retryable bool
-	msg       string
+	// Deadline says the client stopped because the next attempt could not
+	// have ended before the context's deadline.
+	Deadline bool
+	msg      string
 }
 
 func (e *Error) Error() string { return e.msg }
@@ -99,15 +113,26 @@ type attemptError struct {
 }
 
 // Post sends the message, retrying transient failures with exponential
-// backoff; a 429 waits exactly the Retry-After Slack asks for. It returns
-// the number of attempts made. A failure is an *Error.
+// backoff; a 429 waits exactly the Retry-After Slack asks for. An attempt
+// whose timeout would end past the context's deadline (less the reserve)
+// is not started: Post returns before the deadline with an *Error whose
+// Deadline is set, rather than be cut off by it. It returns the number of
+// attempts made. A failure is an *Error.
 func (c *Client) Post(ctx context.Context, msg *slack.WebhookMessage) (int, error) {
 	if c.url.v == "" {
 		return 0, &Error{msg: "post to Slack webhook: no webhook URL configured"}
 	}
+	timeout := c.attemptTimeout()
+	if left, ok := c.left(ctx); ok && left < timeout+c.reserve {
+		return 0, &Error{Deadline: true, Retryable: true, msg: fmt.Sprintf(
+			"post to Slack webhook: not attempted: %s left before the invocation's deadline, and an attempt may take %s (plus %s reserved)",
+			left.Round(time.Millisecond), timeout, c.reserve)}
+	}
 	var last attemptError
 	for attempt := 1; ; attempt++ {
-		err := slack.PostWebhookCustomHTTPContext(ctx, c.url.v, c.http, msg)
+		actx, cancel := context.WithTimeout(ctx, timeout)
+		err := slack.PostWebhookCustomHTTPContext(actx, c.url.v, c.http, msg)
+		cancel()
 		if err == nil {
 			return attempt, nil
 		}
@@ -119,8 +144,11 @@ func (c *Client) Post(ctx context.Context, msg *slack.WebhookMessage) (int, erro
 		if wait <= 0 {
 			wait = c.backoff(attempt)
 		}
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			return attempt, c.fail(attempt, last, fmt.Sprintf("; gave up: the next try (in %s) would pass the deadline", wait))
+		if left, ok := c.left(ctx); ok && left < wait+timeout+c.reserve {
+			e := c.fail(attempt, last, fmt.Sprintf("; gave up: the next try (in %s, taking up to %s) would pass the deadline (%s left)",
+				wait, timeout, left.Round(time.Millisecond)))
+			e.Deadline = true
+			return attempt, e
 		}
 		c.log.WarnContext(ctx, "Slack webhook attempt failed, retrying",
 			"attempt", attempt, "status", last.status, "error", last.text, "wait", wait.String())
@@ -128,6 +156,23 @@ func (c *Client) Post(ctx context.Context, msg *slack.WebhookMessage) (int, erro
 			return attempt, c.fail(attempt, last, "; gave up while waiting: "+c.url.scrub(err.Error()))
 		}
 	}
+}
+
+// attemptTimeout bounds one attempt: the HTTP client's timeout, or DefaultTimeout.
+func (c *Client) attemptTimeout() time.Duration {
+	if c.http != nil && c.http.Timeout > 0 {
+		return c.http.Timeout
+	}
+	return DefaultTimeout
+}
+
+// left is the time until the context's deadline, if it has one.
+func (c *Client) left(ctx context.Context) (time.Duration, bool) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return 0, false
+	}
+	return time.Until(dl), true
 }
 
 func (c *Client) fail(attempts int, last attemptError, extra string) *Error {

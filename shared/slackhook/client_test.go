@@ -291,3 +291,46 @@ func TestScrubCatchesEscapedForms(t *testing.T) {
 		assertNoSecret(t, "scrubbed", u.scrub(s))
 	}
 }
+
+// A webhook that hangs: each attempt runs to its timeout. An attempt that
+// could not end before the deadline (less the reserve) is not started, and
+// Post returns its own error while the context is still live.
+func TestPostStartsNoAttemptThatWouldOutlastTheDeadline(t *testing.T) {
+	release := make(chan struct{})
+	blocked := func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}
+	h := newHook(t, blocked, blocked, blocked, blocked)
+	defer close(release)
+	// 1s to the deadline, 100ms attempts, 50ms reserve, waits of 250ms then
+	// 500ms: attempt 1 at 0, attempt 2 at ~350ms (0.9s left >= 0.4s), then
+	// ~0.55s left: enough for the 500ms wait, not for it and an attempt
+	// (0.65s), so no third attempt, which would have been cut by the deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	c := New(h.url(t), WithHTTPClient(&http.Client{Timeout: 100 * time.Millisecond}), WithReserve(50*time.Millisecond),
+		WithBackoff(250*time.Millisecond, time.Second))
+	attempts, err := c.Post(ctx, message())
+	if ctx.Err() != nil {
+		t.Fatalf("Post returned after the deadline (%v): %v", ctx.Err(), err)
+	}
+	var e *Error
+	if !errors.As(err, &e) || !e.Deadline || !e.Timeout || e.Attempts != 2 || attempts != 2 || h.requests() != 2 {
+		t.Fatalf("Post = %d, %v (%#v), %d requests; want 2 timed-out attempts, then a deadline stop", attempts, err, err, h.requests())
+	}
+	if !strings.Contains(err.Error(), "would pass the deadline") {
+		t.Errorf("error = %v", err)
+	}
+	assertNoSecret(t, "error", err.Error())
+
+	// With less left than one attempt needs, none is made.
+	short, cancel2 := context.WithTimeout(context.Background(), 120*time.Millisecond)
+	defer cancel2()
+	attempts, err = c.Post(short, message())
+	if !errors.As(err, &e) || !e.Deadline || attempts != 0 || h.requests() != 2 || !strings.Contains(err.Error(), "not attempted") {
+		t.Errorf("Post = %d, %v, %d requests; want no attempt", attempts, err, h.requests())
+	}
+}
