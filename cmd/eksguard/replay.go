@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/eksguard/eksguard/shared/finding"
-	"github.com/eksguard/eksguard/shared/notify"
 	"github.com/eksguard/eksguard/shared/replay"
 	"github.com/eksguard/eksguard/shared/rules"
+	"github.com/eksguard/eksguard/shared/slackalert"
 )
 
 func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -41,7 +41,7 @@ func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		fmt.Fprintf(stderr, "eksguard replay: --output: unknown format %q (want table or json)\n", *output)
 		return 2
 	}
-	if *notifyChannel != "" && *notifyChannel != notify.ChannelSlack && *notifyChannel != notify.ChannelSNS {
+	if *notifyChannel != "" && *notifyChannel != slackalert.ChannelSlack && *notifyChannel != slackalert.ChannelSNS {
 		fmt.Fprintf(stderr, "eksguard replay: --notify: unknown channel %q (want slack or sns)\n", *notifyChannel)
 		return 2
 	}
@@ -97,7 +97,7 @@ func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	out.flush()
 	if preview != nil {
-		if err := notify.Preview(stdout, preview.channel, preview.fs, pol); err != nil {
+		if err := slackalert.Preview(stdout, preview.channel, preview.fs, pol); err != nil {
 			fmt.Fprintf(stderr, "eksguard replay: %v\n", err)
 			return 2
 		}

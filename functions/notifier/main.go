@@ -17,8 +17,8 @@ import (
 
 	"github.com/eksguard/eksguard/shared/config"
 	"github.com/eksguard/eksguard/shared/dedup"
-	"github.com/eksguard/eksguard/shared/notify"
 	"github.com/eksguard/eksguard/shared/rules"
+	"github.com/eksguard/eksguard/shared/slackalert"
 	"github.com/eksguard/eksguard/shared/slackhook"
 )
 
@@ -42,7 +42,7 @@ func main() {
 		// Invocations retry the read; until it works they fail and end in the DLQ.
 		log.Error("cannot read the Slack webhook secret at cold start", "error", err)
 	}
-	n := &notify.Notifier{Policy: pol, Slack: hook, Log: log, Metrics: os.Stdout, Now: time.Now}
+	n := &slackalert.Notifier{Policy: pol, Slack: hook, Log: log, Metrics: os.Stdout, Now: time.Now}
 	if table := os.Getenv(config.EnvTable); table != "" {
 		n.Dedup = dedup.New(dynamodb.NewFromConfig(awsCfg), table, pol.Notify.DedupWindow.Duration, time.Now)
 	}

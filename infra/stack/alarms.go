@@ -12,7 +12,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/eksguard/eksguard/shared/families"
-	"github.com/eksguard/eksguard/shared/notify"
+	"github.com/eksguard/eksguard/shared/slackalert"
 )
 
 // FailedRemediationPattern matches the family functions' "finding" log line
@@ -59,9 +59,9 @@ func addAlarms(st awscdk.Stack, cfg Config, topic awssns.ITopic, fns map[string]
 
 	// The notifier reports Slack delivery failures as an EMF metric.
 	notifyFailed := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-		Namespace:     jsii.String(notify.MetricNamespace),
-		MetricName:    jsii.String(notify.MetricNotificationFailure),
-		DimensionsMap: &map[string]*string{"Function": jsii.String(notify.MetricFunction)},
+		Namespace:     jsii.String(slackalert.MetricNamespace),
+		MetricName:    jsii.String(slackalert.MetricNotificationFailure),
+		DimensionsMap: &map[string]*string{"Function": jsii.String(slackalert.MetricFunction)},
 		Statistic:     jsii.String("Sum"),
 		Period:        awscdk.Duration_Minutes(jsii.Number(5)),
 	})

@@ -19,9 +19,9 @@ import (
 
 	"github.com/eksguard/eksguard/shared/config"
 	"github.com/eksguard/eksguard/shared/families"
-	"github.com/eksguard/eksguard/shared/notify"
 	"github.com/eksguard/eksguard/shared/policy"
 	"github.com/eksguard/eksguard/shared/rules"
+	"github.com/eksguard/eksguard/shared/slackalert"
 )
 
 // Synthesizing under jsii takes seconds, so each app below is built once and
@@ -884,8 +884,8 @@ func TestAlarms(t *testing.T) {
 	var notifyAlarm bool
 	for _, a := range alarms {
 		d, _ := asList(a["Dimensions"])[0].(map[string]any)
-		if a["Namespace"] == notify.MetricNamespace && a["MetricName"] == notify.MetricNotificationFailure &&
-			d["Name"] == "Function" && d["Value"] == notify.MetricFunction {
+		if a["Namespace"] == slackalert.MetricNamespace && a["MetricName"] == slackalert.MetricNotificationFailure &&
+			d["Name"] == "Function" && d["Value"] == slackalert.MetricFunction {
 			notifyAlarm = true
 		}
 	}

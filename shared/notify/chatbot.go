@@ -47,10 +47,10 @@ const ChatbotFindingKey = "finding"
 // Every field is one line (but the description), escaped with esc and cut
 // within these lengths, so that Chatbot shows it as written.
 const (
-	maxChatbotDescription = 3000
-	maxChatbotTitle       = 250
-	maxChatbotKeyword     = 75
-	maxChatbotField       = 1000
+	MaxChatbotDescription = 3000
+	MaxChatbotTitle       = 250
+	MaxChatbotKeyword     = 75
+	MaxChatbotField       = 1000
 )
 
 // BuildChatbot renders a finding as a custom notification. Notifications of
@@ -62,7 +62,7 @@ func BuildChatbot(f *finding.Finding) (*Chatbot, error) {
 	}
 	var d strings.Builder
 	if f.Summary != "" {
-		d.WriteString("*" + esc(oneLine(f.Summary)) + "*\n")
+		d.WriteString("*" + Escape(OneLine(f.Summary)) + "*\n")
 	}
 	d.WriteString(where(f) + "\n")
 	d.WriteString("*Who:* " + Who(f.Actor) + "\n")
@@ -72,24 +72,24 @@ func BuildChatbot(f *finding.Finding) (*Chatbot, error) {
 	d.WriteString("*What eksguard did:* " + Did(f) + "\n")
 	var links []string
 	for _, l := range Links(f) {
-		links = append(links, link(l))
+		links = append(links, LinkText(l))
 	}
 	if len(links) > 0 {
 		d.WriteString(strings.Join(links, " · "))
 	}
 	next := []string{Next(f)}
 	if cmd := undoCommand(f); cmd != "" {
-		next = append(next, "Undo by hand: "+code(cmd))
+		next = append(next, "Undo by hand: "+Code(cmd))
 	}
 	var related []string
 	for _, r := range []string{f.Principal, f.Actor.ARN} {
 		if r != "" {
-			related = append(related, escCut(oneLine(r), maxChatbotField))
+			related = append(related, EscapeCut(OneLine(r), MaxChatbotField))
 		}
 	}
-	keywords := []string{f.Severity.String(), escCut(oneLine(f.Rule), maxChatbotKeyword)}
+	keywords := []string{f.Severity.String(), EscapeCut(OneLine(f.Rule), MaxChatbotKeyword)}
 	if r := Resource(f); r != "-" {
-		keywords = append(keywords, escCut(oneLine(r), maxChatbotKeyword))
+		keywords = append(keywords, EscapeCut(OneLine(r), MaxChatbotKeyword))
 	}
 	return &Chatbot{
 		Version: "1.0",
@@ -97,14 +97,14 @@ func BuildChatbot(f *finding.Finding) (*Chatbot, error) {
 		ID:      f.EventID,
 		Content: ChatbotContent{
 			TextType:    "client-markdown",
-			Title:       escCut(oneLine(SeverityEmoji(f.Severity)+" ["+strings.ToUpper(f.Severity.String())+"] "+title(f)+": "+Resource(f)), maxChatbotTitle),
-			Description: truncateMrkdwn(strings.TrimSpace(d.String()), maxChatbotDescription),
+			Title:       EscapeCut(OneLine(SeverityEmoji(f.Severity)+" ["+strings.ToUpper(f.Severity.String())+"] "+TitleOf(f)+": "+Resource(f)), MaxChatbotTitle),
+			Description: CutMrkdwn(strings.TrimSpace(d.String()), MaxChatbotDescription),
 			NextSteps:   next,
 			Keywords:    keywords,
 		},
 		Metadata: ChatbotMetadata{
 			ThreadID:          "eksguard/" + f.Rule + "/" + f.Key(),
-			Summary:           esc(Subject(f)),
+			Summary:           Escape(Subject(f)),
 			EventType:         "eksguard." + f.Rule,
 			RelatedResources:  related,
 			AdditionalContext: map[string]string{ChatbotFindingKey: fj},
@@ -118,7 +118,7 @@ func ChatbotJSON(f *finding.Finding) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	b, err := encodeJSON(c, true)
+	b, err := EncodeJSON(c, true)
 	if err != nil {
 		return "", fmt.Errorf("encode chatbot notification for %s: %w", f.Rule, err)
 	}
@@ -160,11 +160,11 @@ func DecodeMessage(body string) (*finding.Finding, error) {
 func where(f *finding.Finding) string {
 	var parts []string
 	if f.Cluster != "" {
-		parts = append(parts, "*Cluster:* "+code(f.Cluster))
+		parts = append(parts, "*Cluster:* "+Code(f.Cluster))
 	} else if r := Resource(f); r != "-" {
-		parts = append(parts, "*Resource:* "+code(r))
+		parts = append(parts, "*Resource:* "+Code(r))
 	}
-	parts = append(parts, "*Account:* "+code(f.Account), "*Region:* "+code(f.Region))
+	parts = append(parts, "*Account:* "+Code(f.Account), "*Region:* "+Code(f.Region))
 	return strings.Join(parts, " · ")
 }
 

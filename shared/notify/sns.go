@@ -86,7 +86,7 @@ func Attributes(f *finding.Finding) map[string]Attribute {
 // FindingJSON is the finding as JSON, shrunk to fit limit bytes: long text
 // fields are cut (and say so) rather than the publication failing.
 func FindingJSON(f *finding.Finding, limit int, indent bool) (string, error) {
-	marshal := func(v any) ([]byte, error) { return encodeJSON(v, indent) }
+	marshal := func(v any) ([]byte, error) { return EncodeJSON(v, indent) }
 	b, err := marshal(f)
 	if err != nil {
 		return "", fmt.Errorf("encode finding %s: %w", f.Rule, err)
@@ -185,9 +185,9 @@ func (p *SNSPublisher) Publish(ctx context.Context, f *finding.Finding) error {
 	return nil
 }
 
-// encodeJSON is json.Marshal(Indent) without HTML escaping, so that the
+// EncodeJSON is json.Marshal(Indent) without HTML escaping, so that the
 // URLs and <link|label> markup in payloads stay readable.
-func encodeJSON(v any, indent bool) ([]byte, error) {
+func EncodeJSON(v any, indent bool) ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
@@ -230,8 +230,8 @@ func unescapeHTML(b []byte) []byte {
 	return out
 }
 
-// attributeNames lists attribute names in a stable order, for previews.
-func attributeNames(m map[string]Attribute) []string {
+// AttributeNames lists attribute names in a stable order, for previews.
+func AttributeNames(m map[string]Attribute) []string {
 	names := make([]string, 0, len(m))
 	for n := range m {
 		names = append(names, n)

@@ -1,8 +1,9 @@
 // Package notify turns findings into alerts an on-call engineer can act on
-// from a phone: the SNS publication every family function makes (subject,
-// filterable attributes, JSON or AWS Chatbot body), the Slack Block Kit
-// message, the notifier Lambda's handler that posts it, and a preview of
-// every payload for `eksguard replay --notify`.
+// from a phone: the words of an alert (shared by every channel, escaped for
+// Slack's mrkdwn) and the SNS publication every family function makes
+// (subject, filterable attributes, JSON or AWS Chatbot body). It links no
+// Slack client: the Slack message and the notifier Lambda that posts it are
+// in shared/slackalert.
 package notify
 
 import (
@@ -43,19 +44,23 @@ func Subject(f *finding.Finding) string {
 	return truncate(asciiLine(s), 99)
 }
 
+// MaxHeadline is the most runes of a Headline: Slack allows more in a
+// message's text, phones show far less.
+const MaxHeadline = 3000
+
 // Headline is the one-line notification text a phone shows (Slack's
 // top-level text): mrkdwn-escaped, like every string eksguard sends to
 // Slack, since the resource name comes from the event.
 func Headline(f *finding.Finding) string {
-	s := fmt.Sprintf("[%s] %s on %s", strings.ToUpper(f.Severity.String()), title(f), Resource(f))
+	s := fmt.Sprintf("[%s] %s on %s", strings.ToUpper(f.Severity.String()), TitleOf(f), Resource(f))
 	if where := strings.TrimSpace(f.Account + " " + f.Region); where != "" {
 		s += " (" + where + ")"
 	}
-	return escCut(oneLine(s+": "+OutcomeShort(f)), maxMessageText)
+	return EscapeCut(OneLine(s+": "+OutcomeShort(f)), MaxHeadline)
 }
 
-// title is the rule's title, or its ID.
-func title(f *finding.Finding) string {
+// TitleOf is the rule's title, or its ID.
+func TitleOf(f *finding.Finding) string {
 	if f.Title != "" {
 		return f.Title
 	}
@@ -124,7 +129,7 @@ func OutcomeShort(f *finding.Finding) string {
 func Did(f *finding.Finding) string {
 	plan := "apply the fix"
 	if f.Plan != nil {
-		plan = esc(f.Plan.Summary())
+		plan = Escape(f.Plan.Summary())
 	}
 	o := f.Outcome
 	if o == nil {
@@ -155,7 +160,7 @@ func Did(f *finding.Finding) string {
 			s += fmt.Sprintf(" (%d attempts)", o.Attempts)
 		}
 		if o.ErrorCode != "" {
-			s += " and got " + code(o.ErrorCode)
+			s += " and got " + Code(o.ErrorCode)
 		} else {
 			s += " and failed"
 		}
@@ -171,10 +176,10 @@ func Did(f *finding.Finding) string {
 	case finding.StatusIgnored:
 		s = ":robot_face: *Ignored*: eksguard made this change itself."
 	default:
-		s = "*" + esc(string(o.Status)) + "*"
+		s = "*" + Escape(string(o.Status)) + "*"
 	}
 	if o.Message != "" {
-		s += "\n> " + esc(oneLine(o.Message))
+		s += "\n> " + Escape(OneLine(o.Message))
 	}
 	return s
 }
@@ -187,7 +192,7 @@ func Next(f *finding.Finding) string {
 	}
 	who := "whoever made it"
 	if f.Actor.ARN != "" {
-		who = code(actorName(f.Actor))
+		who = Code(actorName(f.Actor))
 	}
 	switch status {
 	case finding.StatusRemediated:
@@ -205,13 +210,13 @@ func Next(f *finding.Finding) string {
 		if f.Outcome.ErrorCode == "" {
 			return "Undo the change by hand (command below), then find out why eksguard's fix failed (its logs have the error)."
 		}
-		return "Undo the change by hand (command below), then fix eksguard's error (" + code(f.Outcome.ErrorCode) + ")."
+		return "Undo the change by hand (command below), then fix eksguard's error (" + Code(f.Outcome.ErrorCode) + ")."
 	}
 	if f.Plan != nil {
 		return "Ask " + who + " whether the change was intended; if not, undo it by hand (command below)."
 	}
 	if r, ok := rules.ByID(f.Rule); ok && r.Fix != "" {
-		return "Ask " + who + " whether the change was intended; if not: " + esc(r.Fix)
+		return "Ask " + who + " whether the change was intended; if not: " + Escape(r.Fix)
 	}
 	return "Ask " + who + " whether the change was intended."
 }
@@ -236,19 +241,19 @@ func Who(a finding.Actor) string {
 		return "unknown (CloudTrail recorded no identity)"
 	}
 	var b strings.Builder
-	b.WriteString(code(a.ARN))
+	b.WriteString(Code(a.ARN))
 	if a.Role != "" && a.Role != a.ARN {
-		b.WriteString(" via role " + code(a.Role))
+		b.WriteString(" via role " + Code(a.Role))
 	}
 	if a.AccountID != "" && !strings.Contains(a.ARN, ":"+a.AccountID+":") {
-		b.WriteString(" from account " + code(a.AccountID))
+		b.WriteString(" from account " + Code(a.AccountID))
 	}
 	var how []string
 	if a.InvokedBy != "" {
-		how = append(how, "invoked by "+esc(a.InvokedBy))
+		how = append(how, "invoked by "+Escape(a.InvokedBy))
 	}
 	if a.SourceIP != "" {
-		how = append(how, "IP "+code(a.SourceIP))
+		how = append(how, "IP "+Code(a.SourceIP))
 	}
 	how = append(how, Client(a))
 	if a.MFA {
@@ -258,7 +263,7 @@ func Who(a finding.Actor) string {
 	}
 	b.WriteString("\n" + strings.Join(how, " · "))
 	if a.UserAgent != "" && !a.Console {
-		b.WriteString("\nUser agent: " + code(truncate(a.UserAgent, 200)))
+		b.WriteString("\nUser agent: " + Code(truncate(a.UserAgent, 200)))
 	}
 	return b.String()
 }
@@ -293,13 +298,13 @@ func Client(a finding.Actor) string {
 func Changed(f *finding.Finding) string {
 	var lines []string
 	if f.Before != "" {
-		lines = append(lines, "*Before:* "+esc(f.Before))
+		lines = append(lines, "*Before:* "+Escape(f.Before))
 	}
 	if f.After != "" {
-		lines = append(lines, "*After:* "+esc(f.After))
+		lines = append(lines, "*After:* "+Escape(f.After))
 	}
 	if f.NeedsCheck != "" {
-		lines = append(lines, ":mag: "+esc(f.NeedsCheck))
+		lines = append(lines, ":mag: "+Escape(f.NeedsCheck))
 	}
 	return strings.Join(lines, "\n")
 }
@@ -374,25 +379,25 @@ func globalConsoleHost(region string) string {
 // escaper replaces the three characters Slack treats as control.
 var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
-// esc is the one escaping of text for Slack (and Chatbot's client
+// Escape is the one escaping of text for Slack (and Chatbot's client
 // markdown): &, < and > become &amp;, &lt; and &gt;, as Slack asks. Values
 // from CloudTrail (cluster names of denied calls, user agents, session
 // names) are attacker-chosen and must not become links or @channel
 // mentions. Every string that reaches Slack passes through it (links:
 // their URL and label), once.
-func esc(s string) string { return escaper.Replace(s) }
+func Escape(s string) string { return escaper.Replace(s) }
 
-// escCut is esc(s) cut to at most n runes, never inside an entity, with
+// EscapeCut is Escape(s) cut to at most n runes, never inside an entity, with
 // the cut marked by "…".
-func escCut(s string, n int) string {
-	e := esc(s)
+func EscapeCut(s string, n int) string {
+	e := Escape(s)
 	if utf8.RuneCountInString(e) <= n {
 		return e
 	}
 	var b strings.Builder
 	used := 0
 	for _, r := range s {
-		piece := esc(string(r))
+		piece := Escape(string(r))
 		if used+utf8.RuneCountInString(piece) > n-1 {
 			break
 		}
@@ -402,18 +407,18 @@ func escCut(s string, n int) string {
 	return b.String() + "…"
 }
 
-// link is a Slack link to a console page, URL and label escaped.
-func link(l Link) string { return "<" + esc(l.URL) + "|" + esc(l.Label) + ">" }
+// LinkText is a Slack link to a console page, URL and label escaped.
+func LinkText(l Link) string { return "<" + Escape(l.URL) + "|" + Escape(l.Label) + ">" }
 
-// code renders an inline code span that its content cannot close.
-func code(s string) string {
+// Code renders an inline code span that its content cannot close.
+func Code(s string) string {
 	if s == "" {
 		return "`-`"
 	}
-	return "`" + strings.ReplaceAll(esc(oneLine(s)), "`", "'") + "`"
+	return "`" + strings.ReplaceAll(Escape(OneLine(s)), "`", "'") + "`"
 }
 
-func oneLine(s string) string {
+func OneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
@@ -427,7 +432,7 @@ func lastSegment(arn string) string {
 // asciiLine keeps printable ASCII but <, > and &, replacing anything else
 // (line breaks and tabs after folding white space) with '?'.
 func asciiLine(s string) string {
-	b := []byte(oneLine(s))
+	b := []byte(OneLine(s))
 	out := make([]byte, 0, len(b))
 	for _, r := range string(b) {
 		if r >= 0x20 && r < 0x7f && r != '<' && r != '>' && r != '&' {
@@ -448,4 +453,27 @@ func truncate(s string, n int) string {
 		return string([]rune(s)[:n])
 	}
 	return string([]rune(s)[:n-3]) + "..."
+}
+
+// CutMrkdwn cuts mrkdwn to n runes without leaving a link, code span
+// or code block open, and marks the cut.
+func CutMrkdwn(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	const ellipsis = "…"
+	cut := string([]rune(s)[:max(n-6, 0)]) // room for the ellipsis and a closing fence
+	if i := strings.LastIndexByte(cut, '<'); i > strings.LastIndexByte(cut, '>') {
+		cut = cut[:i] // never half a <url|label>
+	}
+	if i := strings.LastIndexByte(cut, '&'); i >= 0 && !strings.Contains(cut[i:], ";") {
+		cut = cut[:i] // never half an &amp;, which would leave a bare &
+	}
+	if strings.Count(cut, "```")%2 == 1 {
+		return cut + ellipsis + "\n```"
+	}
+	if strings.Count(strings.ReplaceAll(cut, "```", ""), "`")%2 == 1 {
+		return cut + ellipsis + "`"
+	}
+	return cut + ellipsis
 }

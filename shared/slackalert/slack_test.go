@@ -1,4 +1,4 @@
-package notify
+package slackalert
 
 import (
 	"encoding/json"
@@ -10,7 +10,9 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/eksguard/eksguard/internal/findingtest"
 	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/notify"
 )
 
 // blockTypes lists the block types of a message.
@@ -71,7 +73,7 @@ func checkLimits(t *testing.T, m *slack.WebhookMessage) {
 }
 
 func TestSlackMessageAnswersTheOnCallQuestions(t *testing.T) {
-	f := adminFinding()
+	f := findingtest.AdminFinding()
 	m := SlackMessage(f, nil)
 	checkLimits(t, m)
 	if got := strings.Join(blockTypes(m), " "); got != "header section section section section section section context" {
@@ -121,7 +123,7 @@ func TestSlackMessageAnswersTheOnCallQuestions(t *testing.T) {
 }
 
 func TestSlackMessageForIAMFindingsNamesTheRole(t *testing.T) {
-	m := SlackMessage(iamFinding(), nil)
+	m := SlackMessage(findingtest.IamFinding(), nil)
 	checkLimits(t, m)
 	facts := m.Blocks.BlockSet[1].(*slack.SectionBlock)
 	if facts.Fields[0].Text != "*Resource*\n`payments-node-role`" {
@@ -165,11 +167,11 @@ func TestEveryOutcomeIsSpelledOut(t *testing.T) {
 		{&finding.Outcome{Status: finding.StatusNoPlan}, finding.ModeRemediate, "no automatic fix", "*No automatic fix* for this change", "undo it by hand", "*Undo by hand*"},
 	}
 	for _, c := range cases {
-		f := loggingFinding()
+		f := findingtest.LoggingFinding()
 		f.Outcome, f.Mode = c.outcome, c.mode
-		name := OutcomeLabel(f)
-		if OutcomeShort(f) != c.short {
-			t.Errorf("%s: short = %q, want %q", name, OutcomeShort(f), c.short)
+		name := notify.OutcomeLabel(f)
+		if notify.OutcomeShort(f) != c.short {
+			t.Errorf("%s: short = %q, want %q", name, notify.OutcomeShort(f), c.short)
 		}
 		m := SlackMessage(f, nil)
 		checkLimits(t, m)
@@ -187,7 +189,7 @@ func TestEveryOutcomeIsSpelledOut(t *testing.T) {
 }
 
 func TestNotifyOnlyFindingWithoutPlanPointsAtTheRuleFix(t *testing.T) {
-	m := SlackMessage(notifyOnlyFinding(), nil)
+	m := SlackMessage(findingtest.NotifyOnlyFinding(), nil)
 	s := sectionTexts(m)
 	did := s["*What eksguard did*"]
 	if !strings.Contains(did, "*Notified only*: this change has no automatic fix.") ||
@@ -202,7 +204,7 @@ func TestNotifyOnlyFindingWithoutPlanPointsAtTheRuleFix(t *testing.T) {
 }
 
 func TestAttackerControlledTextCannotPingOrLink(t *testing.T) {
-	f := loggingFinding()
+	f := findingtest.LoggingFinding()
 	f.Actor.UserAgent = "<!channel> <https://evil.example/login|Reset your password> `` & more"
 	f.Summary = "logging off <@U123> on cluster <!here>"
 	f.Outcome = &finding.Outcome{Status: finding.StatusFailed, ErrorCode: "<!everyone>", Message: "<https://evil.example|x>"}
@@ -225,7 +227,7 @@ func TestAttackerControlledTextCannotPingOrLink(t *testing.T) {
 }
 
 func TestOversizedFindingStaysWithinSlackLimits(t *testing.T) {
-	f := adminFinding()
+	f := findingtest.AdminFinding()
 	f.Summary = strings.Repeat("summary ", 1000)
 	f.Before = strings.Repeat("b", 5000)
 	f.After = strings.Repeat("<a|b> ", 1000)
@@ -241,7 +243,7 @@ func TestOversizedFindingStaysWithinSlackLimits(t *testing.T) {
 		!strings.Contains(undo, "not shown cut") || !strings.Contains(undo, "SNS message of event `"+f.EventID+"`") {
 		t.Errorf("undo section = %q, want no cut command, and where the full one is", undo)
 	}
-	if utf8.RuneCountInString(m.Text) > maxMessageText {
+	if utf8.RuneCountInString(m.Text) > notify.MaxHeadline {
 		t.Errorf("text is %d characters", utf8.RuneCountInString(m.Text))
 	}
 }
@@ -250,7 +252,7 @@ func TestOversizedFindingStaysWithinSlackLimits(t *testing.T) {
 // principal, and never cut into something that cannot be run.
 func TestUndoCommandIsWholeOrNotShown(t *testing.T) {
 	for _, n := range []int{100, 1000, 2700, 2900, 5000} {
-		f := adminFinding()
+		f := findingtest.AdminFinding()
 		f.Plan.PrincipalARN = "arn:aws:iam::111122223333:role/" + strings.Repeat("p", n)
 		cmd := f.Plan.CLI(f.Region)
 		undo := sectionTexts(SlackMessage(f, nil))["*Undo by hand*"]
@@ -262,7 +264,7 @@ func TestUndoCommandIsWholeOrNotShown(t *testing.T) {
 			t.Errorf("principal of %d: undo = %q, want a note instead of a cut command", n, undo)
 		}
 		// SNS carries the full command (chatbot nextSteps) and the plan (json).
-		c, err := BuildChatbot(f)
+		c, err := notify.BuildChatbot(f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -284,11 +286,11 @@ func TestTruncateMrkdwn(t *testing.T) {
 		{"abcdefghijklmnopq &amp; more text", "abcdefghijklmnopq …"}, // never half an entity
 	}
 	for _, c := range cases {
-		if got := truncateMrkdwn(c.in, 26); got != c.want {
-			t.Errorf("truncateMrkdwn(%q) = %q, want %q", c.in, got, c.want)
+		if got := notify.CutMrkdwn(c.in, 26); got != c.want {
+			t.Errorf("notify.CutMrkdwn(%q) = %q, want %q", c.in, got, c.want)
 		}
-		if n := utf8.RuneCountInString(truncateMrkdwn(c.in, 26)); n > 26 {
-			t.Errorf("truncateMrkdwn(%q) has %d runes", c.in, n)
+		if n := utf8.RuneCountInString(notify.CutMrkdwn(c.in, 26)); n > 26 {
+			t.Errorf("notify.CutMrkdwn(%q) has %d runes", c.in, n)
 		}
 	}
 }
@@ -327,7 +329,7 @@ func TestFoldIsShownAsContext(t *testing.T) {
 			":repeat: The previous window (2025-03-14 02:01 UTC to 2025-03-14 02:16 UTC) had 4 more not posted separately."},
 	}
 	for _, c := range cases {
-		m := SlackMessage(loggingFinding(), &c.fold)
+		m := SlackMessage(findingtest.LoggingFinding(), &c.fold)
 		var got string
 		for _, b := range m.Blocks.BlockSet {
 			if cb, ok := b.(*slack.ContextBlock); ok {
@@ -343,16 +345,16 @@ func TestFoldIsShownAsContext(t *testing.T) {
 }
 
 func TestLinksByPartition(t *testing.T) {
-	f := adminFinding()
+	f := findingtest.AdminFinding()
 	f.Region = "cn-north-1"
-	got := Links(f)
+	got := notify.Links(f)
 	if len(got) != 3 || got[0].URL != "https://cn-north-1.console.amazonaws.cn/cloudtrailv2/home?region=cn-north-1#/events/9f0e2d41-8c3b-4e6a-b1d2-77aa55cc3e10" ||
 		got[2].URL != "https://console.amazonaws.cn/iam/home#/roles/details/ci-runner" {
 		t.Errorf("links = %+v", got)
 	}
 	f.Cluster = "name with/slash"
 	f.Region = "eu-west-1"
-	if u := Links(f)[1].URL; u != "https://eu-west-1.console.aws.amazon.com/eks/clusters/name%20with%2Fslash?region=eu-west-1&selectedTab=cluster-access-tab" {
+	if u := notify.Links(f)[1].URL; u != "https://eu-west-1.console.aws.amazon.com/eks/clusters/name%20with%2Fslash?region=eu-west-1&selectedTab=cluster-access-tab" {
 		t.Errorf("cluster link = %s", u)
 	}
 }
@@ -367,11 +369,11 @@ func TestClient(t *testing.T) {
 		"curl/8.0": "other client",
 		"":         "unknown client",
 	} {
-		if got := Client(finding.Actor{UserAgent: ua}); got != want {
-			t.Errorf("Client(%q) = %q, want %q", ua, got, want)
+		if got := notify.Client(finding.Actor{UserAgent: ua}); got != want {
+			t.Errorf("notify.Client(%q) = %q, want %q", ua, got, want)
 		}
 	}
-	if got := Client(finding.Actor{UserAgent: "aws-cli/2", Console: true}); got != "AWS console" {
+	if got := notify.Client(finding.Actor{UserAgent: "aws-cli/2", Console: true}); got != "AWS console" {
 		t.Errorf("console = %q", got)
 	}
 }

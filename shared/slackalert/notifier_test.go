@@ -1,4 +1,4 @@
-package notify
+package slackalert
 
 import (
 	"bytes"
@@ -22,12 +22,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/slack-go/slack"
 
+	"github.com/eksguard/eksguard/internal/findingtest"
 	"github.com/eksguard/eksguard/shared/awsfake"
 	"github.com/eksguard/eksguard/shared/dedup"
 	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/notify"
 	"github.com/eksguard/eksguard/shared/policy"
 	"github.com/eksguard/eksguard/shared/slackhook"
 )
+
+const topicARN = "arn:aws:sns:eu-west-1:111122223333:eksguard-findings"
 
 const hookPath = "/services/T0FAKE/B0FAKE/xoxsecretTOKEN123"
 
@@ -118,7 +122,7 @@ func newRig(t *testing.T, pol *policy.Policy) *rig {
 // deliver hands the notifier one SNS record carrying the finding.
 func (r *rig) deliver(t *testing.T, f *finding.Finding, messageID, format string) error {
 	t.Helper()
-	m, err := BuildSNS(f, format)
+	m, err := notify.BuildSNS(f, format)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,10 +157,10 @@ func assertNoWebhookSecret(t *testing.T, what, s string) {
 }
 
 func TestNotifierPostsBlockKitForBothSNSFormats(t *testing.T) {
-	for _, format := range []string{FormatJSON, FormatChatbot} {
+	for _, format := range []string{notify.FormatJSON, notify.FormatChatbot} {
 		t.Run(format, func(t *testing.T) {
 			r := newRig(t, policy.Default())
-			if err := r.deliver(t, adminFinding(), "m1", format); err != nil {
+			if err := r.deliver(t, findingtest.AdminFinding(), "m1", format); err != nil {
 				t.Fatal(err)
 			}
 			posts := r.hook.received()
@@ -172,7 +176,7 @@ func TestNotifierPostsBlockKitForBothSNSFormats(t *testing.T) {
 			if got := strings.Join(r.aws.Log.Ops("dynamodb"), " "); got != "dynamodb:UpdateItem dynamodb:PutItem" {
 				t.Errorf("DynamoDB calls = %s", got)
 			}
-			key := "dedup#cluster-admin-granted#" + adminFinding().Key()
+			key := "dedup#cluster-admin-granted#" + findingtest.AdminFinding().Key()
 			if it, ok := r.aws.DynamoDB.Get("eksguard-state", key); !ok || it.S("postedBy") != "m1" || it.S("lastState") != "failed" {
 				t.Errorf("dedup item %s = %v", key, it)
 			}
@@ -187,7 +191,7 @@ func TestNotifierAppliesTheSlackThreshold(t *testing.T) {
 	pol := policy.Default()
 	pol.Notify.Slack.MinSeverity = finding.High
 	r := newRig(t, pol)
-	if err := r.deliver(t, notifyOnlyFinding(), "m1", FormatJSON); err != nil { // medium
+	if err := r.deliver(t, findingtest.NotifyOnlyFinding(), "m1", notify.FormatJSON); err != nil { // medium
 		t.Fatal(err)
 	}
 	if len(r.hook.received()) != 0 || len(r.aws.Log.Calls()) != 0 {
@@ -196,7 +200,7 @@ func TestNotifierAppliesTheSlackThreshold(t *testing.T) {
 	if !strings.Contains(r.logs.String(), "below the Slack threshold") {
 		t.Errorf("skip not logged:\n%s", r.logs)
 	}
-	if err := r.deliver(t, loggingFinding(), "m2", FormatJSON); err != nil { // high
+	if err := r.deliver(t, findingtest.LoggingFinding(), "m2", notify.FormatJSON); err != nil { // high
 		t.Fatal(err)
 	}
 	if len(r.hook.received()) != 1 {
@@ -206,11 +210,11 @@ func TestNotifierAppliesTheSlackThreshold(t *testing.T) {
 
 func TestNotifierFoldsRepeatsAndReportsTheCount(t *testing.T) {
 	r := newRig(t, policy.Default())
-	f := loggingFinding() // remediated
+	f := findingtest.LoggingFinding() // remediated
 	for i, id := range []string{"m1", "m2", "m3"} {
 		*r.clock = r.clock.Add(time.Minute)
 		f.EventID = "event-" + id
-		if err := r.deliver(t, f, id, FormatJSON); err != nil {
+		if err := r.deliver(t, f, id, notify.FormatJSON); err != nil {
 			t.Fatalf("delivery %d: %v", i+1, err)
 		}
 	}
@@ -222,7 +226,7 @@ func TestNotifierFoldsRepeatsAndReportsTheCount(t *testing.T) {
 	}
 	// eksguard's circuit breaker now gives up: a different outcome is posted at once, with the count.
 	f.Outcome = &finding.Outcome{Status: finding.StatusSuppressed, Message: "3 fixes on this resource in the last hour"}
-	if err := r.deliver(t, f, "m4", FormatJSON); err != nil {
+	if err := r.deliver(t, f, "m4", notify.FormatJSON); err != nil {
 		t.Fatal(err)
 	}
 	posts := r.hook.received()
@@ -237,7 +241,7 @@ func TestNotifierFoldsRepeatsAndReportsTheCount(t *testing.T) {
 	}
 	// After the window, the next one opens a new window and reports the fold.
 	*r.clock = r.clock.Add(30 * time.Minute)
-	if err := r.deliver(t, f, "m5", FormatJSON); err != nil {
+	if err := r.deliver(t, f, "m5", notify.FormatJSON); err != nil {
 		t.Fatal(err)
 	}
 	posts = r.hook.received()
@@ -249,7 +253,7 @@ func TestNotifierFoldsRepeatsAndReportsTheCount(t *testing.T) {
 func TestNotifierRetries429And5xxWithinOneInvocation(t *testing.T) {
 	r := newRig(t, policy.Default())
 	r.hook.fail(429, 503)
-	if err := r.deliver(t, loggingFinding(), "m1", FormatJSON); err != nil {
+	if err := r.deliver(t, findingtest.LoggingFinding(), "m1", notify.FormatJSON); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(r.hook.received()); n != 3 {
@@ -266,7 +270,7 @@ func TestNotifierRetries429And5xxWithinOneInvocation(t *testing.T) {
 func TestNotifierFailureEmitsMetricReturnsErrorAndTheRedeliveryPosts(t *testing.T) {
 	r := newRig(t, policy.Default())
 	r.hook.fail(500, 500, 500, 500)
-	err := r.deliver(t, loggingFinding(), "m1", FormatJSON)
+	err := r.deliver(t, findingtest.LoggingFinding(), "m1", notify.FormatJSON)
 	var herr *slackhook.Error
 	if !errors.As(err, &herr) || herr.Attempts != slackhook.DefaultMaxAttempts || herr.Status != 500 {
 		t.Fatalf("Handle = %v, want the delivery error (so Lambda retries, then dead-letters)", err)
@@ -309,7 +313,7 @@ func TestNotifierFailureEmitsMetricReturnsErrorAndTheRedeliveryPosts(t *testing.
 	}
 
 	// Lambda redelivers the same SNS message: it is posted, not folded.
-	if err := r.deliver(t, loggingFinding(), "m1", FormatJSON); err != nil {
+	if err := r.deliver(t, findingtest.LoggingFinding(), "m1", notify.FormatJSON); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(r.hook.received()); n != 5 {
@@ -337,7 +341,7 @@ func TestNotifierTimeoutKeepsTheURLOutOfEverything(t *testing.T) {
 		slackhook.WithHTTPClient(&http.Client{Timeout: 50 * time.Millisecond}),
 		slackhook.WithSleeper(func(context.Context, time.Duration) error { return nil }))
 	n := &Notifier{Policy: policy.Default(), Slack: client, Log: log, Metrics: &metrics}
-	m, _ := BuildSNS(loggingFinding(), FormatJSON)
+	m, _ := notify.BuildSNS(findingtest.LoggingFinding(), notify.FormatJSON)
 	err = n.Handle(context.Background(), events.SNSEvent{Records: []events.SNSEventRecord{{SNS: events.SNSEntity{MessageID: "m1", Message: m.Body}}}})
 	if err == nil || !strings.Contains(err.Error(), "timed out") {
 		t.Fatalf("Handle = %v, want a timeout", err)
@@ -353,7 +357,7 @@ func TestNotifierTimeoutKeepsTheURLOutOfEverything(t *testing.T) {
 func TestNotifierPostsWhenTheDedupTableFails(t *testing.T) {
 	r := newRig(t, policy.Default())
 	r.aws.DynamoDB.Fail("UpdateItem", 1, awsfake.Fault{Status: 400, Code: "AccessDeniedException"})
-	if err := r.deliver(t, loggingFinding(), "m1", FormatJSON); err != nil {
+	if err := r.deliver(t, findingtest.LoggingFinding(), "m1", notify.FormatJSON); err != nil {
 		t.Fatal(err)
 	}
 	if len(r.hook.received()) != 1 {
@@ -388,7 +392,7 @@ func TestNotifierWithoutWebhookLogsCountsAndSucceeds(t *testing.T) {
 	r := newRig(t, policy.Default())
 	u := &unconfigured{}
 	r.n.Slack = u
-	if err := r.deliver(t, adminFinding(), "m1", FormatJSON); err != nil {
+	if err := r.deliver(t, findingtest.AdminFinding(), "m1", notify.FormatJSON); err != nil {
 		t.Fatalf("Handle = %v, want nil while Slack is not configured", err)
 	}
 	if u.posts != 1 || !strings.Contains(r.logs.String(), "Slack alerts are off until the webhook secret is set") {
@@ -421,8 +425,8 @@ func TestNotifierPostsTheRepeatOfAnAlertSentWhileSlackWasUnset(t *testing.T) {
 			if value == "" {
 				r.aws.SecretsManager.Set(arn, "")
 			}
-			f := adminFinding()
-			if err := r.deliver(t, f, "m1", FormatJSON); err != nil {
+			f := findingtest.AdminFinding()
+			if err := r.deliver(t, f, "m1", notify.FormatJSON); err != nil {
 				t.Fatalf("Handle = %v, want nil while Slack is not configured", err)
 			}
 			if n := len(r.hook.received()); n != 0 || !strings.Contains(r.metrics.String(), `"SlackNotConfigured":1`) {
@@ -431,7 +435,7 @@ func TestNotifierPostsTheRepeatOfAnAlertSentWhileSlackWasUnset(t *testing.T) {
 			r.aws.SecretsManager.Set(arn, `{"webhookUrl":"`+r.hook.srv.URL+hookPath+`"}`)
 			*r.clock = r.clock.Add(time.Minute)
 			f.EventID = "9f0e2d41-8c3b-4e6a-b1d2-77aa55cc3e11" // the same change, made again
-			if err := r.deliver(t, f, "m2", FormatJSON); err != nil {
+			if err := r.deliver(t, f, "m2", notify.FormatJSON); err != nil {
 				t.Fatal(err)
 			}
 			posts := r.hook.received()
@@ -455,12 +459,12 @@ func TestNotifierPostsTheRepeatOfAnAlertSentWhileSlackWasUnset(t *testing.T) {
 func TestNotifierPostsTheRepeatOfAnAlertWhosePostFailed(t *testing.T) {
 	r := newRig(t, policy.Default())
 	r.hook.fail(500, 500, 500, 500)
-	f := loggingFinding()
-	if err := r.deliver(t, f, "m1", FormatJSON); err == nil {
+	f := findingtest.LoggingFinding()
+	if err := r.deliver(t, f, "m1", notify.FormatJSON); err == nil {
 		t.Fatal("Handle = nil, want the delivery error")
 	}
 	*r.clock = r.clock.Add(time.Minute)
-	if err := r.deliver(t, f, "m2", FormatJSON); err != nil {
+	if err := r.deliver(t, f, "m2", notify.FormatJSON); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(r.hook.received()); n != 5 || strings.Contains(r.logs.String(), "folded into an earlier alert") {
@@ -494,7 +498,7 @@ func TestNotifierHangingWebhookEndsWithItsOwnErrorBeforeTheDeadline(t *testing.T
 		slackhook.WithReserve(50*time.Millisecond), slackhook.WithBackoff(250*time.Millisecond, time.Second))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	m, _ := BuildSNS(loggingFinding(), FormatJSON)
+	m, _ := notify.BuildSNS(findingtest.LoggingFinding(), notify.FormatJSON)
 	err = r.n.Handle(ctx, events.SNSEvent{Records: []events.SNSEventRecord{{SNS: events.SNSEntity{MessageID: "m1", Message: m.Body}}}})
 	if ctx.Err() != nil {
 		t.Fatalf("Handle returned after the deadline: %v", err)
@@ -512,7 +516,7 @@ func TestNotifierHangingWebhookEndsWithItsOwnErrorBeforeTheDeadline(t *testing.T
 	assertNoWebhookSecret(t, "error", err.Error())
 	// The claim was given back: Lambda's retry of the message (or a repeat) posts.
 	r.n.Slack = slackhook.New(mustURL(t, r.hook.srv.URL+hookPath))
-	if err := r.deliver(t, loggingFinding(), "m2", FormatJSON); err != nil || len(r.hook.received()) != 1 {
+	if err := r.deliver(t, findingtest.LoggingFinding(), "m2", notify.FormatJSON); err != nil || len(r.hook.received()) != 1 {
 		t.Errorf("repeat after the deadline stop: %v, %d posts, want posted", err, len(r.hook.received()))
 	}
 }

@@ -1,4 +1,4 @@
-package notify
+package slackalert
 
 import (
 	"encoding/json"
@@ -10,6 +10,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/eksguard/eksguard/internal/findingtest"
+	"github.com/eksguard/eksguard/shared/notify"
 	"github.com/eksguard/eksguard/shared/policy"
 )
 
@@ -156,7 +158,7 @@ func TestChatbotFieldsAreEscapedAndBounded(t *testing.T) {
 	n := 0
 	for _, rel := range sampleEvents(t) {
 		for _, f := range assess(t, samplePath(rel)) {
-			c, err := BuildChatbot(&f)
+			c, err := notify.BuildChatbot(&f)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -172,17 +174,17 @@ func TestChatbotFieldsAreEscapedAndBounded(t *testing.T) {
 					t.Errorf("%s %s: %s is not one line: %q", rel, f.Rule, what, s)
 				}
 			}
-			check("title", c.Content.Title, maxChatbotTitle, false)
-			check("description", c.Content.Description, maxChatbotDescription, true)
+			check("title", c.Content.Title, notify.MaxChatbotTitle, false)
+			check("description", c.Content.Description, notify.MaxChatbotDescription, true)
 			for i, s := range c.Content.NextSteps {
 				check(fmt.Sprintf("nextSteps[%d]", i), s, maxSectionText, false)
 			}
 			for i, s := range c.Content.Keywords {
-				check(fmt.Sprintf("keywords[%d]", i), s, maxChatbotKeyword, false)
+				check(fmt.Sprintf("keywords[%d]", i), s, notify.MaxChatbotKeyword, false)
 			}
 			check("metadata.summary", c.Metadata.Summary, 100, false)
 			for i, s := range c.Metadata.RelatedResources {
-				check(fmt.Sprintf("relatedResources[%d]", i), s, maxChatbotField, false)
+				check(fmt.Sprintf("relatedResources[%d]", i), s, notify.MaxChatbotField, false)
 			}
 		}
 	}
@@ -200,7 +202,7 @@ func TestHostileClusterNameCannotPingOrLink(t *testing.T) {
 	if len(fs) != 1 || fs[0].Cluster != name {
 		t.Fatalf("findings = %+v, want one on cluster %q", fs, name)
 	}
-	for _, format := range []string{FormatJSON, FormatChatbot} {
+	for _, format := range []string{notify.FormatJSON, notify.FormatChatbot} {
 		t.Run(format, func(t *testing.T) {
 			r := newRig(t, policy.Default())
 			f := fs[0]
@@ -226,7 +228,7 @@ func TestHostileClusterNameCannotPingOrLink(t *testing.T) {
 			if got := posts[0]["text"]; got != want {
 				t.Errorf("text = %q\nwant %q", got, want)
 			}
-			m, _ := BuildSNS(&f, format)
+			m, _ := notify.BuildSNS(&f, format)
 			if m.Subject != "[MEDIUM] access-change-denied: prod?!channel?*bold*?http://evil.example|click???@U0LBBEVIL??!her..." {
 				t.Errorf("SNS subject = %q", m.Subject)
 			}
@@ -237,9 +239,9 @@ func TestHostileClusterNameCannotPingOrLink(t *testing.T) {
 // Control characters, line breaks and bidirectional overrides in event
 // values stay out of the SNS subject, and out of Slack's one-line fields.
 func TestControlCharactersStayOutOfSubjectAndHeadline(t *testing.T) {
-	f := loggingFinding()
+	f := findingtest.LoggingFinding()
 	f.Cluster = "prod\r\nBcc: victim@example.com\x00\x1b[31m\u202egnp.exe\t"
-	s := Subject(f)
+	s := notify.Subject(f)
 	for _, r := range s {
 		if r < 0x20 || r > 0x7e {
 			t.Errorf("subject has %q: %q", r, s)
@@ -248,7 +250,7 @@ func TestControlCharactersStayOutOfSubjectAndHeadline(t *testing.T) {
 	if !strings.HasPrefix(s, "[HIGH] control-plane-logging-disabled: prod Bcc: victim@example.com??[31m?gnp.exe") {
 		t.Errorf("subject = %q", s)
 	}
-	if h := Headline(f); strings.ContainsAny(h, "\r\n\t") {
+	if h := notify.Headline(f); strings.ContainsAny(h, "\r\n\t") {
 		t.Errorf("headline is not one line: %q", h)
 	}
 }

@@ -1,4 +1,4 @@
-package notify
+package slackalert
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/notify"
 	"github.com/eksguard/eksguard/shared/policy"
 )
 
@@ -31,7 +32,7 @@ func Preview(w io.Writer, channel string, fs []finding.Finding, pol *policy.Poli
 	var b strings.Builder
 	for i := range fs {
 		f := &fs[i]
-		fmt.Fprintf(&b, "--- %s %d/%d: %s on %s (event %s)\n", channel, i+1, len(fs), f.Rule, Resource(f), f.EventID)
+		fmt.Fprintf(&b, "--- %s %d/%d: %s on %s (event %s)\n", channel, i+1, len(fs), f.Rule, notify.Resource(f), f.EventID)
 		var err error
 		if channel == ChannelSlack {
 			err = previewSlack(&b, f, pol)
@@ -39,7 +40,7 @@ func Preview(w io.Writer, channel string, fs []finding.Finding, pol *policy.Poli
 			err = previewSNS(&b, f, pol)
 		}
 		if err != nil {
-			return fmt.Errorf("preview %s for %s on %s: %w", channel, f.Rule, Resource(f), err)
+			return fmt.Errorf("preview %s for %s on %s: %w", channel, f.Rule, notify.Resource(f), err)
 		}
 	}
 	if len(fs) == 0 {
@@ -54,7 +55,7 @@ func previewSlack(b *strings.Builder, f *finding.Finding, pol *policy.Policy) er
 		fmt.Fprintf(b, "not posted: severity %s is below notify.slack.minSeverity %s\n", f.Severity, th)
 		return nil
 	}
-	doc, err := encodeJSON(SlackMessage(f, nil), true)
+	doc, err := notify.EncodeJSON(SlackMessage(f, nil), true)
 	if err != nil {
 		return err
 	}
@@ -64,11 +65,11 @@ func previewSlack(b *strings.Builder, f *finding.Finding, pol *policy.Policy) er
 }
 
 func previewSNS(b *strings.Builder, f *finding.Finding, pol *policy.Policy) error {
-	if th := PublishThreshold(pol); f.Severity < th {
+	if th := notify.PublishThreshold(pol); f.Severity < th {
 		fmt.Fprintf(b, "not published: severity %s is below %s (the lower of notify.slack and notify.sns minSeverity)\n", f.Severity, th)
 		return nil
 	}
-	m, err := BuildSNS(f, pol.Notify.SNS.Format)
+	m, err := notify.BuildSNS(f, pol.Notify.SNS.Format)
 	if err != nil {
 		return err
 	}
@@ -79,7 +80,7 @@ func previewSNS(b *strings.Builder, f *finding.Finding, pol *policy.Policy) erro
 			f.Severity, pol.Notify.SNS.MinSeverity)
 	}
 	fmt.Fprintf(b, "Subject: %s\nMessageAttributes:\n", m.Subject)
-	for _, name := range attributeNames(m.Attributes) {
+	for _, name := range notify.AttributeNames(m.Attributes) {
 		a := m.Attributes[name]
 		fmt.Fprintf(b, "  %s (%s): %s\n", name, a.DataType, a.Value)
 	}
@@ -89,7 +90,7 @@ func previewSNS(b *strings.Builder, f *finding.Finding, pol *policy.Policy) erro
 
 func formatName(f string) string {
 	if f == "" {
-		return FormatJSON
+		return notify.FormatJSON
 	}
 	return f
 }

@@ -1,4 +1,8 @@
-package notify
+// Package slackalert is the Slack half of alerting: the Block Kit message a
+// finding becomes, the notifier Lambda handler that posts it (folding repeats
+// through the dedup window), and the preview of every payload, SNS and Slack,
+// for `eksguard replay --notify`.
+package slackalert
 
 import (
 	"fmt"
@@ -9,6 +13,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/notify"
 )
 
 // Slack's Block Kit limits (characters are runes).
@@ -19,7 +24,6 @@ const (
 	maxFieldText   = 2000
 	maxFields      = 10
 	maxContextText = 2000
-	maxMessageText = 3000 // the notification text; Slack allows more, phones show far less
 )
 
 // Fold is what the dedup window knows about a posted occurrence.
@@ -42,19 +46,19 @@ type Fold struct {
 // a finding posted on its own (previews, no dedup table).
 func SlackMessage(f *finding.Finding, fold *Fold) *slack.WebhookMessage {
 	var blocks []slack.Block
-	header := SeverityEmoji(f.Severity) + " " + strings.ToUpper(f.Severity.String()) + " · " + title(f)
-	blocks = append(blocks, slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, escCut(oneLine(header), maxHeader), true, false)))
+	header := notify.SeverityEmoji(f.Severity) + " " + strings.ToUpper(f.Severity.String()) + " · " + notify.TitleOf(f)
+	blocks = append(blocks, slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, notify.EscapeCut(notify.OneLine(header), maxHeader), true, false)))
 
-	summary := "*" + esc(oneLine(f.Summary)) + "*"
+	summary := "*" + notify.Escape(notify.OneLine(f.Summary)) + "*"
 	if f.Summary == "" {
-		summary = "*" + esc(f.EventName) + "*"
+		summary = "*" + notify.Escape(f.EventName) + "*"
 	}
 	blocks = append(blocks, slack.NewSectionBlock(mrkdwn(summary, maxSectionText), facts(f), nil))
-	blocks = append(blocks, section("*Who*\n"+Who(f.Actor)))
-	if c := Changed(f); c != "" {
+	blocks = append(blocks, section("*Who*\n"+notify.Who(f.Actor)))
+	if c := notify.Changed(f); c != "" {
 		blocks = append(blocks, section("*What changed*\n"+c))
 	}
-	blocks = append(blocks, section("*What eksguard did*\n"+Did(f)+"\n*Next:* "+Next(f)))
+	blocks = append(blocks, section("*What eksguard did*\n"+notify.Did(f)+"\n*Next:* "+notify.Next(f)))
 	if f.Plan != nil {
 		if cmd := f.Plan.CLI(f.Region); cmd != "" {
 			label := "*Undo by hand*"
@@ -67,10 +71,10 @@ func SlackMessage(f *finding.Finding, fold *Fold) *slack.WebhookMessage {
 			blocks = append(blocks, section(undoSection(label, cmd, f)))
 		}
 	}
-	if links := Links(f); len(links) > 0 {
+	if links := notify.Links(f); len(links) > 0 {
 		parts := make([]string, len(links))
 		for i, l := range links {
-			parts[i] = link(l)
+			parts[i] = notify.LinkText(l)
 		}
 		blocks = append(blocks, section(":link: "+strings.Join(parts, "  ·  ")))
 	}
@@ -79,10 +83,10 @@ func SlackMessage(f *finding.Finding, fold *Fold) *slack.WebhookMessage {
 			blocks = append(blocks, contextBlock(t))
 		}
 	}
-	meta := fmt.Sprintf("eksguard · rule %s · mode %s · %s %s", code(f.Rule), code(string(f.Mode)), esc(f.EventName), code(f.EventID))
+	meta := fmt.Sprintf("eksguard · rule %s · mode %s · %s %s", notify.Code(f.Rule), notify.Code(string(f.Mode)), notify.Escape(f.EventName), notify.Code(f.EventID))
 	blocks = append(blocks, contextBlock(meta))
 
-	return &slack.WebhookMessage{Text: Headline(f), Blocks: &slack.Blocks{BlockSet: capBlocks(blocks)}}
+	return &slack.WebhookMessage{Text: notify.Headline(f), Blocks: &slack.Blocks{BlockSet: capBlocks(blocks)}}
 }
 
 // undoSection shows the CLI command in a code block when the whole of it
@@ -90,14 +94,14 @@ func SlackMessage(f *finding.Finding, fold *Fold) *slack.WebhookMessage {
 // something else), so a longer one is not shown cut: the section says so,
 // and where the full command is.
 func undoSection(label, cmd string, f *finding.Finding) string {
-	s := label + "\n```" + esc(cmd) + "```"
+	s := label + "\n```" + notify.Escape(cmd) + "```"
 	if utf8.RuneCountInString(s) <= maxSectionText {
 		return s
 	}
 	return label + "\n" + fmt.Sprintf("The command is %d characters, too long for a Slack message, so it is not shown cut. "+
 		"The full command is in the SNS message of event %s: the finding's `plan` holds every parameter of the call "+
 		"(`%s`), and with `notify.sns.format: chatbot` its `nextSteps` hold the command itself.",
-		utf8.RuneCountInString(cmd), code(f.EventID), esc(f.Plan.Action))
+		utf8.RuneCountInString(cmd), notify.Code(f.EventID), notify.Escape(f.Plan.Action))
 }
 
 // facts are the short fields under the summary.
@@ -109,18 +113,18 @@ func facts(f *finding.Finding) []*slack.TextBlockObject {
 		}
 	}
 	if f.Cluster != "" {
-		add("Cluster", code(f.Cluster))
-	} else if r := Resource(f); r != "-" {
-		add("Resource", code(r))
+		add("Cluster", notify.Code(f.Cluster))
+	} else if r := notify.Resource(f); r != "-" {
+		add("Resource", notify.Code(r))
 	}
-	add("Account", code(f.Account))
-	add("Region", code(f.Region))
-	add("Outcome", esc(OutcomeShort(f)))
+	add("Account", notify.Code(f.Account))
+	add("Region", notify.Code(f.Region))
+	add("Outcome", notify.Escape(notify.OutcomeShort(f)))
 	if f.Principal != "" {
-		add("Principal affected", code(f.Principal))
+		add("Principal affected", notify.Code(f.Principal))
 	}
 	if f.EventName != "" || f.EventTime != "" {
-		add("Event", esc(strings.TrimSpace(f.EventName+" at "+f.EventTime)))
+		add("Event", notify.Escape(strings.TrimSpace(f.EventName+" at "+f.EventTime)))
 	}
 	return fields
 }
@@ -132,15 +136,15 @@ func foldText(fold *Fold) string {
 		parts = append(parts, ":arrows_counterclockwise: What eksguard did changed since the last alert for this resource.")
 	}
 	if fold.Count > 1 {
-		s := fmt.Sprintf(":repeat: Seen *%d times* on this resource since %s", fold.Count, esc(clock(fold.Since)))
+		s := fmt.Sprintf(":repeat: Seen *%d times* on this resource since %s", fold.Count, notify.Escape(clock(fold.Since)))
 		if fold.Folded > 0 {
 			s += fmt.Sprintf("; %d not posted separately", fold.Folded)
 		}
-		parts = append(parts, s+" ("+esc(windowLabel(fold.Window))+" window).")
+		parts = append(parts, s+" ("+notify.Escape(windowLabel(fold.Window))+" window).")
 	}
 	if fold.PreviousFolded > 0 {
 		parts = append(parts, fmt.Sprintf(":repeat: The previous window (%s to %s) had %d more not posted separately.",
-			esc(clock(fold.PreviousStart)), esc(clock(fold.PreviousEnd)), fold.PreviousFolded))
+			notify.Escape(clock(fold.PreviousStart)), notify.Escape(clock(fold.PreviousEnd)), fold.PreviousFolded))
 	}
 	return strings.Join(parts, "\n")
 }
@@ -166,7 +170,7 @@ func contextBlock(text string) *slack.ContextBlock {
 }
 
 func mrkdwn(text string, limit int) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.MarkdownType, truncateMrkdwn(text, limit), false, false)
+	return slack.NewTextBlockObject(slack.MarkdownType, notify.CutMrkdwn(text, limit), false, false)
 }
 
 // capBlocks keeps a message within Slack's block count, saying what was left out.
@@ -176,27 +180,4 @@ func capBlocks(blocks []slack.Block) []slack.Block {
 	}
 	kept := append([]slack.Block{}, blocks[:maxBlocks-1]...)
 	return append(kept, contextBlock(fmt.Sprintf("… %d more blocks left out (Slack allows %d).", len(blocks)-maxBlocks+1, maxBlocks)))
-}
-
-// truncateMrkdwn cuts mrkdwn to n runes without leaving a link, code span
-// or code block open, and marks the cut.
-func truncateMrkdwn(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	const ellipsis = "…"
-	cut := string([]rune(s)[:max(n-6, 0)]) // room for the ellipsis and a closing fence
-	if i := strings.LastIndexByte(cut, '<'); i > strings.LastIndexByte(cut, '>') {
-		cut = cut[:i] // never half a <url|label>
-	}
-	if i := strings.LastIndexByte(cut, '&'); i >= 0 && !strings.Contains(cut[i:], ";") {
-		cut = cut[:i] // never half an &amp;, which would leave a bare &
-	}
-	if strings.Count(cut, "```")%2 == 1 {
-		return cut + ellipsis + "\n```"
-	}
-	if strings.Count(strings.ReplaceAll(cut, "```", ""), "`")%2 == 1 {
-		return cut + ellipsis + "`"
-	}
-	return cut + ellipsis
 }

@@ -1,4 +1,4 @@
-package notify
+package slackalert
 
 import (
 	"bytes"
@@ -131,7 +131,7 @@ func TestGoldenPayloads(t *testing.T) {
 			}
 			golden, err := os.ReadFile(path)
 			if err != nil {
-				t.Errorf("%s: no golden file %s (run go test ./shared/notify -run TestGoldenPayloads -update): %v", rel, path, err)
+				t.Errorf("%s: no golden file %s (run go test ./shared/slackalert -run TestGoldenPayloads -update): %v", rel, path, err)
 				continue
 			}
 			if !bytes.Equal(got.Bytes(), golden) {

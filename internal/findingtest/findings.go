@@ -1,12 +1,13 @@
-package notify
+// Package findingtest holds hand-built findings, shaped like the rule
+// engine's, for the tests of the packages that render them.
+package findingtest
 
 import (
 	"github.com/eksguard/eksguard/shared/finding"
 )
 
-// Hand-built findings, shaped like the rule engine's.
-
-func actor() finding.Actor {
+// Actor is a sample finding (or actor) for tests.
+func Actor() finding.Actor {
 	return finding.Actor{
 		ARN:       "arn:aws:sts::111122223333:assumed-role/dev-team/alice",
 		Type:      "AssumedRole",
@@ -18,14 +19,15 @@ func actor() finding.Actor {
 	}
 }
 
-func loggingFinding() *finding.Finding {
+// LoggingFinding is a sample finding (or actor) for tests.
+func LoggingFinding() *finding.Finding {
 	return &finding.Finding{
 		Rule: "control-plane-logging-disabled", Severity: finding.High,
 		Title:   "Required control-plane logging turned off",
 		Summary: "audit, authenticator logging turned off on cluster payments-prod",
 		EventID: "3b1c7a8e-1f7e-4a55-9d55-0d0f1c2b3a4d", EventName: "UpdateClusterConfig", EventTime: "2025-03-14T03:02:11Z",
 		Account: "111122223333", Region: "eu-west-1", Cluster: "payments-prod",
-		Actor:  actor(),
+		Actor:  Actor(),
 		Before: "audit, authenticator enabled", After: "audit, authenticator disabled",
 		Mode: finding.ModeRemediate,
 		Plan: &finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: "payments-prod",
@@ -34,8 +36,9 @@ func loggingFinding() *finding.Finding {
 	}
 }
 
-func adminFinding() *finding.Finding {
-	a := actor()
+// AdminFinding is a sample finding (or actor) for tests.
+func AdminFinding() *finding.Finding {
+	a := Actor()
 	a.Console, a.MFA, a.UserAgent = true, true, "AWS Internal"
 	return &finding.Finding{
 		Rule: "cluster-admin-granted", Severity: finding.Critical,
@@ -55,7 +58,8 @@ func adminFinding() *finding.Finding {
 	}
 }
 
-func iamFinding() *finding.Finding {
+// IamFinding is a sample finding (or actor) for tests.
+func IamFinding() *finding.Finding {
 	return &finding.Finding{
 		Rule: "required-policy-detached", Severity: finding.High,
 		Title:   "Policy an EKS role needs was detached",
@@ -63,7 +67,7 @@ func iamFinding() *finding.Finding {
 		EventID: "c0ffee00-1111-2222-3333-444455556666", EventName: "DetachRolePolicy", EventTime: "2025-03-14T03:10:00Z",
 		Account: "111122223333", Region: "us-east-1",
 		Principal: "arn:aws:iam::111122223333:role/payments-node-role",
-		Actor:     actor(),
+		Actor:     Actor(),
 		Before:    "AmazonEKSWorkerNodePolicy attached", After: "detached",
 		Mode: finding.ModeRemediate,
 		Plan: &finding.Plan{Action: finding.ActionAttachRolePolicy, RoleName: "payments-node-role",
@@ -72,19 +76,21 @@ func iamFinding() *finding.Finding {
 	}
 }
 
-func notifyOnlyFinding() *finding.Finding {
+// NotifyOnlyFinding is a sample finding (or actor) for tests.
+func NotifyOnlyFinding() *finding.Finding {
 	return &finding.Finding{
 		Rule: "authentication-mode-changed", Severity: finding.Medium,
 		Title:   "Cluster authentication mode changed",
 		Summary: "authentication mode of cluster payments-prod changed to API (one-way)",
 		EventID: "ab12cd34-0000-4000-8000-000000000001", EventName: "UpdateClusterConfig", EventTime: "2025-03-14T03:20:00Z",
 		Account: "111122223333", Region: "eu-west-1", Cluster: "payments-prod",
-		Actor: actor(), After: "authenticationMode API", Mode: finding.ModeNotify,
+		Actor: Actor(), After: "authenticationMode API", Mode: finding.ModeNotify,
 	}
 }
 
-func lowFinding() *finding.Finding {
-	f := notifyOnlyFinding()
+// LowFinding is a sample finding (or actor) for tests.
+func LowFinding() *finding.Finding {
+	f := NotifyOnlyFinding()
 	f.Rule, f.Severity, f.Title = "cluster-created-insecure", finding.Low, "Cluster created without the security baseline"
 	return f
 }

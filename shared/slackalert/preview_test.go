@@ -1,16 +1,18 @@
-package notify
+package slackalert
 
 import (
 	"bytes"
 	"strings"
 	"testing"
 
+	"github.com/eksguard/eksguard/internal/findingtest"
 	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/notify"
 	"github.com/eksguard/eksguard/shared/policy"
 )
 
 func TestPreviewPrintsWhatEachChannelWouldGet(t *testing.T) {
-	fs := []finding.Finding{*loggingFinding(), *notifyOnlyFinding(), *lowFinding()}
+	fs := []finding.Finding{*findingtest.LoggingFinding(), *findingtest.NotifyOnlyFinding(), *findingtest.LowFinding()}
 	var slackOut, snsOut bytes.Buffer
 	if err := Preview(&slackOut, "slack", fs, policy.Default()); err != nil {
 		t.Fatal(err)
@@ -48,9 +50,9 @@ func TestPreviewPrintsWhatEachChannelWouldGet(t *testing.T) {
 
 func TestPreviewChatbotAndErrors(t *testing.T) {
 	pol := policy.Default()
-	pol.Notify.SNS.Format = FormatChatbot
+	pol.Notify.SNS.Format = notify.FormatChatbot
 	var b bytes.Buffer
-	if err := Preview(&b, "sns", []finding.Finding{*adminFinding()}, pol); err != nil {
+	if err := Preview(&b, "sns", []finding.Finding{*findingtest.AdminFinding()}, pol); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(b.String(), "Message (chatbot):\n{\n  \"version\": \"1.0\",\n  \"source\": \"custom\",") {

@@ -1,4 +1,4 @@
-package notify
+package slackalert
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/eksguard/eksguard/shared/dedup"
 	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/notify"
 	"github.com/eksguard/eksguard/shared/policy"
 	"github.com/eksguard/eksguard/shared/slackhook"
 )
@@ -70,7 +71,7 @@ func (n *Notifier) Handle(ctx context.Context, ev events.SNSEvent) error {
 
 func (n *Notifier) handle(ctx context.Context, msg events.SNSEntity) error {
 	log := n.Log.With("snsMessageId", msg.MessageID)
-	f, err := DecodeMessage(msg.Message)
+	f, err := notify.DecodeMessage(msg.Message)
 	if err != nil {
 		log.ErrorContext(ctx, "cannot read the SNS message", "error", err)
 		n.failure(log, "decode", nil)
@@ -85,7 +86,7 @@ func (n *Notifier) handle(ctx context.Context, msg events.SNSEntity) error {
 	var claim *dedup.Seen // the dedup claim this message holds while it posts
 	key := dedup.Key(f.Rule, f.Key())
 	if n.Dedup != nil {
-		seen, err := n.Dedup.Observe(ctx, key, OutcomeLabel(f), msg.MessageID)
+		seen, err := n.Dedup.Observe(ctx, key, notify.OutcomeLabel(f), msg.MessageID)
 		switch {
 		case err != nil:
 			// A duplicate is better than silence: post without folding.
@@ -124,7 +125,7 @@ func (n *Notifier) handle(ctx context.Context, msg events.SNSEntity) error {
 		}
 		log.ErrorContext(ctx, "Slack delivery failed", "error", err, "attempts", attempts, "stage", stage)
 		n.failure(log, stage, f)
-		return fmt.Errorf("notify %s on %s (event %s): %w", f.Rule, Resource(f), f.EventID, err)
+		return fmt.Errorf("notify %s on %s (event %s): %w", f.Rule, notify.Resource(f), f.EventID, err)
 	}
 	count := 1
 	if fold != nil {
