@@ -194,8 +194,9 @@ func TestConsoleAndRoleHelpers(t *testing.T) {
 	if (&Record{UserAgent: "aws-cli/2"}).Console() {
 		t.Error("CLI call taken for console")
 	}
-	if _, ok := RoleFromSessionARN("arn:aws:iam::1:role/x"); ok {
-		t.Error("role ARN is not a session ARN")
+	sess := Identity{Type: "AssumedRole", ARN: "arn:aws-us-gov:sts::111122223333:assumed-role/ops/alice"}
+	if got := sess.ActorRole(); got != "arn:aws-us-gov:iam::111122223333:role/ops" {
+		t.Errorf("session without issuer: role %q", got)
 	}
 	id := Identity{Type: "IAMUser", ARN: "arn:aws:iam::1:user/bob"}
 	if id.ActorRole() != "arn:aws:iam::1:user/bob" || id.MFA() {

@@ -8,6 +8,8 @@ package cloudtrail
 import (
 	"encoding/json"
 	"strings"
+
+	"github.com/eksguard/eksguard/shared/identity"
 )
 
 // Record is one CloudTrail management event.
@@ -80,7 +82,7 @@ func (i *Identity) ActorRole() string {
 		return i.SessionContext.SessionIssuer.ARN
 	}
 	if i.Type == "AssumedRole" {
-		if role, ok := RoleFromSessionARN(i.ARN); ok {
+		if role, ok := identity.RoleFromSession(i.ARN); ok {
 			return role
 		}
 	}
@@ -104,18 +106,4 @@ func (r *Record) Account() string {
 		return r.RecipientAccountID
 	}
 	return r.UserIdentity.AccountID
-}
-
-// RoleFromSessionARN turns arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION into
-// arn:aws:iam::ACCOUNT:role/NAME. The role's path is not in a session ARN.
-func RoleFromSessionARN(arn string) (string, bool) {
-	parts := strings.SplitN(arn, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "sts" {
-		return "", false
-	}
-	res := strings.Split(parts[5], "/")
-	if len(res) < 3 || res[0] != "assumed-role" {
-		return "", false
-	}
-	return "arn:" + parts[1] + ":iam::" + parts[4] + ":role/" + res[1], true
 }

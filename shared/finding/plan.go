@@ -3,6 +3,8 @@ package finding
 import (
 	"fmt"
 	"strings"
+
+	"github.com/eksguard/eksguard/shared/identity"
 )
 
 // The remediation actions a plan can name, as IAM action names.
@@ -92,7 +94,7 @@ func (p *Plan) Summary() string {
 	}
 	switch p.Action {
 	case ActionDisassociateAccessPolicy:
-		return fmt.Sprintf("disassociate %s from %s on %s", lastSegment(p.PolicyARN), p.PrincipalARN, p.Cluster)
+		return fmt.Sprintf("disassociate %s from %s on %s", identity.Name(p.PolicyARN), p.PrincipalARN, p.Cluster)
 	case ActionDeleteAccessEntry:
 		return fmt.Sprintf("delete the access entry of %s on %s", p.PrincipalARN, p.Cluster)
 	case ActionUpdateAccessEntry:
@@ -106,18 +108,11 @@ func (p *Plan) Summary() string {
 		}
 		return fmt.Sprintf("restrict the public endpoint of %s to %s", p.Cluster, strings.Join(p.PublicAccessCIDRs, ", "))
 	case ActionAttachRolePolicy:
-		return fmt.Sprintf("re-attach %s to role %s", lastSegment(p.PolicyARN), p.RoleName)
+		return fmt.Sprintf("re-attach %s to role %s", identity.Name(p.PolicyARN), p.RoleName)
 	case ActionDetachRolePolicy:
-		return fmt.Sprintf("detach %s from role %s", lastSegment(p.PolicyARN), p.RoleName)
+		return fmt.Sprintf("detach %s from role %s", identity.Name(p.PolicyARN), p.RoleName)
 	}
 	return p.Action
-}
-
-func lastSegment(arn string) string {
-	if i := strings.LastIndexByte(arn, '/'); i >= 0 {
-		return arn[i+1:]
-	}
-	return arn
 }
 
 // q quotes a shell word when it needs it.

@@ -32,8 +32,8 @@ import (
 	"github.com/eksguard/eksguard/shared/deferral"
 	"github.com/eksguard/eksguard/shared/families"
 	"github.com/eksguard/eksguard/shared/finding"
-	"github.com/eksguard/eksguard/shared/glob"
 	"github.com/eksguard/eksguard/shared/idempotency"
+	"github.com/eksguard/eksguard/shared/identity"
 	"github.com/eksguard/eksguard/shared/killswitch"
 	"github.com/eksguard/eksguard/shared/policy"
 	"github.com/eksguard/eksguard/shared/remediate"
@@ -189,21 +189,7 @@ func (g *Guard) HandleEvent(ctx context.Context, raw json.RawMessage) error {
 
 // isSelf reports whether the call was made by one of eksguard's roles.
 func (g *Guard) isSelf(id *cloudtrail.Identity) bool {
-	if len(g.SelfRoles) == 0 {
-		return false
-	}
-	for _, arn := range []string{id.ActorRole(), id.ARN} {
-		if arn == "" {
-			continue
-		}
-		if glob.Any(g.SelfRoles, arn) {
-			return true
-		}
-		if role, ok := cloudtrail.RoleFromSessionARN(arn); ok && glob.Any(g.SelfRoles, role) {
-			return true
-		}
-	}
-	return false
+	return identity.Matches(g.SelfRoles, id.ActorRole()) || identity.Matches(g.SelfRoles, id.ARN)
 }
 
 func (g *Guard) release(ctx context.Context, claim *idempotency.Claim, log *slog.Logger) {

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/identity"
 	"github.com/eksguard/eksguard/shared/rules"
 )
 
@@ -25,7 +26,7 @@ func Resource(f *finding.Finding) string {
 	case f.Plan != nil && f.Plan.RoleName != "":
 		return f.Plan.RoleName
 	case f.Principal != "":
-		return lastSegment(f.Principal)
+		return identity.Name(f.Principal)
 	}
 	return "-"
 }
@@ -318,7 +319,7 @@ func actorName(a finding.Actor) string {
 			return parts[1] + " (" + parts[0] + ")"
 		}
 	}
-	return lastSegment(a.ARN)
+	return identity.Name(a.ARN)
 }
 
 // Link is a console link.
@@ -350,27 +351,20 @@ func roleName(f *finding.Finding) string {
 		return f.Plan.RoleName
 	}
 	if strings.Contains(f.Principal, ":role/") {
-		return lastSegment(f.Principal)
+		return identity.Name(f.Principal)
 	}
 	return ""
 }
 
 // consoleHost is the regional console host, by partition.
-func consoleHost(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		return region + ".console.amazonaws.cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		return region + ".console.amazonaws-us-gov.com"
-	}
-	return region + ".console.aws.amazon.com"
-}
+func consoleHost(region string) string { return region + "." + globalConsoleHost(region) }
 
+// globalConsoleHost is the console host of the region's partition.
 func globalConsoleHost(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
+	switch identity.Partition(region) {
+	case "aws-cn":
 		return "console.amazonaws.cn"
-	case strings.HasPrefix(region, "us-gov-"):
+	case "aws-us-gov":
 		return "console.amazonaws-us-gov.com"
 	}
 	return "console.aws.amazon.com"
@@ -420,13 +414,6 @@ func Code(s string) string {
 
 func OneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
-}
-
-func lastSegment(arn string) string {
-	if i := strings.LastIndexAny(arn, "/:"); i >= 0 && i < len(arn)-1 {
-		return arn[i+1:]
-	}
-	return arn
 }
 
 // asciiLine keeps printable ASCII but <, > and &, replacing anything else

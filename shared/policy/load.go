@@ -116,7 +116,7 @@ func splitPath(path string) []string {
 var (
 	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
 	// arn:PARTITION:SERVICE::ACCOUNT:RESOURCE, globs allowed in every part.
-	arnPatternRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov|\*):(iam|sts|\*):[^:]*:([0-9]{12}|[0-9]*[*?][0-9*?]*):(\S+)$`)
+	arnPatternRE = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc|\*):(iam|sts|\*):[^:]*:([0-9]{12}|[0-9]*[*?][0-9*?]*):(\S+)$`)
 	roleNameRE   = regexp.MustCompile(`^[\w+=,.@*?/-]+$`)
 )
 

@@ -10,6 +10,7 @@ import (
 	"github.com/eksguard/eksguard/shared/cloudtrail"
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/glob"
+	"github.com/eksguard/eksguard/shared/identity"
 )
 
 // Policy is a parsed, validated policy file.
@@ -193,12 +194,11 @@ func (p *Policy) Allowed(ruleID, principal string) bool {
 	if !ok || len(rc.Allow) == 0 {
 		return false
 	}
-	if matchPrincipal(rc.Allow, principal) {
+	if identity.Matches(rc.Allow, principal) {
 		return true
 	}
-	if i := strings.Index(principal, ":role/"); i >= 0 {
-		name := principal[strings.LastIndexByte(principal, '/')+1:]
-		return glob.Any(rc.Allow, name)
+	if strings.Contains(principal, ":role/") {
+		return glob.Any(rc.Allow, identity.Name(principal))
 	}
 	return false
 }
@@ -219,12 +219,12 @@ func (p *Policy) TrustedAccount(account, eventAccount string) bool {
 
 // IsAdmin reports whether the principal may hold cluster-admin.
 func (p *Policy) IsAdmin(principal string) bool {
-	return matchPrincipal(p.Principals.Admins, principal)
+	return identity.Matches(p.Principals.Admins, principal)
 }
 
 // IsProtected reports whether the principal's access must not be removed.
 func (p *Policy) IsProtected(principal string) bool {
-	return matchPrincipal(p.Principals.Protected, principal)
+	return identity.Matches(p.Principals.Protected, principal)
 }
 
 // IsAutomation reports whether the call was made by a trusted automation identity.
@@ -232,7 +232,7 @@ func (p *Policy) IsAutomation(id *cloudtrail.Identity) bool {
 	if len(p.Principals.Automation) == 0 {
 		return false
 	}
-	return matchPrincipal(p.Principals.Automation, id.ActorRole()) || matchPrincipal(p.Principals.Automation, id.ARN)
+	return identity.Matches(p.Principals.Automation, id.ActorRole()) || identity.Matches(p.Principals.Automation, id.ARN)
 }
 
 // IsClusterRole reports whether the role name matches the cluster-role patterns.
@@ -240,41 +240,3 @@ func (p *Policy) IsClusterRole(roleName string) bool { return glob.Any(p.Roles.C
 
 // IsNodeRole reports whether the role name matches the node-role patterns.
 func (p *Policy) IsNodeRole(roleName string) bool { return glob.Any(p.Roles.Node, roleName) }
-
-// matchPrincipal matches an ARN against globs, also in its path-less form
-// (arn:aws:iam::1:role/path/name matches .../role/name), and a session ARN
-// through the role it came from.
-func matchPrincipal(patterns []string, arn string) bool {
-	if len(patterns) == 0 || arn == "" {
-		return false
-	}
-	if glob.Any(patterns, arn) {
-		return true
-	}
-	if role, ok := cloudtrail.RoleFromSessionARN(arn); ok && glob.Any(patterns, role) {
-		return true
-	}
-	if short, ok := withoutPath(arn); ok && glob.Any(patterns, short) {
-		return true
-	}
-	return false
-}
-
-// withoutPath drops the path of an IAM role or user ARN.
-func withoutPath(arn string) (string, bool) {
-	i := strings.Index(arn, ":role/")
-	kind := ":role/"
-	if i < 0 {
-		i = strings.Index(arn, ":user/")
-		kind = ":user/"
-	}
-	if i < 0 {
-		return "", false
-	}
-	rest := arn[i+len(kind):]
-	j := strings.LastIndexByte(rest, '/')
-	if j < 0 {
-		return "", false
-	}
-	return arn[:i+len(kind)] + rest[j+1:], true
-}

@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
+
+	"github.com/eksguard/eksguard/shared/identity"
 )
 
 // ClusterDirectory is the part of the EKS client role lookups use.
@@ -167,17 +168,8 @@ func (r *Roles) list(ctx context.Context, region string) *roleSnapshot {
 }
 
 func addRole(m map[string][]string, roleARN, where string) {
-	name := RoleName(roleARN)
+	name := identity.Name(roleARN)
 	if name != "" && !slices.Contains(m[name], where) {
 		m[name] = append(m[name], where)
 	}
-}
-
-// RoleName is the name of a role ARN (the part after the last '/'), or the
-// input itself when it is already a name.
-func RoleName(roleARN string) string {
-	if i := strings.LastIndexByte(roleARN, '/'); i >= 0 {
-		return roleARN[i+1:]
-	}
-	return roleARN
 }

@@ -94,15 +94,3 @@ func TestRoleLookupFailureIsReportedAndRetriedLater(t *testing.T) {
 		t.Fatalf("after retry: %+v, %v", use, err)
 	}
 }
-
-func TestRoleName(t *testing.T) {
-	for in, want := range map[string]string{
-		"arn:aws:iam::1:role/a":        "a",
-		"arn:aws:iam::1:role/path/x/b": "b",
-		"plain":                        "plain",
-	} {
-		if got := remediate.RoleName(in); got != want {
-			t.Errorf("RoleName(%q) = %q", in, got)
-		}
-	}
-}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/eksguard/eksguard/shared/cloudtrail"
 	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/identity"
 	"github.com/eksguard/eksguard/shared/policy"
 )
 
@@ -124,7 +125,7 @@ var ForeignPrincipalGranted = Rule{
 		{Name: "entry for a trusted account", Event: "CreateAccessEntry", Params: `{"name":"prod","principalArn":"arn:aws:iam::111122223333:role/dev-team"}`, Fires: false},
 	},
 	Judge: []Judgement{On(EKS, func(r *cloudtrail.Record, ae *cloudtrail.AccessEntryParams, p *policy.Policy) []finding.Finding {
-		acct := accountOf(ae.PrincipalARN)
+		acct := identity.Account(ae.PrincipalARN)
 		if acct == "" || p.TrustedAccount(acct, r.Account()) {
 			return nil
 		}
@@ -154,7 +155,7 @@ var IAMUserGranted = Rule{
 		{Name: "entry for a role", Event: "CreateAccessEntry", Params: `{"name":"prod","principalArn":"arn:aws:iam::111122223333:role/dev-team"}`, Fires: false},
 	},
 	Judge: []Judgement{On(EKS, func(r *cloudtrail.Record, ae *cloudtrail.AccessEntryParams, p *policy.Policy) []finding.Finding {
-		if !isIAMUser(ae.PrincipalARN) {
+		if !identity.IsIAMUser(ae.PrincipalARN) {
 			return nil
 		}
 		return []finding.Finding{{
@@ -184,7 +185,7 @@ var ProtectedAccessRemoved = Rule{
 			return protectedAccessRemoved(p, ae.Cluster(), ae.PrincipalARN, "access entry deleted")
 		}, "DeleteAccessEntry"),
 		On(EKS, func(r *cloudtrail.Record, ap *cloudtrail.AccessPolicyParams, p *policy.Policy) []finding.Finding {
-			return protectedAccessRemoved(p, ap.Cluster(), ap.PrincipalARN, shortName(ap.PolicyARN)+" disassociated")
+			return protectedAccessRemoved(p, ap.Cluster(), ap.PrincipalARN, identity.Name(ap.PolicyARN)+" disassociated")
 		}, "DisassociateAccessPolicy"),
 	},
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/eksguard/eksguard/shared/cloudtrail"
 	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/identity"
 	"github.com/eksguard/eksguard/shared/policy"
 )
 
@@ -104,9 +105,9 @@ var RequiredPolicyDetached = Rule{
 			return nil
 		}
 		f := finding.Finding{
-			Principal: roleARN(r.AWSRegion, r.Account(), rp.RoleName),
-			Before:    shortName(rp.PolicyARN) + " attached",
-			After:     shortName(rp.PolicyARN) + " detached",
+			Principal: identity.RoleARN(r.AWSRegion, r.Account(), rp.RoleName),
+			Before:    identity.Name(rp.PolicyARN) + " attached",
+			After:     identity.Name(rp.PolicyARN) + " detached",
 			Plan: &finding.Plan{Action: finding.ActionAttachRolePolicy, RoleName: rp.RoleName, PolicyARN: rp.PolicyARN,
 				Reason: "puts back the managed policy the role needs"},
 		}
@@ -120,10 +121,10 @@ var RequiredPolicyDetached = Rule{
 			return []finding.Finding{f}
 		}
 		if role := eksRole(p, rp.RoleName); role != "" {
-			f.Summary = fmt.Sprintf("%s detached from EKS %s role %s", shortName(rp.PolicyARN), role, rp.RoleName)
+			f.Summary = fmt.Sprintf("%s detached from EKS %s role %s", identity.Name(rp.PolicyARN), role, rp.RoleName)
 		} else {
 			f.Severity = finding.Medium
-			f.Summary = fmt.Sprintf("%s (needed by EKS %s roles) detached from role %s", shortName(rp.PolicyARN), kind, rp.RoleName)
+			f.Summary = fmt.Sprintf("%s (needed by EKS %s roles) detached from role %s", identity.Name(rp.PolicyARN), kind, rp.RoleName)
 			f.NeedsCheck = fmt.Sprintf("role %s matches no roles.%s pattern in the policy; confirm whether it is an EKS %s role", rp.RoleName, kind, kind)
 		}
 		return []finding.Finding{f}
@@ -153,9 +154,9 @@ var AdminPolicyAttachedToEKSRole = Rule{
 			return nil
 		}
 		return []finding.Finding{{
-			Principal: roleARN(r.AWSRegion, r.Account(), rp.RoleName),
-			Summary:   fmt.Sprintf("%s attached to EKS %s role %s", shortName(rp.PolicyARN), role, rp.RoleName),
-			After:     shortName(rp.PolicyARN) + " attached",
+			Principal: identity.RoleARN(r.AWSRegion, r.Account(), rp.RoleName),
+			Summary:   fmt.Sprintf("%s attached to EKS %s role %s", identity.Name(rp.PolicyARN), role, rp.RoleName),
+			After:     identity.Name(rp.PolicyARN) + " attached",
 			Plan: &finding.Plan{Action: finding.ActionDetachRolePolicy, RoleName: rp.RoleName, PolicyARN: rp.PolicyARN,
 				Reason: "removes account-wide admin rights from a role every pod on a node can use"},
 		}}
@@ -180,7 +181,7 @@ var EKSRoleTrustChanged = Rule{
 			return nil
 		}
 		return []finding.Finding{{
-			Principal: roleARN(r.AWSRegion, r.Account(), tp.RoleName),
+			Principal: identity.RoleARN(r.AWSRegion, r.Account(), tp.RoleName),
 			Summary:   fmt.Sprintf("trust policy of EKS %s role %s changed", role, tp.RoleName),
 			After:     trustedPrincipals(tp.PolicyDocument),
 		}}
@@ -210,7 +211,7 @@ var EKSRoleInlinePolicyChanged = Rule{
 			verb = "deleted from"
 		}
 		f := finding.Finding{
-			Principal: roleARN(r.AWSRegion, r.Account(), ip.RoleName),
+			Principal: identity.RoleARN(r.AWSRegion, r.Account(), ip.RoleName),
 			Summary:   fmt.Sprintf("inline policy %s %s EKS %s role %s", ip.PolicyName, verb, role, ip.RoleName),
 		}
 		if ip.PolicyDocument != "" {
