@@ -33,6 +33,11 @@ type Call struct {
 	Method  string
 	Path    string // as sent, still URL-encoded
 	Body    string
+	// Caller is the role ARN of the principal that signed the call, once
+	// the World enforces IAM (World.Enforce).
+	Caller string
+	// Denied is true when the call was refused by IAM.
+	Denied bool
 }
 
 // String renders the call as "service Op METHOD path".
@@ -151,6 +156,7 @@ type World struct {
 	SNS      *SNS
 	// SecretsManager serves secret strings (GetSecretValue).
 	SecretsManager *SecretsManager
+	auth           *authorizer
 }
 
 // New starts every fake; they stop when the test ends.
@@ -167,7 +173,11 @@ func New(t testing.TB) *World {
 		SNS:            newSNS(log),
 		SecretsManager: newSecretsManager(log),
 	}
+	w.auth = &authorizer{}
+	models := map[string]iamModel{"eks": eksModel, "iam": iamServiceModel, "dynamodb": dynamoDBModel, "sqs": sqsModel,
+		"ssm": ssmModel, "sns": snsModel, "secretsmanager": secretsManagerModel}
 	for _, s := range w.servers() {
+		s.auth, s.iam = w.auth, models[s.service]
 		s.start(t)
 	}
 	return w
@@ -179,7 +189,7 @@ func (w *World) servers() []*server {
 
 // Reset forgets the state of every fake (clusters, roles, items, messages,
 // parameters, secrets), their queued faults and the Log; the fakes keep
-// their URLs.
+// their URLs, and the principals and decisions of Enforce.
 func (w *World) Reset() {
 	for _, s := range w.servers() {
 		s.faults.clear()
@@ -244,6 +254,8 @@ type server struct {
 	handle  func(w http.ResponseWriter, r *http.Request, c *Call, body []byte)
 	opOf    func(r *http.Request, body []byte) string
 	writeFn func(w http.ResponseWriter, f Fault)
+	auth    *authorizer
+	iam     iamModel
 	mu      sync.Mutex // guards the fake's state
 	srv     *httptest.Server
 }
@@ -268,7 +280,11 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) {
 		path = path[:i]
 	}
 	c := Call{Service: s.service, Op: s.opOf(r, body), Method: r.Method, Path: path, Body: string(body)}
+	allowed := s.authorize(w, r, body, &c)
 	s.log.add(c)
+	if !allowed {
+		return
+	}
 	if f, ok := s.faults.next(c.Op); ok {
 		s.writeFn(w, f)
 		return
