@@ -48,7 +48,7 @@ func TestE2E(t *testing.T) {
 		{"throttling", scenarioThrottling, false},
 		{"kill-switch", scenarioKillSwitch, false},
 		{"unscoped-role-needs-review", scenarioUnscopedRoleNeedsReview, false},
-		{"iam-enforced", scenarioIAMEnforced, false},
+		{"iam-enforced", scenarioIAMEnforced, true}, // checks its probes' denials itself
 		{"missing-grant-denied", scenarioMissingGrantDenied, true},
 	}
 	var passed, failed, lines []string
@@ -207,6 +207,10 @@ func loadSamples(t *testing.T, dir string) []sample {
 			return err
 		}
 		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		raw, err = inRegion(raw, region)
 		out = append(out, sample{Path: filepath.ToSlash(rel), Raw: raw})
 		return err
 	})
@@ -214,6 +218,24 @@ func loadSamples(t *testing.T, dir string) []sample {
 		t.Fatalf("read events/: %v (%d files)", err, len(out))
 	}
 	return out
+}
+
+// inRegion moves an event to the stack's region. EventBridge delivers a
+// region's CloudTrail events to that region's bus only, so a stack sees
+// EKS events of its own region (and IAM events, which are recorded in
+// us-east-1); the samples' EKS events, recorded in eu-west-1, arrive here as
+// the same calls made in the stack's region, where its grants apply.
+func inRegion(raw []byte, to string) ([]byte, error) {
+	var ev map[string]any
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return nil, err
+	}
+	detail, _ := ev["detail"].(map[string]any)
+	if ev["region"] == to || detail == nil {
+		return raw, nil
+	}
+	ev["region"], detail["awsRegion"] = to, to
+	return json.Marshal(ev)
 }
 
 // event returns a sample by path.
