@@ -3,6 +3,7 @@ package guard_test
 import (
 	"context"
 	"encoding/json"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -200,6 +201,9 @@ func TestIAMRoleConfirmedThroughEKS(t *testing.T) {
 		f := one(t, h.published())
 		if f.Outcome.Status != finding.StatusFailed || f.Outcome.ErrorCode != "AccessDenied" {
 			t.Fatalf("outcome = %+v", f.Outcome)
+		}
+		if got, _ := h.w.IAM.Attached("legacy-node-role"); strings.Join(got, ",") != cni || !strings.Contains(h.body("iam", "AttachRolePolicy", 0), url.QueryEscape(worker)) {
+			t.Fatalf("attached = %v after a denied AttachRolePolicy of %s", got, worker)
 		}
 	})
 }
