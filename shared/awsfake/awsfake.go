@@ -4,8 +4,10 @@
 // calls eksguard makes, records each request it receives (service,
 // operation, method, raw path, body) in one shared, ordered Log, and can be
 // told to fail an operation with an AWS error a given number of times.
-// Secrets Manager is faked too, for the notifier's webhook secret. A World
-// can be Reset, so that long-lived processes pointed at its fakes (functions
+// Secrets Manager is faked too, for the notifier's webhook secret. Once
+// told to (World.Enforce), the fakes authorize every call as IAM would,
+// against the identity policy of the principal whose access key signed it
+// (authz.go, iampolicy.go). A World can be Reset, so that long-lived processes pointed at its fakes (functions
 // under the Lambda runtime emulator) see a fresh account per scenario.
 package awsfake
 
