@@ -12,10 +12,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/eksguard/eksguard/shared/awsfake"
 )
 
 // The deployment the test stands up: what `cdk synth` puts in the cloud
@@ -52,6 +55,14 @@ type fnSpec struct {
 	LogFormat string
 	LogLevel  string
 	RoleARN   string
+	// RoleID is the logical ID of the function's execution role.
+	RoleID string
+	// Policy is the identity policy the template gives the role: the
+	// statements of every AWS::IAM::Policy attached to it, resolved.
+	Policy []awsfake.Statement
+	// AccessKey is the static access key the function signs with; the
+	// fakes map it to the role and its policy.
+	AccessKey string
 	// Env is the function's environment, references resolved.
 	Env map[string]string
 	// Async invocations (EventBridge, SNS): retries, then the failure queue.
@@ -91,6 +102,10 @@ type deployment struct {
 	KillSwitch, KillSwitchValue string
 	// SlackSecret is the ARN of the secret the notifier reads the webhook from.
 	SlackSecret string
+	// Template is the synthesized template as read, for scenarios that
+	// deploy a changed copy.
+	Template template
+	resolver *resolver
 }
 
 // synth runs `cdk synth` (the CLI pinned in package.json, running the app
@@ -137,7 +152,7 @@ func loadDeployment(t *testing.T, assembly, buildDir, sqsURL string) *deployment
 		t.Fatalf("synthesized template: %v", err)
 	}
 	r := &resolver{tm: tm, sqsURL: sqsURL}
-	d := &deployment{Functions: map[string]*fnSpec{}}
+	d := &deployment{Functions: map[string]*fnSpec{}, Template: tm, resolver: r}
 	byID := map[string]string{} // function logical ID -> name
 
 	for _, id := range tm.ids("AWS::Lambda::Function") {
@@ -169,6 +184,8 @@ func loadDeployment(t *testing.T, assembly, buildDir, sqsURL string) *deployment
 		lc, _ := p["LoggingConfig"].(map[string]any)
 		fn.LogFormat, fn.LogLevel = str(lc["LogFormat"]), str(lc["ApplicationLogLevel"])
 		fn.RoleARN = r.value(t, p["Role"])
+		fn.RoleID = r.getAttID(p["Role"], "Arn")
+		fn.AccessKey = accessKey(fn.Name)
 		envBlock, _ := p["Environment"].(map[string]any)
 		vars, _ := envBlock["Variables"].(map[string]any)
 		for k, v := range vars {
@@ -238,6 +255,12 @@ func loadDeployment(t *testing.T, assembly, buildDir, sqsURL string) *deployment
 	for _, id := range tm.ids("AWS::SSM::Parameter") {
 		p := tm.Resources[id].Properties
 		d.KillSwitch, d.KillSwitchValue = str(p["Name"]), str(p["Value"])
+	}
+	for _, fn := range d.Functions {
+		fn.Policy = rolePolicy(t, tm, r, fn.RoleID)
+		if len(fn.Policy) == 0 {
+			t.Fatalf("function %s: the template gives its role %s no policy", fn.Name, fn.RoleID)
+		}
 	}
 	d.SlackSecret = d.Functions["notifier"].Env["EKSGUARD_SLACK_SECRET_ARN"]
 	if len(d.Functions) != 4 || d.KillSwitch == "" || d.SlackSecret == "" {
@@ -318,8 +341,17 @@ func (r *resolver) value(t *testing.T, v any) string {
 			}
 			return strings.Join(out, str(j[0]))
 		}
+		if sub, ok := x["Fn::Sub"].(string); ok {
+			return subVar.ReplaceAllStringFunc(sub, func(m string) string {
+				name := m[2 : len(m)-1]
+				if id, attr, ok := strings.Cut(name, "."); ok {
+					return r.value(t, map[string]any{"Fn::GetAtt": []any{id, attr}})
+				}
+				return r.ref(t, name)
+			})
+		}
 	}
-	t.Fatalf("cannot resolve %v: the e2e test knows Ref, Fn::GetAtt Arn and Fn::Join only", v)
+	t.Fatalf("cannot resolve %v: the e2e test knows Ref, Fn::GetAtt Arn, Fn::Join and Fn::Sub (string form) only", v)
 	return ""
 }
 
@@ -382,9 +414,87 @@ func (r *resolver) arn(t *testing.T, id string) string {
 		return "arn:aws:sqs:" + region + ":" + account + ":" + physical(id)
 	case "AWS::Lambda::Function":
 		return "arn:aws:lambda:" + region + ":" + account + ":function:" + physical(id)
+	case "AWS::DynamoDB::Table":
+		return "arn:aws:dynamodb:" + region + ":" + account + ":table/" + physical(id)
+	case "AWS::KMS::Key":
+		return "arn:aws:kms:" + region + ":" + account + ":key/" + physical(id)
+	case "AWS::Logs::LogGroup":
+		return "arn:aws:logs:" + region + ":" + account + ":log-group:" + physical(id) + ":*"
 	}
 	t.Fatalf("Fn::GetAtt %s.Arn (%s): not known to the e2e resolver", id, r.tm.Resources[id].Type)
 	return ""
+}
+
+// subVar is a ${...} of an Fn::Sub string.
+var subVar = regexp.MustCompile(`\$\{[A-Za-z0-9:.]+\}`)
+
+// accessKey is the static access key a function signs its AWS calls with
+// in the test (one per function, so the fakes know whose role called).
+func accessKey(fn string) string { return "ASIAE2E" + strings.ToUpper(fn) }
+
+// rolePolicy is the identity policy of a role: every statement of the
+// template's AWS::IAM::Policy resources attached to it, references
+// resolved to the fakes' names and ARNs.
+func rolePolicy(t *testing.T, tm template, r *resolver, roleID string) []awsfake.Statement {
+	t.Helper()
+	var out []awsfake.Statement
+	for _, id := range tm.ids("AWS::IAM::Policy") {
+		p := tm.Resources[id].Properties
+		attached := false
+		for _, role := range list(p["Roles"]) {
+			attached = attached || r.refID(role) == roleID
+		}
+		if !attached {
+			continue
+		}
+		doc, _ := p["PolicyDocument"].(map[string]any)
+		for _, raw := range list(doc["Statement"]) {
+			st, _ := raw.(map[string]any)
+			for k := range st {
+				switch k {
+				case "Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition":
+				default:
+					t.Fatalf("policy %s: statement element %s is not known to the e2e test", id, k)
+				}
+			}
+			s := awsfake.Statement{Sid: str(st["Sid"]), Effect: str(st["Effect"]),
+				Actions: r.values(t, st["Action"]), NotActions: r.values(t, st["NotAction"]),
+				Resources: r.values(t, st["Resource"]), NotResources: r.values(t, st["NotResource"])}
+			if cond, ok := st["Condition"].(map[string]any); ok {
+				s.Condition = map[string]map[string][]string{}
+				for op, keys := range cond {
+					km, _ := keys.(map[string]any)
+					s.Condition[op] = map[string][]string{}
+					for k, v := range km {
+						s.Condition[op][k] = r.values(t, v)
+					}
+				}
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// values resolves a policy element that is one value or a list of them.
+func (r *resolver) values(t *testing.T, v any) []string {
+	t.Helper()
+	var out []string
+	for _, x := range list(v) {
+		out = append(out, r.value(t, x))
+	}
+	return out
+}
+
+// list is v as a list: nil for nothing, a one-element list for a single value.
+func list(v any) []any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		return x
+	}
+	return []any{v}
 }
 
 func str(v any) string {

@@ -34,34 +34,49 @@ func TestE2E(t *testing.T) {
 	scenarios := []struct {
 		name string
 		run  func(t *testing.T, s *stand) string
+		// denies is true for a scenario that deploys a grant missing on
+		// purpose; in every other one, a denied call fails the scenario.
+		denies bool
 	}{
-		{"routing", scenarioRouting},
-		{"every-event", scenarioEveryEvent},
-		{"duplicate-delivery", scenarioDuplicateDelivery},
-		{"own-role", scenarioOwnRole},
-		{"malformed-event", scenarioMalformedEvent},
-		{"slack-outage", scenarioSlackOutage},
-		{"resource-in-use", scenarioResourceInUse},
-		{"throttling", scenarioThrottling},
-		{"kill-switch", scenarioKillSwitch},
-		{"unset-then-set", scenarioUnsetThenSet},
-		{"hanging-webhook", scenarioHangingWebhook},
+		{"routing", scenarioRouting, false},
+		{"every-event", scenarioEveryEvent, false},
+		{"duplicate-delivery", scenarioDuplicateDelivery, false},
+		{"own-role", scenarioOwnRole, false},
+		{"malformed-event", scenarioMalformedEvent, false},
+		{"slack-outage", scenarioSlackOutage, false},
+		{"resource-in-use", scenarioResourceInUse, false},
+		{"throttling", scenarioThrottling, false},
+		{"kill-switch", scenarioKillSwitch, false},
+		{"unset-then-set", scenarioUnsetThenSet, false},
+		{"hanging-webhook", scenarioHangingWebhook, false},
+		{"unscoped-role-needs-review", scenarioUnscopedRoleNeedsReview, false},
+		{"iam-enforced", scenarioIAMEnforced, true}, // checks its probes' denials itself
+		{"missing-grant-denied", scenarioMissingGrantDenied, true},
 	}
 	var passed, failed, lines []string
 	for _, sc := range scenarios {
 		var detail string
 		ran := false
 		began := time.Now()
-		ok := t.Run(sc.name, func(t *testing.T) { ran = true; detail = sc.run(t, s) })
+		ok := t.Run(sc.name, func(t *testing.T) {
+			ran = true
+			seen := len(s.world.Denied())
+			detail = sc.run(t, s)
+			if !sc.denies {
+				for _, d := range s.world.Denied()[seen:] {
+					t.Errorf("IAM denied a call the stack should grant: %s", d)
+				}
+			}
+		})
 		switch {
 		case !ran:
-			lines = append(lines, fmt.Sprintf("  -     %-19s         not selected by -run", sc.name))
+			lines = append(lines, fmt.Sprintf("  -     %-26s         not selected by -run", sc.name))
 		case ok:
 			passed = append(passed, sc.name)
-			lines = append(lines, fmt.Sprintf("  ok    %-19s %6s  %s", sc.name, time.Since(began).Round(100*time.Millisecond), detail))
+			lines = append(lines, fmt.Sprintf("  ok    %-26s %6s  %s", sc.name, time.Since(began).Round(100*time.Millisecond), detail))
 		default:
 			failed = append(failed, sc.name)
-			lines = append(lines, fmt.Sprintf("  FAIL  %-19s %6s", sc.name, time.Since(began).Round(100*time.Millisecond)))
+			lines = append(lines, fmt.Sprintf("  FAIL  %-26s %6s", sc.name, time.Since(began).Round(100*time.Millisecond)))
 		}
 	}
 	// The secret part of the webhook URL never reaches a log line.
@@ -119,6 +134,13 @@ func standUp(t *testing.T) *stand {
 			t.Fatalf("function %s is deployed for %s; the test runs arm64 bootstraps", fn.Name, fn.Arch)
 		}
 	}
+	// Each function signs with its own key; the fakes answer as IAM would
+	// for the policy the template gives the function's role.
+	for _, name := range sortedKeys(s.dep.Functions) {
+		if err := s.world.Enforce(principal(s.dep.Functions[name])); err != nil {
+			t.Fatal(err)
+		}
+	}
 	s.fakeEnv = map[string]string{}
 	for k, v := range s.world.Env() {
 		if strings.HasPrefix(k, "AWS_ENDPOINT_URL_") || k == "AWS_EC2_METADATA_DISABLED" || k == "AWS_CONFIG_FILE" || k == "AWS_SHARED_CREDENTIALS_FILE" {
@@ -143,6 +165,13 @@ func (s *stand) runsOn() string {
 func (s *stand) start(t *testing.T, name string) *lambdatest.Function {
 	t.Helper()
 	return startFunction(t, s.rie, s.launch, s.dep.Functions[name], s.fakeEnv)
+}
+
+// startSpec starts a new instance of a function from a changed copy of
+// its spec (another access key and policy).
+func (s *stand) startSpec(t *testing.T, fn *fnSpec) *lambdatest.Function {
+	t.Helper()
+	return startFunction(t, s.rie, s.launch, fn, s.fakeEnv)
 }
 
 // writePolicy is the policy the stack is synthesized with: the one the
@@ -180,6 +209,10 @@ func loadSamples(t *testing.T, dir string) []sample {
 			return err
 		}
 		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		raw, err = inRegion(raw, region)
 		out = append(out, sample{Path: filepath.ToSlash(rel), Raw: raw})
 		return err
 	})
@@ -187,6 +220,24 @@ func loadSamples(t *testing.T, dir string) []sample {
 		t.Fatalf("read events/: %v (%d files)", err, len(out))
 	}
 	return out
+}
+
+// inRegion moves an event to the stack's region. EventBridge delivers a
+// region's CloudTrail events to that region's bus only, so a stack sees
+// EKS events of its own region (and IAM events, which are recorded in
+// us-east-1); the samples' EKS events, recorded in eu-west-1, arrive here as
+// the same calls made in the stack's region, where its grants apply.
+func inRegion(raw []byte, to string) ([]byte, error) {
+	var ev map[string]any
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return nil, err
+	}
+	detail, _ := ev["detail"].(map[string]any)
+	if ev["region"] == to || detail == nil {
+		return raw, nil
+	}
+	ev["region"], detail["awsRegion"] = to, to
+	return json.Marshal(ev)
 }
 
 // event returns a sample by path.

@@ -51,8 +51,9 @@ func lambdaEnv(fn *fnSpec) map[string]string {
 		"AWS_LAMBDA_LOG_STREAM_NAME":      "e2e",
 		"_HANDLER":                        "bootstrap",
 		"TZ":                              ":UTC",
-		// The execution role's session credentials.
-		"AWS_ACCESS_KEY_ID":     "ASIAE2EFAKE",
+		// The execution role's session credentials: a key of the function's
+		// own, which the fakes map to its role (IAM is enforced).
+		"AWS_ACCESS_KEY_ID":     fn.AccessKey,
 		"AWS_SECRET_ACCESS_KEY": "e2e-fake-secret",
 		"AWS_SESSION_TOKEN":     "e2e-fake-session",
 	}

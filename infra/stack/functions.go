@@ -78,8 +78,8 @@ func newFunctions(st awscdk.Stack, sh sharedResources, grants map[string][]State
 			timeout, memory = notifierTimeoutSeconds, notifierMemoryMB
 			env[config.EnvSlackSecretARN] = sh.slack.SecretArn()
 			sh.slack.GrantRead(f.role, nil)
-			// Slack dedup windows are conditional puts (shared/dedup).
-			sh.table.Grant(f.role, jsii.String("dynamodb:PutItem"))
+			// Slack dedup windows are conditional puts and updates (shared/dedup).
+			sh.table.Grant(f.role, jsii.String("dynamodb:PutItem"), jsii.String("dynamodb:UpdateItem"))
 		} else {
 			fam := familyNamed(name)
 			desc = "eksguard " + name + ": " + fam.Description

@@ -8,6 +8,7 @@ import (
 	"github.com/eksguard/eksguard/shared/families"
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/policy"
+	"github.com/eksguard/eksguard/shared/remediate"
 	"github.com/eksguard/eksguard/shared/rules"
 )
 
@@ -245,23 +246,11 @@ func eksResources(region string, clusterNames []string) map[scope][]string {
 	return res
 }
 
-// roleResources renders the policy's EKS role-name patterns as role ARNs,
-// each also under any IAM path unless it already starts with a wildcard.
+// roleResources renders the policy's EKS role-name patterns as role ARNs:
+// the role scope the iam function checks its IAM fixes against
+// (shared/remediate.RoleScope), so that the grants and the function agree.
 func roleResources(pol *policy.Policy) []string {
-	const role = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/"
-	var out []string
-	for _, p := range slices.Concat(pol.Roles.Cluster, pol.Roles.Node) {
-		arns := []string{role + p}
-		if !strings.HasPrefix(p, "*") && !strings.Contains(p, "/") {
-			arns = append(arns, role+"*/"+p)
-		}
-		for _, a := range arns {
-			if !slices.Contains(out, a) {
-				out = append(out, a)
-			}
-		}
-	}
-	return out
+	return remediate.RoleScopeOf(pol).ARNs("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/")
 }
 
 func rulesNaming(fam families.Family, pol *policy.Policy, catalogue []rules.Rule, action string) []string {

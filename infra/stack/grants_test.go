@@ -7,7 +7,9 @@ import (
 
 	"github.com/eksguard/eksguard/shared/families"
 	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/glob"
 	"github.com/eksguard/eksguard/shared/policy"
+	"github.com/eksguard/eksguard/shared/remediate"
 	"github.com/eksguard/eksguard/shared/rules"
 )
 
@@ -283,5 +285,32 @@ func TestDetectionGrants(t *testing.T) {
 				t.Errorf("without cluster regions, %s is not the stack's region", r)
 			}
 		}
+	}
+}
+
+// The iam function decides which IAM fixes it may make from the same role
+// scope the stack grants: for any role, the function's RoleScope covers it
+// exactly when every IAM statement of the iam function's grants names it.
+func TestIAMGrantsAreTheFunctionsRoleScope(t *testing.T) {
+	p := parsePolicy(t, remediateAllPolicy+`roles:
+  cluster: ["eks-cluster-*", "AmazonEKSAutoClusterRole*"]
+  node: ["*-nodes"]
+`)
+	scope := remediate.RoleScopeOf(p)
+	const prefix = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/"
+	var iamStatements int
+	for _, s := range grantsFor(t, families.IAM, p) {
+		if !strings.HasPrefix(s.Actions[0], "iam:") {
+			continue
+		}
+		iamStatements++
+		for _, role := range []string{"eks-cluster-prod", "AmazonEKSAutoClusterRole", "payments-nodes", "legacy-workers", "payments-control-plane", "eks-cluster"} {
+			if got, want := glob.Any(s.Resources, prefix+role), scope.Covers(role); got != want {
+				t.Errorf("%s: the grant names role %s: %v; the function's scope covers it: %v", s.Sid, role, got, want)
+			}
+		}
+	}
+	if iamStatements != 3 {
+		t.Errorf("got %d IAM statements, want 3 (check, attach, detach)", iamStatements)
 	}
 }

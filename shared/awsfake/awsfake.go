@@ -4,8 +4,10 @@
 // calls eksguard makes, records each request it receives (service,
 // operation, method, raw path, body) in one shared, ordered Log, and can be
 // told to fail an operation with an AWS error a given number of times.
-// Secrets Manager is faked too, for the notifier's webhook secret. A World
-// can be Reset, so that long-lived processes pointed at its fakes (functions
+// Secrets Manager is faked too, for the notifier's webhook secret. Once
+// told to (World.Enforce), the fakes authorize every call as IAM would,
+// against the identity policy of the principal whose access key signed it
+// (authz.go, iampolicy.go). A World can be Reset, so that long-lived processes pointed at its fakes (functions
 // under the Lambda runtime emulator) see a fresh account per scenario.
 package awsfake
 
@@ -33,6 +35,11 @@ type Call struct {
 	Method  string
 	Path    string // as sent, still URL-encoded
 	Body    string
+	// Caller is the role ARN of the principal that signed the call, once
+	// the World enforces IAM (World.Enforce).
+	Caller string
+	// Denied is true when the call was refused by IAM.
+	Denied bool
 }
 
 // String renders the call as "service Op METHOD path".
@@ -151,6 +158,7 @@ type World struct {
 	SNS      *SNS
 	// SecretsManager serves secret strings (GetSecretValue).
 	SecretsManager *SecretsManager
+	auth           *authorizer
 }
 
 // New starts every fake; they stop when the test ends.
@@ -167,7 +175,11 @@ func New(t testing.TB) *World {
 		SNS:            newSNS(log),
 		SecretsManager: newSecretsManager(log),
 	}
+	w.auth = &authorizer{}
+	models := map[string]iamModel{"eks": eksModel, "iam": iamServiceModel, "dynamodb": dynamoDBModel, "sqs": sqsModel,
+		"ssm": ssmModel, "sns": snsModel, "secretsmanager": secretsManagerModel}
 	for _, s := range w.servers() {
+		s.auth, s.iam = w.auth, models[s.service]
 		s.start(t)
 	}
 	return w
@@ -179,7 +191,7 @@ func (w *World) servers() []*server {
 
 // Reset forgets the state of every fake (clusters, roles, items, messages,
 // parameters, secrets), their queued faults and the Log; the fakes keep
-// their URLs.
+// their URLs, and the principals and decisions of Enforce.
 func (w *World) Reset() {
 	for _, s := range w.servers() {
 		s.faults.clear()
@@ -244,6 +256,8 @@ type server struct {
 	handle  func(w http.ResponseWriter, r *http.Request, c *Call, body []byte)
 	opOf    func(r *http.Request, body []byte) string
 	writeFn func(w http.ResponseWriter, f Fault)
+	auth    *authorizer
+	iam     iamModel
 	mu      sync.Mutex // guards the fake's state
 	srv     *httptest.Server
 }
@@ -268,7 +282,11 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) {
 		path = path[:i]
 	}
 	c := Call{Service: s.service, Op: s.opOf(r, body), Method: r.Method, Path: path, Body: string(body)}
+	allowed := s.authorize(w, r, body, &c)
 	s.log.add(c)
+	if !allowed {
+		return
+	}
 	if f, ok := s.faults.next(c.Op); ok {
 		s.writeFn(w, f)
 		return

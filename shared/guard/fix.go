@@ -174,6 +174,9 @@ func (r *eventRun) decide(ctx context.Context, f *finding.Finding, step string) 
 			"not remediated: role %s matches no roles.cluster or roles.node pattern and EKS does not list it as a cluster or node role; if it is one, the fix is: %s",
 			p.RoleName, p.CLI(f.Region))
 	}
+	if rec, held := r.outsideGrants(f); held {
+		return rec
+	}
 	if r.claimErr != nil {
 		return outcome(finding.StatusFailed, remediate.ErrorCode(r.claimErr),
 			"not remediated: the event could not be recorded in the idempotency table, so the fix might run twice: %v", r.claimErr)
@@ -273,4 +276,29 @@ func suppressedFinding(f *finding.Finding, v breaker.Verdict, act *remediate.Act
 	s.Outcome = &finding.Outcome{Status: finding.StatusSuppressed,
 		Message: fmt.Sprintf("circuit breaker tripped at %d remediations per resource per hour", v.Max)}
 	return &s
+}
+
+// outsideGrants holds an IAM fix on a role the function's grants do not
+// cover (a role recognised only through EKS): in AWS its pre-check and its
+// call would be AccessDenied, so neither is made. The outcome names the
+// role and the policy list to add it to.
+func (r *eventRun) outsideGrants(f *finding.Finding) (stepRecord, bool) {
+	if r.g.Exec == nil {
+		return stepRecord{}, false
+	}
+	err := r.g.Exec.InScope(f.Plan)
+	if err == nil {
+		return stepRecord{}, false
+	}
+	p := f.Plan
+	list, kind := "roles.cluster or roles.node", "an EKS role"
+	switch {
+	case r.pol != nil && r.pol.IsClusterRole(p.RoleName):
+		list, kind = "roles.cluster", "a cluster role"
+	case r.pol != nil && r.pol.IsNodeRole(p.RoleName):
+		list, kind = "roles.node", "a node role"
+	}
+	return outcome(finding.StatusNeedsReview, "",
+		"not remediated: %v (EKS lists it as %s). Add %q to %s in the policy and redeploy so that the stack grants the fix; until then run it by hand: %s",
+		err, kind, p.RoleName, list, p.CLI(f.Region)), true
 }

@@ -124,6 +124,8 @@ func New(cfg aws.Config, fam families.Family, pol *policy.Policy, assess AssessF
 	}
 	db := dynamodb.NewFromConfig(cfg)
 	eksFor := eksClients(cfg)
+	// The roles the stack grants IAM fixes on: from this same policy.
+	scope := remediate.RoleScopeOf(pol)
 	g := &Guard{
 		Family:    fam,
 		Policy:    pol,
@@ -133,8 +135,9 @@ func New(cfg aws.Config, fam families.Family, pol *policy.Policy, assess AssessF
 		Breaker:   &breaker.Breaker{DB: db, Table: s.Table, Max: pol.Remediation.MaxPerResourcePerHour},
 		Kill:      &killswitch.Switch{EnvOff: s.RemediationOff, Parameter: s.KillSwitchParameter},
 		Exec: &remediate.Executor{
-			EKS: func(region string) remediate.EKS { return eksFor(region) },
-			IAM: iam.NewFromConfig(cfg),
+			EKS:       func(region string) remediate.EKS { return eksFor(region) },
+			IAM:       iam.NewFromConfig(cfg),
+			RoleScope: &scope,
 		},
 		DeferDelay:  s.DeferDelay,
 		MaxAttempts: s.DeferMaxAttempts,

@@ -63,6 +63,10 @@ type Executor struct {
 	EKS func(region string) EKS
 	// IAM is the (global) IAM client.
 	IAM IAM
+	// RoleScope, when set, is the set of roles the function's IAM grants
+	// cover: an IAM plan on any other role fails with *ScopeError before
+	// any call.
+	RoleScope *RoleScope
 }
 
 // Action is a checked plan, ready to apply.
@@ -100,8 +104,9 @@ func (a *Action) Apply(ctx context.Context) error {
 }
 
 // ErrorCode is the AWS error code of err ("InvalidPlan" for a bad plan,
-// "UnsafeRemediation" for a fix refused as unsafe, "" when err is not an
-// AWS API error).
+// "UnsafeRemediation" for a fix refused as unsafe, "OutsideGrants" for an
+// IAM fix on a role outside the RoleScope, "" when err is not an AWS API
+// error).
 func ErrorCode(err error) string {
 	var pe *PlanError
 	if errors.As(err, &pe) {
@@ -110,6 +115,10 @@ func ErrorCode(err error) string {
 	var ue *UnsafeError
 	if errors.As(err, &ue) {
 		return "UnsafeRemediation"
+	}
+	var se *ScopeError
+	if errors.As(err, &se) {
+		return "OutsideGrants"
 	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
@@ -179,6 +188,9 @@ func (e *Executor) Prepare(ctx context.Context, region string, p *finding.Plan, 
 	case finding.ActionAttachRolePolicy, finding.ActionDetachRolePolicy:
 		if p.RoleName == "" || p.PolicyARN == "" {
 			return nil, &PlanError{p.Action + " needs roleName and policyArn"}
+		}
+		if err := e.InScope(p); err != nil {
+			return nil, err
 		}
 		return rolePolicy(ctx, e.IAM, p)
 	}
