@@ -11,10 +11,10 @@ BUILD_DIR := build
 # Tools pinned in tools/go.mod (a module of its own, so their dependencies stay out of
 # go.mod), built into bin/ on first use: the Lambda Runtime Interface Emulator for the
 # tests that run function binaries, staticcheck, govulncheck.
-BIN := $(CURDIR)/bin
+BIN := bin
 TOOLS := $(addprefix $(BIN)/,aws-lambda-rie staticcheck govulncheck)
 # The emulator the e2e-tagged tests and the cold-start benchmark start (internal/testsupport/lambdatest).
-export LAMBDA_RIE := $(BIN)/aws-lambda-rie
+export LAMBDA_RIE := $(abspath $(BIN)/aws-lambda-rie)
 
 # The packages with tests behind the e2e build tag (they start Lambda binaries): make e2e runs them.
 E2E_PKGS = $(sort $(dir $(shell grep -rl --include='*.go' --exclude-dir=node_modules --exclude-dir=tools '^//go:build e2e' .)))
@@ -86,7 +86,7 @@ vuln: $(BIN)/govulncheck
 tools: $(TOOLS)
 
 $(TOOLS): $(BIN)/%: tools/go.mod tools/go.sum
-	cd tools && $(GO) build -o $@ $$($(GO) list tool | grep '/$*$$')
+	cd tools && $(GO) build -o $(abspath $@) $$($(GO) list tool | grep '/$*$$')
 	@touch $@
 
 ## bench: Go benchmarks, replay vs jq vs gunzip on a generated archive, bootstrap sizes, cold starts,

@@ -1,3 +1,8 @@
+// The tools the Makefile builds into bin/ (make tools): the Lambda Runtime Interface Emulator for
+// the e2e-tagged tests and the cold-start benchmark, staticcheck (make lint) and govulncheck (make
+// vuln). A module of its own so that their dependencies stay out of the main go.mod; a nested
+// go.mod also keeps this directory out of the main module's ./... . Upgrade with
+// `cd tools && go get -tool <path>@<version> && go mod tidy`.
 module github.com/eksguard/eksguard/tools
 
 go 1.26.8
