@@ -23,9 +23,6 @@ E2E_PKGS = $(sort $(dir $(shell grep -rl --include='*.go' --exclude-dir=node_mod
 # emulator, which .ci/run installs (a laptop: sudo apt-get install -y qemu-user-static).
 NEED_QEMU := $(if $(filter aarch64 arm64,$(shell uname -m)),,yes)
 
-# Short fuzzing of every fuzz target (.ci/fuzz), per target.
-FUZZTIME ?= 15s
-
 .PHONY: demo test unit e2e vet fmt-check lint tidy-check race fuzz vuln tools build cli clean
 
 ## demo: replay the sample events in events/ with the built-in policy
@@ -56,9 +53,11 @@ unit: | node_modules/.bin/cdk
 
 ## race: the packages that start goroutines or share state across them (.ci/race-packages), under the race detector
 race:
-	$(GO) test -race -count=1 -timeout 5m $$(GO=$(GO) .ci/race-packages)
+	@pkgs=$$(GO=$(GO) .ci/race-packages) && [ -n "$$pkgs" ] || { echo "make race: .ci/race-packages found no packages" >&2; exit 1; }; \
+	echo $(GO) test -race -count=1 -timeout 5m $$pkgs; \
+	$(GO) test -race -count=1 -timeout 5m $$pkgs
 
-## fuzz: every fuzz target in the tree for FUZZTIME (15s) each (.ci/fuzz)
+## fuzz: every fuzz target in the tree, FUZZTIME (default 15s) each (.ci/fuzz); make fuzz FUZZTIME=5m for longer
 fuzz:
 	GO=$(GO) FUZZTIME=$(FUZZTIME) .ci/fuzz
 
