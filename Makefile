@@ -59,7 +59,7 @@ race:
 
 ## fuzz: every fuzz target in the tree, FUZZTIME (default 15s) each (.ci/fuzz); make fuzz FUZZTIME=5m for longer
 fuzz:
-	GO=$(GO) FUZZTIME=$(FUZZTIME) .ci/fuzz
+	GO=$(GO) $(if $(FUZZTIME),FUZZTIME=$(FUZZTIME) ).ci/fuzz
 
 ## e2e: the tests behind the e2e build tag: the functions under the Lambda runtime emulator, routed as the
 ##      synthesized stack routes (docs/e2e.md), and each function's own binary test
