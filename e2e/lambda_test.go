@@ -13,11 +13,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/eksguard/eksguard/shared/lambdatest"
+	"github.com/eksguard/eksguard/internal/testsupport/lambdatest"
 )
 
 // A function runs as Lambda runs it: the emulator (the Runtime Interface
-// Emulator from go.mod's tool directive) starts the bootstrap on the first
+// Emulator, pinned in tools/go.mod) starts the bootstrap on the first
 // invocation and keeps it for the next ones, with the environment the
 // template gives the function plus what Lambda itself sets.
 
@@ -34,7 +34,7 @@ func launcher(t *testing.T) []string {
 		}
 	}
 	t.Fatalf("the functions are linux/arm64 binaries (make build) and this machine is %s/%s: install user-mode emulation "+
-		"(Debian: apt-get install qemu-user-static; make e2e does) or run the test on arm64", runtime.GOOS, runtime.GOARCH)
+		"(Debian: apt-get install qemu-user-static; .ci/run does, see docs/e2e.md) or run the test on arm64", runtime.GOOS, runtime.GOARCH)
 	return nil
 }
 

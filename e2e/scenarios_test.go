@@ -11,9 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eksguard/eksguard/internal/testsupport/lambdatest"
 	"github.com/eksguard/eksguard/shared/awsfake"
 	"github.com/eksguard/eksguard/shared/finding"
-	"github.com/eksguard/eksguard/shared/lambdatest"
 )
 
 const (

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package coldstart
 
 import (
@@ -19,8 +21,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/eksguard/eksguard/internal/testsupport/lambdatest"
 	"github.com/eksguard/eksguard/shared/awsfake"
-	"github.com/eksguard/eksguard/shared/lambdatest"
 )
 
 const (
@@ -46,7 +48,8 @@ var familyEvents = map[string]string{
 // for this machine's architecture, since the linux/arm64 ones would only
 // run here under emulation. Each iteration is a new process.
 //
-//	go test -run '^$' -bench ColdStart -benchtime 10x ./bench/coldstart
+//	make bin/aws-lambda-rie
+//	LAMBDA_RIE=$PWD/bin/aws-lambda-rie go test -tags e2e -run '^$' -bench ColdStart -benchtime 10x ./bench/coldstart
 func BenchmarkColdStart(b *testing.B) {
 	rie := lambdatest.Emulator(b)
 	bin := b.TempDir()

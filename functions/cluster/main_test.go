@@ -1,3 +1,5 @@
+//go:build e2e
+
 package main
 
 import (
@@ -9,9 +11,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/eksguard/eksguard/internal/testsupport/lambdatest"
 	"github.com/eksguard/eksguard/shared/awsfake"
 	"github.com/eksguard/eksguard/shared/config"
-	"github.com/eksguard/eksguard/shared/lambdatest"
 	"github.com/eksguard/eksguard/shared/notify"
 )
 

@@ -1,3 +1,5 @@
+//go:build e2e
+
 package main
 
 import (
@@ -6,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eksguard/eksguard/internal/testsupport/lambdatest"
 	"github.com/eksguard/eksguard/shared/awsfake"
 	"github.com/eksguard/eksguard/shared/config"
-	"github.com/eksguard/eksguard/shared/lambdatest"
 	"github.com/eksguard/eksguard/shared/notify"
 )
 

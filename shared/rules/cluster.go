@@ -42,7 +42,6 @@ func outside(cidrs, approved []string) []string {
 	return out
 }
 
-func isSet(b *cloudtrail.Bool) bool   { return b != nil && bool(*b) }
 func isUnset(b *cloudtrail.Bool) bool { return b != nil && !bool(*b) }
 
 // PublicEndpointOpened flags a public API endpoint opened to the internet,

@@ -265,6 +265,7 @@ func TestURLNeverPrints(t *testing.T) {
 	log.Info("x", "url", u)
 	j, _ := json.Marshal(struct{ U URL }{u})
 	for what, s := range map[string]string{
+		//lint:ignore S1025 the test checks what each fmt verb prints, not String
 		"%v": fmt.Sprintf("%v", u), "%s": fmt.Sprintf("%s", u), "%+v": fmt.Sprintf("%+v", u), "%#v": fmt.Sprintf("%#v", u),
 		"slog": buf.String(), "json": string(j),
 	} {

@@ -53,7 +53,7 @@ type SecretsClient interface {
 
 // ErrNotConfigured says the secret holds no webhook yet: the stack creates it
 // empty, and Slack alerts stay off until someone sets it.
-var ErrNotConfigured = errors.New("Slack webhook not configured")
+var ErrNotConfigured = errors.New("slack webhook not configured")
 
 // LoadURL reads the webhook URL from a Secrets Manager secret whose string
 // is either the URL itself or JSON {"webhookUrl": "..."}.

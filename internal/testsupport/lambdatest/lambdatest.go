@@ -1,8 +1,15 @@
-// Package lambdatest runs Lambda function binaries under the AWS Lambda
-// Runtime Interface Emulator (the aws-lambda-rie tool in go.mod), for the
-// tests and benchmarks that check a function as Lambda runs it: its
-// start-up wiring, its handler signature, the JSON it answers with and the
-// logs it writes.
+//go:build e2e
+
+// Package lambdatest is test support: it runs Lambda function binaries
+// under the AWS Lambda Runtime Interface Emulator, for the tests and
+// benchmarks that check a function as Lambda runs it: its start-up wiring,
+// its handler signature, the JSON it answers with and the logs it writes.
+// It exists only under the e2e build tag (`make e2e`), so no Lambda
+// bootstrap (`make build`) can link it.
+//
+// The emulator is the binary named by $LAMBDA_RIE, which the Makefile
+// builds from the version tools/go.mod pins and sets for `make e2e` and
+// `make bench`.
 package lambdatest
 
 import (
@@ -24,15 +31,27 @@ import (
 	"time"
 )
 
-// Emulator returns the path of the aws-lambda-rie binary, built by `go tool`
-// from the version go.mod pins.
+// EmulatorEnv names the variable that holds the emulator's path.
+const EmulatorEnv = "LAMBDA_RIE"
+
+// Emulator returns the path of the aws-lambda-rie binary named by
+// $LAMBDA_RIE, and fails the test when it is unset or not a file.
 func Emulator(t testing.TB) string {
 	t.Helper()
-	out, err := exec.Command("go", "tool", "-n", "aws-lambda-rie").Output()
-	if err != nil {
-		t.Fatalf("go tool -n aws-lambda-rie: %v (is the emulator still a tool in go.mod?)", err)
+	const how = "run the test through `make e2e` (or `make bench`), which builds the emulator from tools/go.mod into bin/ and sets it, " +
+		"or `make bin/aws-lambda-rie` and set " + EmulatorEnv + "=$PWD/bin/aws-lambda-rie"
+	p := os.Getenv(EmulatorEnv)
+	if p == "" {
+		t.Fatalf("the Lambda runtime emulator: %s is not set: %s", EmulatorEnv, how)
 	}
-	return strings.TrimSpace(string(out))
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatalf("the Lambda runtime emulator: %s: %v: %s", EmulatorEnv, err, how)
+	}
+	if fi.IsDir() {
+		t.Fatalf("the Lambda runtime emulator: %s=%s is a directory, not the binary: %s", EmulatorEnv, p, how)
+	}
+	return p
 }
 
 // Spec says how to run one function.
