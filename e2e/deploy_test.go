@@ -18,7 +18,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/eksguard/eksguard/shared/awsfake"
+	"github.com/eksguard/eksguard/internal/testsupport/awsfake"
 )
 
 // The deployment the test stands up: what `cdk synth` puts in the cloud

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eksguard/eksguard/internal/testsupport/awsfake"
 	"github.com/eksguard/eksguard/internal/testsupport/lambdatest"
-	"github.com/eksguard/eksguard/shared/awsfake"
 	"github.com/eksguard/eksguard/shared/finding"
 )
 

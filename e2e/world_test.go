@@ -8,7 +8,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/eksguard/eksguard/shared/awsfake"
+	"github.com/eksguard/eksguard/internal/testsupport/awsfake"
 )
 
 // The account the sample events happen in: two clusters with their roles,

@@ -21,8 +21,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/eksguard/eksguard/internal/testsupport/awsfake"
 	"github.com/eksguard/eksguard/internal/testsupport/lambdatest"
-	"github.com/eksguard/eksguard/shared/awsfake"
 )
 
 const (
@@ -43,7 +43,7 @@ var familyEvents = map[string]string{
 // BenchmarkColdStart measures, for each function, the median time from starting
 // the Lambda Runtime Interface Emulator (which starts the bootstrap on the
 // first invocation) to the answer to the first invocation: the cold start
-// a user waits for, emulator start-up included. AWS is shared/awsfake and
+// a user waits for, emulator start-up included. AWS is internal/testsupport/awsfake and
 // Slack a local webhook. The bootstraps are built like `make build` but
 // for this machine's architecture, since the linux/arm64 ones would only
 // run here under emulation. Each iteration is a new process.

@@ -11,8 +11,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/eksguard/eksguard/internal/testsupport/awsfake"
 	"github.com/eksguard/eksguard/internal/testsupport/lambdatest"
-	"github.com/eksguard/eksguard/shared/awsfake"
 	"github.com/eksguard/eksguard/shared/config"
 	"github.com/eksguard/eksguard/shared/notify"
 )

@@ -10,7 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/eksguard/eksguard/shared/awsfake"
+	"github.com/eksguard/eksguard/internal/testsupport/awsfake"
 	"github.com/eksguard/eksguard/shared/config"
 	"github.com/eksguard/eksguard/shared/deferral"
 	"github.com/eksguard/eksguard/shared/families"

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/eksguard/eksguard/shared/awsfake"
+	"github.com/eksguard/eksguard/internal/testsupport/awsfake"
 	"github.com/eksguard/eksguard/shared/families"
 	"github.com/eksguard/eksguard/shared/finding"
 )

@@ -18,7 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
-	"github.com/eksguard/eksguard/internal/findingtest"
+	"github.com/eksguard/eksguard/internal/testsupport/findingtest"
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/policy"
 )

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/eksguard/eksguard/shared/awsfake"
+	"github.com/eksguard/eksguard/internal/testsupport/awsfake"
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/policy"
 	"github.com/eksguard/eksguard/shared/remediate"

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/eksguard/eksguard/internal/findingtest"
+	"github.com/eksguard/eksguard/internal/testsupport/findingtest"
 	"github.com/eksguard/eksguard/shared/notify"
 	"github.com/eksguard/eksguard/shared/policy"
 )

@@ -22,8 +22,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/slack-go/slack"
 
-	"github.com/eksguard/eksguard/internal/findingtest"
-	"github.com/eksguard/eksguard/shared/awsfake"
+	"github.com/eksguard/eksguard/internal/testsupport/awsfake"
+	"github.com/eksguard/eksguard/internal/testsupport/findingtest"
 	"github.com/eksguard/eksguard/shared/dedup"
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/notify"

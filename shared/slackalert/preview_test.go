@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/eksguard/eksguard/internal/findingtest"
+	"github.com/eksguard/eksguard/internal/testsupport/findingtest"
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/notify"
 	"github.com/eksguard/eksguard/shared/policy"

@@ -10,7 +10,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/eksguard/eksguard/internal/findingtest"
+	"github.com/eksguard/eksguard/internal/testsupport/findingtest"
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/notify"
 )

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
-	"github.com/eksguard/eksguard/shared/awsfake"
+	"github.com/eksguard/eksguard/internal/testsupport/awsfake"
 )
 
 const secretARN = "arn:aws:secretsmanager:us-east-1:111122223333:secret:eksguard/slack-AbCdEf"
