@@ -17,8 +17,10 @@ import (
 
 	"github.com/eksguard/eksguard/internal/testsupport/awsfake"
 	"github.com/eksguard/eksguard/internal/testsupport/lambdatest"
+	"github.com/eksguard/eksguard/shared/cloudtrail"
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/notify"
+	"github.com/eksguard/eksguard/shared/rules"
 )
 
 // TestE2E stands up the deployment once (synthesized stack, functions under
@@ -110,6 +112,17 @@ type stand struct {
 type sample struct {
 	Path string // under events/, slash-separated
 	Raw  []byte
+}
+
+// routed reports whether some rule reads the sample's event, so that the
+// stack routes it to a function.
+func (ev sample) routed(t *testing.T) bool {
+	t.Helper()
+	rec, err := cloudtrail.DecodeEvent(ev.Raw)
+	if err != nil {
+		t.Fatalf("events/%s: %v", ev.Path, err)
+	}
+	return rules.InScope(rec.EventSource, rec.EventName)
 }
 
 func standUp(t *testing.T) *stand {
