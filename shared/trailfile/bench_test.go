@@ -1,10 +1,12 @@
-package cloudtrail
+package trailfile
 
 import (
 	"bytes"
 	"fmt"
 	"io"
 	"testing"
+
+	"github.com/eksguard/eksguard/shared/cloudtrail"
 )
 
 // noiseRecord is a typical out-of-scope management event.
@@ -54,7 +56,7 @@ func BenchmarkSplitAndPeek(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if src, _ := Peek(raw); len(src) == 0 {
+			if src, _ := cloudtrail.Peek(raw); len(src) == 0 {
 				b.Fatal("no eventSource")
 			}
 			n++
@@ -69,7 +71,7 @@ func BenchmarkPeek(b *testing.B) {
 	raw := []byte(fmt.Sprintf(noiseRecord, 1))
 	b.SetBytes(int64(len(raw)))
 	for b.Loop() {
-		if src, name := Peek(raw); len(src) == 0 || len(name) == 0 {
+		if src, name := cloudtrail.Peek(raw); len(src) == 0 || len(name) == 0 {
 			b.Fatal("not found")
 		}
 	}
