@@ -35,7 +35,7 @@ echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 say "Go benchmarks (-count $COUNT; median shown, all runs in $OUT/gobench.txt)"
 $GO test -run '^$' -bench 'AssessInScope|SkipIrrelevant' -benchmem -count "$COUNT" ./shared/replay/ >"$OUT/gobench.txt"
-$GO test -run '^$' -bench 'SplitAndPeek' -benchmem -count "$COUNT" ./shared/cloudtrail/ >>"$OUT/gobench.txt"
+$GO test -run '^$' -bench 'SplitAndPeek' -benchmem -count "$COUNT" ./shared/trailfile/ >>"$OUT/gobench.txt"
 for b in AssessInScope SkipIrrelevant SplitAndPeek; do
 	ns=$(median $(awk -v b="Benchmark$b-" 'index($1,b)==1 {print $3}' "$OUT/gobench.txt"))
 	allocs=$(awk -v b="Benchmark$b-" 'index($1,b)==1 {for (i=1;i<=NF;i++) if ($i=="allocs/op") a=$(i-1)} END {print a}' "$OUT/gobench.txt")

@@ -1,10 +1,14 @@
 package cloudtrail
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"strings"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Envelope is the EventBridge event that carries a CloudTrail record
@@ -24,51 +28,25 @@ type Envelope struct {
 // ErrNotCloudTrail is returned for JSON that is neither a record nor an envelope around one.
 var ErrNotCloudTrail = errors.New("not a CloudTrail record or EventBridge envelope")
 
+// decodeOptions are the JSON semantics of every decode here: those of
+// github.com/go-json-experiment/json (keys match their field exactly, a
+// duplicate key is an error, unknown keys are ignored) except that invalid
+// UTF-8 is taken, as U+FFFD, rather than refused: values such as
+// userAgent are the caller's text, and a caller must not be able to make
+// its event undecodable, and so unassessed, by sending bad bytes.
+var decodeOptions = jsontext.AllowInvalidUTF8(true)
+
+func unmarshal(raw []byte, v any) error {
+	return fieldError(jsonv2.Unmarshal(raw, v, decodeOptions))
+}
+
 // DecodeRecord decodes one CloudTrail record and, for in-scope events, its
 // typed request parameters. Errors name the event and the field:
 // "decode CreateAccessEntry requestParameters: principalArn: ...".
 func DecodeRecord(raw []byte) (*Record, error) {
-	return decodeRecordText(raw, "")
-}
-
-// decodeRecordText decodes raw, or text when raw is nil (text is then a
-// string copy of the record, shared by the decoded strings). It takes the
-// fast path (scan.go) and falls back to encoding/json for anything the
-// fast path does not handle, errors included.
-func decodeRecordText(raw []byte, text string) (*Record, error) {
-	if raw != nil {
-		text = string(raw)
-	}
-	r, params, ok := fastRecord(text)
-	if !ok {
-		if raw == nil {
-			raw = []byte(text)
-		}
-		return decodeRecordStd(raw)
-	}
-	if r.EventName == "" || r.EventSource == "" {
-		return nil, fmt.Errorf("decode record: %w (no eventSource/eventName)", ErrNotCloudTrail)
-	}
-	key := eventKey{r.EventSource, r.EventName}
-	if fast := fastParams[key]; fast != nil && !isNullText(params) {
-		ps := &scanner{s: params}
-		if p, ok := fast(ps); ok && ps.end() {
-			r.Params = p
-			return r, nil
-		}
-	}
-	if err := r.decodeParams(); err != nil {
-		return nil, err
-	}
-	return r, nil
-}
-
-// decodeRecordStd is DecodeRecord with encoding/json only: the reference
-// the fast path must agree with.
-func decodeRecordStd(raw []byte) (*Record, error) {
 	r := new(Record)
-	if err := json.Unmarshal(raw, r); err != nil {
-		return nil, fmt.Errorf("decode record: %w", fieldError(err))
+	if err := unmarshal(raw, r); err != nil {
+		return nil, fmt.Errorf("decode record: %w", err)
 	}
 	if r.EventName == "" || r.EventSource == "" {
 		return nil, fmt.Errorf("decode record: %w (no eventSource/eventName)", ErrNotCloudTrail)
@@ -89,26 +67,14 @@ func DecodeEvent(raw []byte) (*Record, error) {
 
 // DecodeEnvelope decodes an EventBridge envelope and the record in its detail.
 func DecodeEnvelope(raw []byte) (*Record, error) {
-	if env, detail, ok := fastEnvelope(string(raw)); ok && detail != "" && !isNullText(detail) {
-		r, err := decodeRecordText(nil, detail)
-		if err != nil {
-			return nil, fmt.Errorf("EventBridge envelope %s detail: %w", env.ID, err)
-		}
-		return r, nil
-	}
-	return decodeEnvelopeStd(raw)
-}
-
-// decodeEnvelopeStd is DecodeEnvelope with encoding/json only.
-func decodeEnvelopeStd(raw []byte) (*Record, error) {
 	var env Envelope
-	if err := json.Unmarshal(raw, &env); err != nil {
-		return nil, fmt.Errorf("decode EventBridge envelope: %w", fieldError(err))
+	if err := unmarshal(raw, &env); err != nil {
+		return nil, fmt.Errorf("decode EventBridge envelope: %w", err)
 	}
 	if isNull(env.Detail) {
 		return nil, fmt.Errorf("decode EventBridge envelope %s: detail: missing", env.ID)
 	}
-	r, err := decodeRecordStd(env.Detail)
+	r, err := DecodeRecord(env.Detail)
 	if err != nil {
 		return nil, fmt.Errorf("EventBridge envelope %s detail: %w", env.ID, err)
 	}
@@ -128,17 +94,57 @@ func (r *Record) decodeParams() error {
 	return nil
 }
 
-// isEnvelope reports whether a JSON object looks like an EventBridge event:
-// it has the keys "detail-type" and "detail". (The first is looked for
-// through its 'y', which is rarer than its quote; see indexKey.)
-func isEnvelope(raw []byte) bool {
-	return indexKey(raw, detailTypeKey, 9) >= 0 && bytes.Contains(raw, detailKey)
+// fieldError words a decoding error as "field: what went wrong", the field
+// written as a path (resourcesVpcConfig.endpointPublicAccess,
+// logging.clusterLogging[1].enabled). Syntax errors are left as they are:
+// they already say where.
+func fieldError(err error) error {
+	var se *jsonv2.SemanticError
+	if err == nil || !errors.As(err, &se) {
+		return err
+	}
+	field := fieldPath(se.JSONPointer)
+	if field == "" {
+		return err
+	}
+	if se.Err != nil { // from an UnmarshalJSON method (Bool, Time) or a syntax error inside the value
+		return fmt.Errorf("%s: %w", field, se.Err)
+	}
+	return fmt.Errorf("%s: want %s, got %s", field, goType(se.GoType), jsonKind(se))
 }
 
-var (
-	detailTypeKey = []byte(`"detail-type"`)
-	detailKey     = []byte(`"detail"`)
-)
+// fieldPath writes a JSON pointer (/logging/clusterLogging/1/enabled) as a
+// field path (logging.clusterLogging[1].enabled).
+func fieldPath(p jsontext.Pointer) string {
+	var b strings.Builder
+	for tok := range p.Tokens() {
+		if tok != "" && strings.Trim(tok, "0123456789") == "" {
+			b.WriteString("[" + tok + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(tok)
+	}
+	return b.String()
+}
 
-// isNullText is isNull for the fast path's strings ("" when the key was absent).
-func isNullText(s string) bool { return s == "" || s == "null" }
+func goType(t reflect.Type) string {
+	if t == nil {
+		return "a value"
+	}
+	return t.String()
+}
+
+func jsonKind(se *jsonv2.SemanticError) string {
+	kind := map[jsontext.Kind]string{'n': "null", 'f': "boolean", 't': "boolean", '"': "string", '0': "number",
+		'{': "object", '}': "object", '[': "array", ']': "array"}[se.JSONKind]
+	if kind == "" {
+		kind = "value"
+	}
+	if v := se.JSONValue; len(v) > 0 {
+		return kind + " " + truncate(string(v), 40)
+	}
+	return kind
+}

@@ -2,11 +2,9 @@ package cloudtrail
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"math"
 	"net/url"
-	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -28,7 +26,7 @@ func (b *Bool) UnmarshalJSON(data []byte) error {
 	case "false", "null", "":
 		*b = false
 	default:
-		return &json.UnmarshalTypeError{Value: "value " + truncate(string(data), 40), Type: reflect.TypeFor[bool]()}
+		return fmt.Errorf("want a boolean, got %s", truncate(string(data), 40))
 	}
 	return nil
 }
@@ -60,11 +58,11 @@ func (t *Time) UnmarshalJSON(data []byte) error {
 			t.Time = epoch(f)
 			return nil
 		}
-		return &json.UnmarshalTypeError{Value: "timestamp " + truncate(string(data), 40), Type: reflect.TypeFor[time.Time]()}
+		return fmt.Errorf("want a timestamp, got %s", truncate(string(data), 40))
 	}
 	f, err := strconv.ParseFloat(string(data), 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-		return &json.UnmarshalTypeError{Value: "value " + truncate(string(data), 40), Type: reflect.TypeFor[time.Time]()}
+		return fmt.Errorf("want a timestamp, got %s", truncate(string(data), 40))
 	}
 	t.Time = epoch(f)
 	return nil

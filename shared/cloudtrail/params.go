@@ -1,11 +1,6 @@
 package cloudtrail
 
-import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"fmt"
-)
+import "bytes"
 
 // clusterRef reads the cluster name, which current records call "name" and
 // some older ones "clusterName".
@@ -208,16 +203,16 @@ func Decodable(eventSource, eventName string) bool {
 
 func decodeInto[T any](raw []byte) (any, error) {
 	p := new(T)
-	if err := json.Unmarshal(raw, p); err != nil {
-		return nil, fieldError(err)
+	if err := unmarshal(raw, p); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
 
 func decodeAccessEntry(raw []byte) (any, error) {
 	p := new(AccessEntryParams)
-	if err := json.Unmarshal(raw, p); err != nil {
-		return nil, fieldError(err)
+	if err := unmarshal(raw, p); err != nil {
+		return nil, err
 	}
 	var err error
 	if p.PrincipalARN, err = unescapeARN("principalArn", p.PrincipalARN); err != nil {
@@ -228,8 +223,8 @@ func decodeAccessEntry(raw []byte) (any, error) {
 
 func decodeAccessPolicy(raw []byte) (any, error) {
 	p := new(AccessPolicyParams)
-	if err := json.Unmarshal(raw, p); err != nil {
-		return nil, fieldError(err)
+	if err := unmarshal(raw, p); err != nil {
+		return nil, err
 	}
 	var err error
 	if p.PrincipalARN, err = unescapeARN("principalArn", p.PrincipalARN); err != nil {
@@ -239,15 +234,6 @@ func decodeAccessPolicy(raw []byte) (any, error) {
 		return nil, err
 	}
 	return p, nil
-}
-
-// fieldError rewrites encoding/json's type errors as "field: want T, got V".
-func fieldError(err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) && te.Field != "" {
-		return fmt.Errorf("%s: want %s, got %s", te.Field, te.Type, te.Value)
-	}
-	return err
 }
 
 func isNull(raw []byte) bool {

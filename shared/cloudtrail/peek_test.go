@@ -84,3 +84,13 @@ func FuzzIndexKey(f *testing.F) {
 		}
 	})
 }
+func TestPeek(t *testing.T) {
+	src, name := Peek([]byte(`{"userIdentity":{"type":"Root"},"eventSource" : "iam.amazonaws.com","eventName":"AttachRolePolicy","requestParameters":{"eventSource":"x"}}`))
+	if string(src) != "iam.amazonaws.com" || string(name) != "AttachRolePolicy" {
+		t.Errorf("Peek = %q, %q", src, name)
+	}
+	src, name = Peek([]byte(`{"eventSourceArn":"x"}`))
+	if src != nil || name != nil {
+		t.Errorf("Peek of a record without the keys = %q, %q", src, name)
+	}
+}

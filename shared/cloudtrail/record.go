@@ -1,8 +1,10 @@
-// Package cloudtrail decodes the CloudTrail records eksguard acts on, in
-// every shape they arrive in: EventBridge envelopes, bare records, arrays,
-// S3 log files (plain or gzip) and JSON Lines. It absorbs the quirks of real
-// records (URL-encoded ARNs, null parameters on failed IAM calls, string
-// booleans, epoch timestamps) so the rules see clean typed values.
+// Package cloudtrail decodes the CloudTrail records eksguard acts on, bare
+// or in their EventBridge envelope, with github.com/go-json-experiment/json.
+// It absorbs the quirks of real records (URL-encoded ARNs, null parameters
+// on failed IAM calls, string booleans, epoch timestamps) so the rules see
+// clean typed values, and Peek tells an out-of-scope record without
+// decoding it. Splitting archives (S3 log files, gzip) into records is
+// shared/trailfile's job.
 package cloudtrail
 
 import (

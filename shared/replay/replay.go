@@ -19,6 +19,7 @@ import (
 	"github.com/eksguard/eksguard/shared/cloudtrail"
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/rules"
+	"github.com/eksguard/eksguard/shared/trailfile"
 )
 
 // InputError is a record or file that could not be read.
@@ -221,7 +222,7 @@ func replayFile(name string, opts Options, st *Stats) fileResult {
 func Stream(src io.Reader, name string, eng *rules.Engine, st *Stats) ([]finding.Finding, []*InputError) {
 	var out []finding.Finding
 	var errs []*InputError
-	rd, err := cloudtrail.NewReader(src)
+	rd, err := trailfile.NewReader(src)
 	if err != nil {
 		st.Errors.Add(1)
 		return nil, []*InputError{{File: name, Index: -1, Err: err}}

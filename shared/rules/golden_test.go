@@ -22,6 +22,7 @@ import (
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/policy"
 	"github.com/eksguard/eksguard/shared/rules"
+	"github.com/eksguard/eksguard/shared/trailfile"
 )
 
 var update = flag.Bool("update", false,
@@ -305,7 +306,7 @@ func TestGoldenCoverage(t *testing.T) {
 }
 
 // TestGoldenS3Sample reads the CloudTrail S3 log file sample (the corpus's
-// us-east-1 records, gzip'd as {"Records":[...]}) through cloudtrail.Reader
+// us-east-1 records, gzip'd as {"Records":[...]}) through trailfile.Reader
 // and checks that each record gives the same findings as its envelope.
 func TestGoldenS3Sample(t *testing.T) {
 	ps := passes(t)
@@ -328,7 +329,7 @@ func TestGoldenS3Sample(t *testing.T) {
 		t.Fatalf("open S3 sample: %v; run %s", err, updateHint)
 	}
 	defer f.Close()
-	rd, err := cloudtrail.NewReader(f)
+	rd, err := trailfile.NewReader(f)
 	if err != nil {
 		t.Fatal(err)
 	}

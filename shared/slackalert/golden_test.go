@@ -16,6 +16,7 @@ import (
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/policy"
 	"github.com/eksguard/eksguard/shared/rules"
+	"github.com/eksguard/eksguard/shared/trailfile"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden payload files in testdata/golden")
@@ -76,7 +77,7 @@ func assess(t *testing.T, path string) []finding.Finding {
 		t.Fatal(err)
 	}
 	defer file.Close()
-	rd, err := cloudtrail.NewReader(file)
+	rd, err := trailfile.NewReader(file)
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}

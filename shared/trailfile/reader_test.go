@@ -1,4 +1,4 @@
-package cloudtrail
+package trailfile
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/eksguard/eksguard/shared/cloudtrail"
 )
 
 func rec(i int) string {
@@ -30,7 +32,7 @@ func readAll(t *testing.T, in []byte) ([]string, error) {
 		if err != nil {
 			return ids, err
 		}
-		r, err := DecodeEvent(raw)
+		r, err := cloudtrail.DecodeEvent(raw)
 		if err != nil {
 			return ids, fmt.Errorf("item %d: %w", rd.Index(), err)
 		}
@@ -130,21 +132,10 @@ func TestReaderErrors(t *testing.T) {
 	}
 }
 
-func TestPeek(t *testing.T) {
-	src, name := Peek([]byte(`{"userIdentity":{"type":"Root"},"eventSource" : "iam.amazonaws.com","eventName":"AttachRolePolicy","requestParameters":{"eventSource":"x"}}`))
-	if string(src) != "iam.amazonaws.com" || string(name) != "AttachRolePolicy" {
-		t.Errorf("Peek = %q, %q", src, name)
-	}
-	src, name = Peek([]byte(`{"eventSourceArn":"x"}`))
-	if src != nil || name != nil {
-		t.Errorf("Peek of a record without the keys = %q, %q", src, name)
-	}
-}
-
 // FuzzReader checks that no input makes the reader or decoder panic or loop.
 func FuzzReader(f *testing.F) {
 	f.Add([]byte(`{"Records":[` + rec(1) + `]}`))
-	f.Add([]byte(envelopeAssociate))
+	f.Add([]byte(`{"version":"0","id":"env","detail-type":"AWS API Call via CloudTrail","source":"aws.eks","detail":` + rec(9) + `}`))
 	f.Add([]byte(`[{"a":"\\"}, 1, "x"]`))
 	f.Add([]byte(`{"Records":[{"eventSource":"eks.amazonaws.com","eventName":"UpdateClusterConfig","requestParameters":{"logging":{"clusterLogging":[{"enabled":"x"}]}}}]}`))
 	f.Fuzz(func(t *testing.T, in []byte) {
@@ -157,7 +148,7 @@ func FuzzReader(f *testing.F) {
 			if err != nil {
 				return
 			}
-			_, _ = DecodeEvent(raw)
+			_, _ = cloudtrail.DecodeEvent(raw)
 		}
 		t.Fatalf("more than 10000 items from %d bytes", len(in))
 	})

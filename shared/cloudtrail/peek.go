@@ -1,0 +1,72 @@
+package cloudtrail
+
+import "bytes"
+
+// Peek finds an item's eventSource and eventName without decoding it, so
+// that out-of-scope records can be skipped cheaply. It looks at the first
+// occurrence of each key, which in CloudTrail records and EventBridge
+// envelopes is the record's own. The slices point into raw.
+func Peek(raw []byte) (eventSource, eventName []byte) {
+	return peekString(raw, eventSourceKey), peekString(raw, eventNameKey)
+}
+
+var (
+	eventSourceKey = []byte(`"eventSource"`)
+	eventNameKey   = []byte(`"eventName"`)
+)
+
+// indexKey is bytes.Index(raw, key) for JSON keys. bytes.Index is slow on
+// them: their first byte, the quote, is the commonest byte of JSON. So
+// this looks with IndexByte (vectorised) for the key's byte at offset at,
+// chosen rare in CloudTrail text (the capital of "eventSource" and
+// "eventName"), and compares the whole key only there.
+func indexKey(raw, key []byte, at int) int {
+	c := key[at]
+	for i := at; i < len(raw); {
+		j := bytes.IndexByte(raw[i:], c)
+		if j < 0 {
+			return -1
+		}
+		if k := i + j - at; bytes.HasPrefix(raw[k:], key) {
+			return k
+		}
+		i += j + 1
+	}
+	return -1
+}
+
+func peekString(raw, key []byte) []byte {
+	i := indexKey(raw, key, 6)
+	if i < 0 {
+		return nil
+	}
+	rest := raw[i+len(key):]
+	j := 0
+	for j < len(rest) && (rest[j] == ' ' || rest[j] == ':' || rest[j] == '\n' || rest[j] == '\t' || rest[j] == '\r') {
+		j++
+	}
+	if j >= len(rest) || rest[j] != '"' {
+		return nil
+	}
+	rest = rest[j+1:]
+	k := bytes.IndexByte(rest, '"')
+	if k < 0 {
+		return nil
+	}
+	return rest[:k]
+}
+
+// IsEnvelope reports whether a raw item is an EventBridge envelope rather than a bare record.
+func IsEnvelope(raw []byte) bool { return isEnvelope(raw) }
+
+// isEnvelope reports whether a JSON object looks like an EventBridge event:
+// it has the keys "detail-type" and "detail". (The first is looked for
+// through its 'y', which is rarer than its quote; see indexKey.)
+func isEnvelope(raw []byte) bool {
+	return indexKey(raw, detailTypeKey, 9) >= 0 && bytes.Contains(raw, detailKey)
+}
+
+var (
+	detailTypeKey = []byte(`"detail-type"`)
+	detailKey     = []byte(`"detail"`)
+)
