@@ -276,7 +276,7 @@ func Resolve(look Lookup) (Config, error) {
 }
 
 // compactPolicy renders the validated policy (defaults applied) as compact
-// JSON, which the functions' YAML parser reads back.
+// JSON, which the functions read back with policy.ParseJSON.
 func compactPolicy(p *policy.Policy) (string, error) {
 	raw, err := json.Marshal(p)
 	if err != nil {

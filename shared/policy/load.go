@@ -43,7 +43,7 @@ func Parse(data []byte, name string, knownRules []string) (*Policy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s", name, yamlError(err))
 	}
-	v := &validator{name: name, file: file}
+	v := &validator{name: name, line: yamlLines(file)}
 	v.check(p, knownRules)
 	if len(v.errs) > 0 {
 		return nil, errors.Join(v.errs...)
@@ -63,13 +63,18 @@ func yamlError(err error) string {
 
 type validator struct {
 	name string
-	file *ast.File
+	// line finds the line of a dotted path in the document, or 0; nil for
+	// a document without lines to name (the JSON form).
+	line func(path string) int
 	errs []error
 }
 
 // errorf records an error at the YAML path (e.g. "endpoint.publicAccessCidrs[1]").
 func (v *validator) errorf(path, format string, args ...any) {
-	line := v.line(path)
+	line := 0
+	if v.line != nil {
+		line = v.line(path)
+	}
 	msg := fmt.Sprintf(format, args...)
 	if line > 0 {
 		v.errs = append(v.errs, fmt.Errorf("%s:%d: %s: %s", v.name, line, path, msg))
@@ -78,8 +83,12 @@ func (v *validator) errorf(path, format string, args ...any) {
 	v.errs = append(v.errs, fmt.Errorf("%s: %s: %s", v.name, path, msg))
 }
 
-// line finds the line of a dotted path in the document, or 0.
-func (v *validator) line(path string) int {
+// yamlLines finds the line of a dotted path in a YAML document, or 0.
+func yamlLines(file *ast.File) func(path string) int {
+	return func(path string) int { return yamlLine(file, path) }
+}
+
+func yamlLine(file *ast.File, path string) int {
 	var b strings.Builder
 	b.WriteString("$")
 	for _, seg := range splitPath(path) {
@@ -93,7 +102,7 @@ func (v *validator) line(path string) int {
 	if err != nil {
 		return 0
 	}
-	node, err := yp.FilterFile(v.file)
+	node, err := yp.FilterFile(file)
 	if err != nil || node == nil || node.GetToken() == nil {
 		return 0
 	}
