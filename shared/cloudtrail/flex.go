@@ -2,9 +2,11 @@ package cloudtrail
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -26,7 +28,7 @@ func (b *Bool) UnmarshalJSON(data []byte) error {
 	case "false", "null", "":
 		*b = false
 	default:
-		return fmt.Errorf("want a boolean, got %s", truncate(string(data), 40))
+		return &json.UnmarshalTypeError{Value: truncate(string(data), 40), Type: reflect.TypeFor[Bool]()}
 	}
 	return nil
 }
@@ -58,11 +60,11 @@ func (t *Time) UnmarshalJSON(data []byte) error {
 			t.Time = epoch(f)
 			return nil
 		}
-		return fmt.Errorf("want a timestamp, got %s", truncate(string(data), 40))
+		return &json.UnmarshalTypeError{Value: truncate(string(data), 40), Type: reflect.TypeFor[Time]()}
 	}
 	f, err := strconv.ParseFloat(string(data), 64)
 	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-		return fmt.Errorf("want a timestamp, got %s", truncate(string(data), 40))
+		return &json.UnmarshalTypeError{Value: truncate(string(data), 40), Type: reflect.TypeFor[Time]()}
 	}
 	t.Time = epoch(f)
 	return nil

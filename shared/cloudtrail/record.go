@@ -1,5 +1,5 @@
 // Package cloudtrail decodes the CloudTrail records eksguard acts on, bare
-// or in their EventBridge envelope, with github.com/go-json-experiment/json.
+// or in their EventBridge envelope, with encoding/json.
 // It absorbs the quirks of real records (URL-encoded ARNs, null parameters
 // on failed IAM calls, string booleans, epoch timestamps) so the rules see
 // clean typed values, and Peek tells an out-of-scope record without
