@@ -22,20 +22,23 @@ import (
 
 // SSM is the part of the SSM client the switch uses.
 type SSM interface {
-	GetParameter(ctx context.Context, in *ssm.GetParameterInput, opts ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+	GetParameter(ctx context.Context, params *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
 }
+
+var _ SSM = (*ssm.Client)(nil)
 
 // DefaultCacheFor is how long a parameter value is trusted.
 const DefaultCacheFor = 30 * time.Second
 
 // Switch is the kill switch.
 type Switch struct {
-	// EnvOff is the environment switch (config.RemediationOff()).
+	// EnvOff is the environment switch (config.Settings.RemediationOff).
 	EnvOff bool
-	// SSM and Parameter name the parameter switch; no parameter, no check.
+	// SSM and Parameter name the parameter switch; without either, no
+	// parameter is checked.
 	SSM       SSM
 	Parameter string
-	// CacheFor overrides DefaultCacheFor.
+	// CacheFor is how long a read value is trusted (DefaultCacheFor when zero).
 	CacheFor time.Duration
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
