@@ -188,7 +188,15 @@ func list(name string) []string {
 }
 
 // remediationOff reports whether the environment kill switch is set.
-func remediationOff() bool {
-	v := strings.ToLower(strings.TrimSpace(os.Getenv(EnvRemediation)))
-	return v == "off" || v == "false" || v == "0" || v == "disabled"
+func remediationOff() bool { return SwitchedOff(os.Getenv(EnvRemediation)) }
+
+// SwitchedOff reports whether a switch's value means off: off, false, 0 or
+// disabled, in any case, blanks around ignored. It reads
+// EKSGUARD_REMEDIATION and the kill switch parameter alike.
+func SwitchedOff(value string) bool {
+	switch strings.ToLower(strings.TrimSpace(value)) {
+	case "off", "false", "0", "disabled":
+		return true
+	}
+	return false
 }

@@ -148,3 +148,11 @@ func TestMaxDeferDelayIsTheQueueLimit(t *testing.T) {
 		t.Errorf("config.MaxDeferDelay = %s, want deferral.MaxDelay %s", config.MaxDeferDelay, deferral.MaxDelay)
 	}
 }
+
+func TestSwitchedOff(t *testing.T) {
+	for v, want := range map[string]bool{"off": true, " OFF ": true, "false": true, "0": true, "disabled": true, "on": false, "": false, "remediate": false} {
+		if got := config.SwitchedOff(v); got != want {
+			t.Errorf("SwitchedOff(%q) = %v, want %v", v, got, want)
+		}
+	}
+}

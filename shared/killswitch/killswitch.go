@@ -11,13 +11,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go"
+
+	"github.com/eksguard/eksguard/shared/config"
 )
 
 // SSM is the part of the SSM client the switch uses.
@@ -53,15 +54,6 @@ type Switch struct {
 type State struct {
 	Off    bool
 	Reason string
-}
-
-// Off reports whether a value means "switched off".
-func Off(value string) bool {
-	switch strings.ToLower(strings.TrimSpace(value)) {
-	case "off", "false", "0", "disabled":
-		return true
-	}
-	return false
 }
 
 // State reads the switches.
@@ -100,7 +92,7 @@ func (s *Switch) read(ctx context.Context) State {
 		}
 		return State{Off: true, Reason: fmt.Sprintf("kill switch parameter %s could not be read (%s), so remediation is held back", s.Parameter, code)}
 	}
-	if out.Parameter != nil && Off(aws.ToString(out.Parameter.Value)) {
+	if out.Parameter != nil && config.SwitchedOff(aws.ToString(out.Parameter.Value)) {
 		return State{Off: true, Reason: fmt.Sprintf("SSM parameter %s is %q", s.Parameter, aws.ToString(out.Parameter.Value))}
 	}
 	return State{}

@@ -283,3 +283,16 @@ func TestEncodeJSONKeepsMarkupReadableAndValid(t *testing.T) {
 		t.Errorf("round trip = %v, %v", back, err)
 	}
 }
+
+// A publisher without a policy applies the default policy's threshold.
+func TestSNSPublisherWithoutPolicyUsesTheDefaults(t *testing.T) {
+	p := &SNSPublisher{TopicARN: topicARN}
+	threshold := PublishThreshold(policy.Default())
+	for sev := finding.Info; sev <= finding.Critical; sev++ {
+		f := findingtest.LoggingFinding()
+		f.Severity = sev
+		if got, want := p.Wants(f), sev >= threshold; got != want {
+			t.Errorf("severity %s: Wants = %v, want %v (default threshold %s)", sev, got, want, threshold)
+		}
+	}
+}

@@ -186,6 +186,31 @@ func TestBackoffIsCapped(t *testing.T) {
 	}
 }
 
+// Zero options take the defaults (the default logger included); a
+// negative attempt count means one attempt.
+func TestOptionsDefaults(t *testing.T) {
+	var buf bytes.Buffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(&buf, nil)))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	h := newHook(t, status(500), status(500), status(500), status(500))
+	var s sleeps
+	attempts, err := New(h.url(t), s.options, func(o *Options) { o.Log = nil }).Post(context.Background(), message())
+	if err == nil || attempts != DefaultMaxAttempts {
+		t.Errorf("Post = %d, %v; want %d failed attempts", attempts, err, DefaultMaxAttempts)
+	}
+	if got, want := strings.Count(buf.String(), "Slack webhook attempt failed, retrying"), DefaultMaxAttempts-1; got != want {
+		t.Errorf("default logger got %d retry lines, want %d:\n%s", got, want, buf.String())
+	}
+	assertNoSecret(t, "logs", buf.String())
+
+	h = newHook(t, status(500))
+	attempts, err = New(h.url(t), s.options, func(o *Options) { o.MaxAttempts = -3 }).Post(context.Background(), message())
+	if err == nil || attempts != 1 || h.requests() != 1 {
+		t.Errorf("MaxAttempts -3: Post = %d, %v after %d requests; want one failed attempt", attempts, err, h.requests())
+	}
+}
+
 func TestPostDoesNotRetryRejectedPayloadOrRevokedHook(t *testing.T) {
 	for _, code := range []int{400, 403, 404, 410} {
 		t.Run(fmt.Sprint(code), func(t *testing.T) {
