@@ -7,22 +7,8 @@
 package main
 
 import (
-	"context"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
-
 	"github.com/eksguard/eksguard/shared/families"
 	"github.com/eksguard/eksguard/shared/guard"
 )
 
-func main() {
-	log := lambdacontext.NewLogger()
-	g, err := guard.FromEnv(context.Background(), families.Cluster, log)
-	if err != nil {
-		log.Error("cannot start the cluster function", "error", err)
-		os.Exit(1)
-	}
-	lambda.Start(g.Handle)
-}
+func main() { guard.Main(families.Cluster) }

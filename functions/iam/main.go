@@ -6,22 +6,8 @@
 package main
 
 import (
-	"context"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
-
 	"github.com/eksguard/eksguard/shared/families"
 	"github.com/eksguard/eksguard/shared/guard"
 )
 
-func main() {
-	log := lambdacontext.NewLogger()
-	g, err := guard.FromEnv(context.Background(), families.IAM, log)
-	if err != nil {
-		log.Error("cannot start the iam function", "error", err)
-		os.Exit(1)
-	}
-	lambda.Start(g.HandleEvent)
-}
+func main() { guard.Main(families.IAM) }

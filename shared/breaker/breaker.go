@@ -23,12 +23,16 @@ const DefaultMax = 3
 
 // DynamoDB is the part of the DynamoDB client the breaker uses.
 type DynamoDB interface {
-	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	UpdateItem(ctx context.Context, params *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 }
+
+var _ DynamoDB = (*dynamodb.Client)(nil)
 
 // Breaker counts remediations in a DynamoDB table.
 type Breaker struct {
-	DB    DynamoDB
+	// DB is the client (required).
+	DB DynamoDB
+	// Table is the table (required).
 	Table string
 	// Max remediations per resource per hour (DefaultMax when <= 0).
 	Max int
@@ -51,15 +55,18 @@ type Verdict struct {
 	Window string
 }
 
+func (b *Breaker) now() time.Time {
+	if b.Now != nil {
+		return b.Now()
+	}
+	return time.Now()
+}
+
 // Take counts one remediation of the resource and says whether it may go
 // ahead. The count is taken atomically (DynamoDB ADD), so concurrent
 // invocations cannot both take the last slot.
 func (b *Breaker) Take(ctx context.Context, resource string) (Verdict, error) {
-	now := time.Now()
-	if b.Now != nil {
-		now = b.Now()
-	}
-	hour := now.UTC().Truncate(time.Hour)
+	hour := b.now().UTC().Truncate(time.Hour)
 	max := b.Max
 	if max <= 0 {
 		max = DefaultMax

@@ -1,12 +1,17 @@
 // Package config reads the EKSGUARD_* environment variables through which
-// the stack configures the Lambdas. The names are constants here so the
-// functions, the CDK stack and the README use the same ones.
+// the stack configures the Lambdas: Load reads and checks all of them, the
+// policy included, for every function, and each function says which ones
+// it requires. The names are constants here so the functions, the CDK stack
+// and the README use the same ones.
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/eksguard/eksguard/shared/policy"
 )
@@ -59,9 +64,89 @@ var Names = []struct{ Name, Purpose string }{
 	{EnvSlackSecretARN, "Secrets Manager secret holding the Slack webhook URL (notifier only)"},
 }
 
-// Policy loads the policy from EKSGUARD_POLICY or EKSGUARD_POLICY_FILE, or
-// returns the built-in defaults when neither is set.
-func Policy(knownRules []string) (*policy.Policy, error) {
+// MaxDeferDelay is the longest EKSGUARD_DEFER_DELAY_SECONDS accepted: the
+// longest delay SQS gives a message (deferral.MaxDelay; a test holds them equal).
+const MaxDeferDelay = 900 * time.Second
+
+// Settings are the EKSGUARD_* variables, read and checked. Zero numbers
+// mean the consumer's named default (deferral.DefaultDelay,
+// deferral.DefaultMaxAttempts); empty strings and lists mean unset.
+type Settings struct {
+	// Policy is the policy from EKSGUARD_POLICY or EKSGUARD_POLICY_FILE,
+	// validated against the rule catalogue; policy.Default() when neither is set.
+	Policy *policy.Policy
+	// Table is EKSGUARD_TABLE.
+	Table string
+	// TopicARN is EKSGUARD_TOPIC_ARN.
+	TopicARN string
+	// SelfRoles is EKSGUARD_REMEDIATION_ROLE_ARN, split on commas.
+	SelfRoles []string
+	// RemediationOff is EKSGUARD_REMEDIATION set to off (or false, 0, disabled).
+	RemediationOff bool
+	// KillSwitchParameter is EKSGUARD_KILL_SWITCH_PARAMETER.
+	KillSwitchParameter string
+	// DeferQueueURL is EKSGUARD_DEFER_QUEUE_URL.
+	DeferQueueURL string
+	// DeferDelay is EKSGUARD_DEFER_DELAY_SECONDS (0 when unset).
+	DeferDelay time.Duration
+	// DeferMaxAttempts is EKSGUARD_DEFER_MAX_ATTEMPTS (0 when unset).
+	DeferMaxAttempts int
+	// ClusterRegions is EKSGUARD_CLUSTER_REGIONS, split on commas.
+	ClusterRegions []string
+	// SlackSecretARN is EKSGUARD_SLACK_SECRET_ARN.
+	SlackSecretARN string
+}
+
+// Load reads and checks every EKSGUARD_* variable: the policy (against
+// knownRules, the catalogue's rule IDs), the numbers, and that each variable
+// named in required is set. Every problem is reported, each naming its
+// variable.
+func Load(knownRules []string, required ...string) (Settings, error) {
+	var errs []error
+	pol, err := loadPolicy(knownRules)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	s := Settings{
+		Policy:              pol,
+		Table:               value(EnvTable),
+		TopicARN:            value(EnvTopicARN),
+		SelfRoles:           list(EnvRemediationRoleARN),
+		RemediationOff:      remediationOff(),
+		KillSwitchParameter: value(EnvKillSwitchParameter),
+		DeferQueueURL:       value(EnvDeferQueueURL),
+		ClusterRegions:      list(EnvClusterRegions),
+		SlackSecretARN:      value(EnvSlackSecretARN),
+	}
+	for _, name := range required {
+		purpose, known := purposeOf(name)
+		switch {
+		case !known:
+			errs = append(errs, fmt.Errorf("%s is not an eksguard variable and cannot be required", name))
+		case value(name) == "":
+			errs = append(errs, fmt.Errorf("%s is not set: this function needs it (%s)", name, purpose))
+		}
+	}
+	if v := value(EnvDeferDelaySeconds); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > int(MaxDeferDelay/time.Second) {
+			errs = append(errs, fmt.Errorf("%s=%q: want whole seconds from 0 to %d", EnvDeferDelaySeconds, v, int(MaxDeferDelay/time.Second)))
+		}
+		s.DeferDelay = time.Duration(n) * time.Second
+	}
+	if v := value(EnvDeferMaxAttempts); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			errs = append(errs, fmt.Errorf("%s=%q: want a whole number of at least 1", EnvDeferMaxAttempts, v))
+		}
+		s.DeferMaxAttempts = n
+	}
+	return s, errors.Join(errs...)
+}
+
+// loadPolicy loads the policy from EKSGUARD_POLICY or EKSGUARD_POLICY_FILE,
+// or returns the built-in defaults when neither is set.
+func loadPolicy(knownRules []string) (*policy.Policy, error) {
 	if doc := os.Getenv(EnvPolicy); strings.TrimSpace(doc) != "" {
 		p, err := policy.Parse([]byte(doc), EnvPolicy, knownRules)
 		if err != nil {
@@ -72,15 +157,27 @@ func Policy(knownRules []string) (*policy.Policy, error) {
 	if path := os.Getenv(EnvPolicyFile); path != "" {
 		p, err := policy.Load(path, knownRules)
 		if err != nil {
-			return nil, fmt.Errorf("load policy: %w", err)
+			return nil, fmt.Errorf("load policy (%s): %w", EnvPolicyFile, err)
 		}
 		return p, nil
 	}
 	return policy.Default(), nil
 }
 
-// List splits a comma-separated variable, dropping blanks.
-func List(name string) []string {
+func purposeOf(name string) (string, bool) {
+	for _, n := range Names {
+		if n.Name == name {
+			return n.Purpose, true
+		}
+	}
+	return "", false
+}
+
+// value is a variable, trimmed.
+func value(name string) string { return strings.TrimSpace(os.Getenv(name)) }
+
+// list splits a comma-separated variable, dropping blanks.
+func list(name string) []string {
 	var out []string
 	for _, s := range strings.Split(os.Getenv(name), ",") {
 		if s = strings.TrimSpace(s); s != "" {
@@ -90,8 +187,16 @@ func List(name string) []string {
 	return out
 }
 
-// RemediationOff reports whether the environment kill switch is set.
-func RemediationOff() bool {
-	v := strings.ToLower(strings.TrimSpace(os.Getenv(EnvRemediation)))
-	return v == "off" || v == "false" || v == "0" || v == "disabled"
+// remediationOff reports whether the environment kill switch is set.
+func remediationOff() bool { return SwitchedOff(os.Getenv(EnvRemediation)) }
+
+// SwitchedOff reports whether a switch's value means off: off, false, 0 or
+// disabled, in any case, blanks around ignored. It reads
+// EKSGUARD_REMEDIATION and the kill switch parameter alike.
+func SwitchedOff(value string) bool {
+	switch strings.ToLower(strings.TrimSpace(value)) {
+	case "off", "false", "0", "disabled":
+		return true
+	}
+	return false
 }

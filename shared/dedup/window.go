@@ -18,9 +18,11 @@ import (
 
 // DB is the part of DynamoDB the window uses.
 type DB interface {
-	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	PutItem(ctx context.Context, params *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, params *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 }
+
+var _ DB = (*dynamodb.Client)(nil)
 
 // Retention is how long an item outlives its window, so that the next
 // window's first message can report what the previous one folded.
@@ -90,19 +92,23 @@ type Previous struct {
 
 // Window is a dedup window over a DynamoDB table.
 type Window struct {
-	db     DB
-	table  string
-	length time.Duration
-	now    func() time.Time
+	// DB is the client (required).
+	DB DB
+	// Table is the table (required).
+	Table string
+	// Length is the window's length (the policy's notify.dedupWindow);
+	// zero folds nothing: every occurrence opens a window of its own.
+	Length time.Duration
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
 }
 
-// New returns a window of the given length; now is the clock (time.Now in production).
-func New(db DB, table string, length time.Duration, now func() time.Time) *Window {
-	return &Window{db: db, table: table, length: length, now: now}
+func (w *Window) now() time.Time {
+	if w.Now != nil {
+		return w.Now()
+	}
+	return time.Now()
 }
-
-// Length is the window's length.
-func (w *Window) Length() time.Duration { return w.length }
 
 // item attribute names.
 const (
@@ -141,8 +147,8 @@ func (w *Window) Observe(ctx context.Context, key, state, messageID string) (See
 // is no open window.
 func (w *Window) repeat(ctx context.Context, key, state, messageID string) (Seen, bool, error) {
 	now := w.now()
-	out, err := w.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(w.table),
+	out, err := w.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(w.Table),
 		Key:       map[string]types.AttributeValue{attrPK: str(key)},
 		ConditionExpression: aws.String("attribute_exists(#pk) AND #end > :now AND " +
 			"(attribute_not_exists(#by) OR #by <> :msg)"),
@@ -168,7 +174,7 @@ func (w *Window) repeat(ctx context.Context, key, state, messageID string) (Seen
 		return Seen{}, false, nil
 	}
 	if err != nil {
-		return Seen{}, false, fmt.Errorf("dedup %s: update window in %s: %w", key, w.table, err)
+		return Seen{}, false, fmt.Errorf("dedup %s: update window in %s: %w", key, w.Table, err)
 	}
 	old := readItem(out.Attributes)
 	s := old.seen(Repeat)
@@ -206,7 +212,7 @@ func (w *Window) repeat(ctx context.Context, key, state, messageID string) (Seen
 // is false when another one did.
 func (w *Window) claim(ctx context.Context, key, messageID string, onlyIfNone bool) (claimed bool, err error) {
 	in := &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(w.table),
+		TableName:                 aws.String(w.Table),
 		Key:                       map[string]types.AttributeValue{attrPK: str(key)},
 		UpdateExpression:          aws.String("SET #by = :msg ADD #posted :one"),
 		ExpressionAttributeNames:  map[string]string{"#by": attrPostedBy, "#posted": attrPosted},
@@ -216,13 +222,13 @@ func (w *Window) claim(ctx context.Context, key, messageID string, onlyIfNone bo
 		in.ConditionExpression = aws.String("#posted <= :zero")
 		in.ExpressionAttributeValues[":zero"] = num(0)
 	}
-	_, err = w.db.UpdateItem(ctx, in)
+	_, err = w.DB.UpdateItem(ctx, in)
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("dedup %s: claim post in %s: %w", key, w.table, err)
+		return false, fmt.Errorf("dedup %s: claim post in %s: %w", key, w.Table, err)
 	}
 	return true, nil
 }
@@ -249,8 +255,8 @@ func (w *Window) Release(ctx context.Context, key, messageID string, s Seen) err
 				attrExpires: num(now.Add(Retention).Unix()), attrCount: num(0), attrPosted: num(0),
 			}
 		}
-		_, err := w.db.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName:                 aws.String(w.table),
+		_, err := w.DB.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName:                 aws.String(w.Table),
 			Item:                      item,
 			ConditionExpression:       aws.String("#by = :msg AND #count = :one AND #start = :start"),
 			ExpressionAttributeNames:  map[string]string{"#by": attrPostedBy, "#count": attrCount, "#start": attrStart},
@@ -260,7 +266,7 @@ func (w *Window) Release(ctx context.Context, key, messageID string, s Seen) err
 			return nil
 		}
 		if !errors.As(err, &ccf) {
-			return fmt.Errorf("dedup %s: release the window opened by %s in %s: %w", key, messageID, w.table, err)
+			return fmt.Errorf("dedup %s: release the window opened by %s in %s: %w", key, messageID, w.Table, err)
 		}
 	}
 	// Uncount the occurrence and its post; give the claim up.
@@ -271,8 +277,8 @@ func (w *Window) Release(ctx context.Context, key, messageID string, s Seen) err
 		update = "SET #state = :state " + update
 		names["#state"], values[":state"] = attrState, str(s.undo.state)
 	}
-	_, err := w.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(w.table), Key: map[string]types.AttributeValue{attrPK: str(key)},
+	_, err := w.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(w.Table), Key: map[string]types.AttributeValue{attrPK: str(key)},
 		ConditionExpression: aws.String("#by = :msg AND #start = :start"),
 		UpdateExpression:    aws.String(update), ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 	})
@@ -280,11 +286,11 @@ func (w *Window) Release(ctx context.Context, key, messageID string, s Seen) err
 		return nil
 	}
 	if !errors.As(err, &ccf) {
-		return fmt.Errorf("dedup %s: release the post of %s in %s: %w", key, messageID, w.table, err)
+		return fmt.Errorf("dedup %s: release the post of %s in %s: %w", key, messageID, w.Table, err)
 	}
 	// Another occurrence has claimed since (and posts): only uncount ours.
-	_, err = w.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(w.table), Key: map[string]types.AttributeValue{attrPK: str(key)},
+	_, err = w.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(w.Table), Key: map[string]types.AttributeValue{attrPK: str(key)},
 		ConditionExpression:       aws.String("#start = :start"),
 		UpdateExpression:          aws.String("ADD #count :minus, #posted :minus"),
 		ExpressionAttributeNames:  map[string]string{"#count": attrCount, "#posted": attrPosted, "#start": attrStart},
@@ -294,7 +300,7 @@ func (w *Window) Release(ctx context.Context, key, messageID string, s Seen) err
 		return nil // the window is gone: nothing left to release
 	}
 	if err != nil {
-		return fmt.Errorf("dedup %s: uncount the post of %s in %s: %w", key, messageID, w.table, err)
+		return fmt.Errorf("dedup %s: uncount the post of %s in %s: %w", key, messageID, w.Table, err)
 	}
 	return nil
 }
@@ -303,9 +309,9 @@ func (w *Window) Release(ctx context.Context, key, messageID string, s Seen) err
 // window is already open.
 func (w *Window) open(ctx context.Context, key, state, messageID string) (Seen, bool, error) {
 	now := w.now()
-	end := now.Add(w.length)
-	out, err := w.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(w.table),
+	end := now.Add(w.Length)
+	out, err := w.DB.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(w.Table),
 		Item: map[string]types.AttributeValue{
 			attrPK:       str(key),
 			attrStart:    num(now.Unix()),
@@ -326,7 +332,7 @@ func (w *Window) open(ctx context.Context, key, state, messageID string) (Seen, 
 		return Seen{}, false, nil
 	}
 	if err != nil {
-		return Seen{}, false, fmt.Errorf("dedup %s: open window in %s: %w", key, w.table, err)
+		return Seen{}, false, fmt.Errorf("dedup %s: open window in %s: %w", key, w.Table, err)
 	}
 	s := Seen{Post: true, Reason: First, Count: 1, WindowStart: time.Unix(now.Unix(), 0).UTC(), WindowEnd: time.Unix(end.Unix(), 0).UTC(),
 		undo: undo{opened: true, prior: out.Attributes}}

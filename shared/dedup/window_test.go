@@ -26,7 +26,7 @@ func newWindow(t *testing.T) (*Window, *awsfake.World, *clock) {
 	w := awsfake.New(t)
 	db := dynamodb.NewFromConfig(awsfake.Config("eu-west-1"), func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(w.DynamoDB.URL) })
 	c := &clock{now: t0}
-	return New(db, table, 15*time.Minute, c.Now), w, c
+	return &Window{DB: db, Table: table, Length: 15 * time.Minute, Now: c.Now}, w, c
 }
 
 const key = "dedup#control-plane-logging-disabled#111122223333/eu-west-1/payments-prod/"
@@ -308,5 +308,22 @@ func TestReleasingAFoldIsANoOp(t *testing.T) {
 	release(t, win, "m2", s)
 	if len(w.Log.Calls()) != n {
 		t.Errorf("a folded occurrence's release made DynamoDB calls: %v", w.Log.Ops("dynamodb")[n:])
+	}
+}
+
+// A Window without a clock runs on the real time.
+func TestWindowWithoutClockUsesTheRealTime(t *testing.T) {
+	win, _, _ := newWindow(t)
+	win.Now = nil
+	before := time.Now().Truncate(time.Second)
+	s, err := win.Observe(context.Background(), key, "remediated", "m1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Post || s.Reason != First {
+		t.Fatalf("got post %v reason %s, want the first occurrence posted", s.Post, s.Reason)
+	}
+	if s.WindowStart.Before(before) || s.WindowEnd.Sub(s.WindowStart) != 15*time.Minute {
+		t.Errorf("window %s to %s, want 15 minutes from now (%s)", s.WindowStart, s.WindowEnd, before)
 	}
 }

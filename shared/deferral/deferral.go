@@ -20,8 +20,10 @@ import (
 
 // SQS is the part of the SQS client the queue uses.
 type SQS interface {
-	SendMessage(ctx context.Context, in *sqs.SendMessageInput, opts ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+	SendMessage(ctx context.Context, params *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
 }
+
+var _ SQS = (*sqs.Client)(nil)
 
 // MaxDelay is the longest delay SQS accepts (15 minutes).
 const MaxDelay = 900 * time.Second
@@ -50,7 +52,9 @@ type Message struct {
 
 // Queue sends deferred fixes to an SQS queue.
 type Queue struct {
+	// SQS is the client (required).
 	SQS SQS
+	// URL is the queue; a nil Queue or an empty URL fails every Send.
 	URL string
 }
 

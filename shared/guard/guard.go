@@ -48,13 +48,16 @@ type Publisher interface {
 // AssessFunc runs the rules over an event (rules.Assess in production).
 type AssessFunc func(r *cloudtrail.Record, p *policy.Policy) []finding.Finding
 
-// Guard handles one family's events.
+// Guard handles one family's events. New builds it from an AWS
+// configuration and the settings; the fields are its dependencies, each
+// required unless it says what nil or zero means.
 type Guard struct {
 	Family families.Family
 	Policy *policy.Policy
+	// Assess runs the rules (rules.Assess in production).
 	Assess AssessFunc
 	// SelfRoles are eksguard's own role ARNs (globs allowed): events they
-	// cause are ignored.
+	// cause are ignored. None: every event is acted on.
 	SelfRoles []string
 	Events    *idempotency.Store
 	Breaker   *breaker.Breaker
@@ -64,12 +67,17 @@ type Guard struct {
 	// a cluster or node role that the policy's role patterns do not cover.
 	Roles *remediate.Roles
 	// Defer, when set, queues UpdateClusterConfig fixes that meet a running
-	// cluster update; DeferDelay and MaxAttempts shape the retries.
-	Defer       *deferral.Queue
-	DeferDelay  time.Duration
+	// cluster update; nil reports them failed.
+	Defer *deferral.Queue
+	// DeferDelay is the wait before the first deferred retry
+	// (deferral.DefaultDelay when zero).
+	DeferDelay time.Duration
+	// MaxAttempts is the attempts in all of a fix that meets a busy cluster
+	// (deferral.DefaultMaxAttempts when zero).
 	MaxAttempts int
 	Publisher   Publisher
-	Log         *slog.Logger
+	// Log is the logger (slog.Default() when nil).
+	Log *slog.Logger
 }
 
 // RuleRemediationSuppressed is the finding raised when the circuit breaker

@@ -14,7 +14,6 @@ import (
 	"github.com/eksguard/eksguard/shared/config"
 	"github.com/eksguard/eksguard/shared/families"
 	"github.com/eksguard/eksguard/shared/finding"
-	"github.com/eksguard/eksguard/shared/guard"
 	"github.com/eksguard/eksguard/shared/idempotency"
 	"github.com/eksguard/eksguard/shared/policy"
 )
@@ -420,33 +419,4 @@ func TestPipelineEdges(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-}
-
-func TestSettingsFromEnv(t *testing.T) {
-	t.Setenv(config.EnvTable, "")
-	t.Setenv(config.EnvTopicARN, "")
-	t.Setenv(config.EnvDeferDelaySeconds, "soon")
-	t.Setenv(config.EnvDeferMaxAttempts, "0")
-	_, err := guard.SettingsFromEnv()
-	for _, want := range []string{config.EnvTable, config.EnvTopicARN, config.EnvDeferDelaySeconds, config.EnvDeferMaxAttempts} {
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("error %v does not name %s", err, want)
-		}
-	}
-	t.Setenv(config.EnvTable, "t")
-	t.Setenv(config.EnvTopicARN, topic)
-	t.Setenv(config.EnvDeferDelaySeconds, "60")
-	t.Setenv(config.EnvDeferMaxAttempts, "4")
-	t.Setenv(config.EnvRemediationRoleARN, " arn:aws:iam::1:role/a , arn:aws:iam::1:role/b-* ")
-	t.Setenv(config.EnvRemediation, "OFF")
-	t.Setenv(config.EnvClusterRegions, "eu-west-1,us-east-1")
-	s, err := guard.SettingsFromEnv()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.DeferDelay != time.Minute || s.DeferMaxAttempts != 4 || !s.RemediationOff ||
-		!reflect.DeepEqual(s.SelfRoles, []string{"arn:aws:iam::1:role/a", "arn:aws:iam::1:role/b-*"}) ||
-		!reflect.DeepEqual(s.ClusterRegions, []string{"eu-west-1", "us-east-1"}) {
-		t.Fatalf("settings = %+v", s)
-	}
 }

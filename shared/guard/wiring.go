@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -28,61 +28,25 @@ import (
 	"github.com/eksguard/eksguard/shared/idempotency"
 	"github.com/eksguard/eksguard/shared/killswitch"
 	"github.com/eksguard/eksguard/shared/notify"
-	"github.com/eksguard/eksguard/shared/policy"
 	"github.com/eksguard/eksguard/shared/remediate"
 	"github.com/eksguard/eksguard/shared/rules"
 )
 
-// Settings are the EKSGUARD_* variables a family function reads (besides
-// the policy, which config.Policy loads).
-type Settings struct {
-	Table               string
-	TopicARN            string
-	SelfRoles           []string
-	RemediationOff      bool
-	KillSwitchParameter string
-	DeferQueueURL       string
-	DeferDelay          time.Duration
-	DeferMaxAttempts    int
-	ClusterRegions      []string
-}
+// Requires are the variables a family function cannot run without: the
+// idempotency table and the findings topic.
+var Requires = []string{config.EnvTable, config.EnvTopicARN}
 
-// SettingsFromEnv reads the settings, failing on a missing table or topic
-// and on malformed numbers.
-func SettingsFromEnv() (Settings, error) {
-	s := Settings{
-		Table:               strings.TrimSpace(os.Getenv(config.EnvTable)),
-		TopicARN:            strings.TrimSpace(os.Getenv(config.EnvTopicARN)),
-		SelfRoles:           config.List(config.EnvRemediationRoleARN),
-		RemediationOff:      config.RemediationOff(),
-		KillSwitchParameter: strings.TrimSpace(os.Getenv(config.EnvKillSwitchParameter)),
-		DeferQueueURL:       strings.TrimSpace(os.Getenv(config.EnvDeferQueueURL)),
-		DeferDelay:          deferral.DefaultDelay,
-		DeferMaxAttempts:    deferral.DefaultMaxAttempts,
-		ClusterRegions:      config.List(config.EnvClusterRegions),
+// Main is a family function's main: JSON logs (lambdacontext.NewLogger),
+// the guard built by FromEnv, and Handle as the Lambda handler; a guard
+// that cannot be built is logged and the process exits 1.
+func Main(fam families.Family) {
+	log := lambdacontext.NewLogger()
+	g, err := FromEnv(context.Background(), fam, log)
+	if err != nil {
+		log.Error("cannot start the "+fam.Name+" function", "error", err)
+		os.Exit(1)
 	}
-	var errs []error
-	if s.Table == "" {
-		errs = append(errs, fmt.Errorf("%s is not set: the idempotency table is required", config.EnvTable))
-	}
-	if s.TopicARN == "" {
-		errs = append(errs, fmt.Errorf("%s is not set: findings have nowhere to go", config.EnvTopicARN))
-	}
-	if v := strings.TrimSpace(os.Getenv(config.EnvDeferDelaySeconds)); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > int(deferral.MaxDelay/time.Second) {
-			errs = append(errs, fmt.Errorf("%s=%q: want whole seconds from 0 to 900", config.EnvDeferDelaySeconds, v))
-		}
-		s.DeferDelay = time.Duration(n) * time.Second
-	}
-	if v := strings.TrimSpace(os.Getenv(config.EnvDeferMaxAttempts)); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			errs = append(errs, fmt.Errorf("%s=%q: want a whole number of at least 1", config.EnvDeferMaxAttempts, v))
-		}
-		s.DeferMaxAttempts = n
-	}
-	return s, errors.Join(errs...)
+	lambda.Start(g.Handle)
 }
 
 // Retryer is the SDK retryer of the family functions: the standard one,
@@ -95,16 +59,13 @@ func Retryer() aws.Retryer {
 	})
 }
 
-// FromEnv builds a family's guard the way its Lambda runs it: the policy
-// from EKSGUARD_POLICY (validated against the rule catalogue), the other
-// EKSGUARD_* settings, the SDK's default configuration with the bounded
-// Retryer (opts may override it), the real rules and the SNS publisher.
+// FromEnv builds a family's guard the way its Lambda runs it: the
+// settings from config.Load (the policy validated against the rule
+// catalogue, Requires set), the SDK's default configuration with the
+// bounded Retryer (opts may override it), the real rules and the SNS
+// publisher, logging to log.
 func FromEnv(ctx context.Context, fam families.Family, log *slog.Logger, opts ...func(*awsconfig.LoadOptions) error) (*Guard, error) {
-	pol, err := config.Policy(rules.IDs())
-	if err != nil {
-		return nil, err
-	}
-	s, err := SettingsFromEnv()
+	s, err := config.Load(rules.IDs(), Requires...)
 	if err != nil {
 		return nil, err
 	}
@@ -112,15 +73,41 @@ func FromEnv(ctx context.Context, fam families.Family, log *slog.Logger, opts ..
 	if err != nil {
 		return nil, fmt.Errorf("load the AWS configuration: %w", err)
 	}
-	pub := notify.NewSNSPublisher(sns.NewFromConfig(cfg), s.TopicARN, pol)
-	return New(cfg, fam, pol, rules.Assess, pub, s, log)
+	return New(cfg, fam, s, func(o *Options) { o.Log = log })
+}
+
+// Options are what New takes besides the configuration, the family and the
+// settings. Each has a default.
+type Options struct {
+	// Assess runs the rules over an event (rules.Assess when nil).
+	Assess AssessFunc
+	// Publisher sends the findings on (when nil, a notify.SNSPublisher to
+	// the settings' TopicARN with the policy's thresholds and format).
+	Publisher Publisher
+	// Log is the logger (slog.Default() when nil).
+	Log *slog.Logger
 }
 
 // New builds a family's guard from an AWS configuration (its region is the
-// function's), the loaded policy, the rules and the publisher.
-func New(cfg aws.Config, fam families.Family, pol *policy.Policy, assess AssessFunc, pub Publisher, s Settings, log *slog.Logger) (*Guard, error) {
-	if pol == nil || assess == nil || pub == nil {
-		return nil, errors.New("guard: policy, rules and publisher are required")
+// function's) and the loaded settings, which must hold a policy; optFns
+// change the Options.
+func New(cfg aws.Config, fam families.Family, s config.Settings, optFns ...func(*Options)) (*Guard, error) {
+	if s.Policy == nil {
+		return nil, errors.New("guard: the settings hold no policy (load them with config.Load)")
+	}
+	pol := s.Policy
+	var o Options
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	if o.Assess == nil {
+		o.Assess = rules.Assess
+	}
+	if o.Publisher == nil {
+		o.Publisher = &notify.SNSPublisher{SNS: sns.NewFromConfig(cfg), TopicARN: s.TopicARN, Policy: pol}
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
 	}
 	db := dynamodb.NewFromConfig(cfg)
 	eksFor := eksClients(cfg)
@@ -129,7 +116,7 @@ func New(cfg aws.Config, fam families.Family, pol *policy.Policy, assess AssessF
 	g := &Guard{
 		Family:    fam,
 		Policy:    pol,
-		Assess:    assess,
+		Assess:    o.Assess,
 		SelfRoles: s.SelfRoles,
 		Events:    &idempotency.Store{DB: db, Table: s.Table},
 		Breaker:   &breaker.Breaker{DB: db, Table: s.Table, Max: pol.Remediation.MaxPerResourcePerHour},
@@ -141,8 +128,8 @@ func New(cfg aws.Config, fam families.Family, pol *policy.Policy, assess AssessF
 		},
 		DeferDelay:  s.DeferDelay,
 		MaxAttempts: s.DeferMaxAttempts,
-		Publisher:   pub,
-		Log:         log,
+		Publisher:   o.Publisher,
+		Log:         o.Log,
 	}
 	if s.KillSwitchParameter != "" {
 		g.Kill.SSM = ssm.NewFromConfig(cfg)

@@ -27,8 +27,10 @@ import (
 
 // DynamoDB is the part of the DynamoDB client the store uses.
 type DynamoDB interface {
-	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	UpdateItem(ctx context.Context, params *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 }
+
+var _ DynamoDB = (*dynamodb.Client)(nil)
 
 // The status attribute's values.
 const (
@@ -52,11 +54,14 @@ const (
 
 // Store claims events in a DynamoDB table.
 type Store struct {
-	DB    DynamoDB
+	// DB is the client (required).
+	DB DynamoDB
+	// Table is the table (required).
 	Table string
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
-	// Retention overrides DefaultRetention.
+	// Retention is how long a record is kept after its last write
+	// (DefaultRetention when zero).
 	Retention time.Duration
 	// NewToken makes the random token that identifies a claim's holder
 	// (16 random bytes in hex when nil).

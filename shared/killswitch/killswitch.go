@@ -11,31 +11,35 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go"
+
+	"github.com/eksguard/eksguard/shared/config"
 )
 
 // SSM is the part of the SSM client the switch uses.
 type SSM interface {
-	GetParameter(ctx context.Context, in *ssm.GetParameterInput, opts ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+	GetParameter(ctx context.Context, params *ssm.GetParameterInput, optFns ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
 }
+
+var _ SSM = (*ssm.Client)(nil)
 
 // DefaultCacheFor is how long a parameter value is trusted.
 const DefaultCacheFor = 30 * time.Second
 
 // Switch is the kill switch.
 type Switch struct {
-	// EnvOff is the environment switch (config.RemediationOff()).
+	// EnvOff is the environment switch (config.Settings.RemediationOff).
 	EnvOff bool
-	// SSM and Parameter name the parameter switch; no parameter, no check.
+	// SSM and Parameter name the parameter switch; without either, no
+	// parameter is checked.
 	SSM       SSM
 	Parameter string
-	// CacheFor overrides DefaultCacheFor.
+	// CacheFor is how long a read value is trusted (DefaultCacheFor when zero).
 	CacheFor time.Duration
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
@@ -50,15 +54,6 @@ type Switch struct {
 type State struct {
 	Off    bool
 	Reason string
-}
-
-// Off reports whether a value means "switched off".
-func Off(value string) bool {
-	switch strings.ToLower(strings.TrimSpace(value)) {
-	case "off", "false", "0", "disabled":
-		return true
-	}
-	return false
 }
 
 // State reads the switches.
@@ -97,7 +92,7 @@ func (s *Switch) read(ctx context.Context) State {
 		}
 		return State{Off: true, Reason: fmt.Sprintf("kill switch parameter %s could not be read (%s), so remediation is held back", s.Parameter, code)}
 	}
-	if out.Parameter != nil && Off(aws.ToString(out.Parameter.Value)) {
+	if out.Parameter != nil && config.SwitchedOff(aws.ToString(out.Parameter.Value)) {
 		return State{Off: true, Reason: fmt.Sprintf("SSM parameter %s is %q", s.Parameter, aws.ToString(out.Parameter.Value))}
 	}
 	return State{}

@@ -77,9 +77,4 @@ func TestNoParameterMeansOn(t *testing.T) {
 	if st := s.State(context.Background()); st.Off {
 		t.Fatalf("state = %+v", st)
 	}
-	for v, off := range map[string]bool{"off": true, " OFF ": true, "false": true, "0": true, "disabled": true, "on": false, "": false, "remediate": false} {
-		if killswitch.Off(v) != off {
-			t.Errorf("Off(%q) = %v", v, !off)
-		}
-	}
 }

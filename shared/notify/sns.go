@@ -133,22 +133,29 @@ func shrink(f *finding.Finding, n int) *finding.Finding {
 	return &c
 }
 
-// SNSClient is the SNS call the publisher makes; *sns.Client satisfies it.
+// SNSClient is the SNS call the publisher makes.
 type SNSClient interface {
-	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
+	Publish(ctx context.Context, params *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
 }
+
+var _ SNSClient = (*sns.Client)(nil)
 
 // SNSPublisher publishes findings to the eksguard topic.
 type SNSPublisher struct {
-	client   SNSClient
-	topicARN string
-	pol      *policy.Policy
+	// SNS is the client (required).
+	SNS SNSClient
+	// TopicARN is the topic (required).
+	TopicARN string
+	// Policy gives the thresholds and the SNS format (policy.Default()
+	// when nil).
+	Policy *policy.Policy
 }
 
-// NewSNSPublisher returns a publisher to topicARN with the policy's
-// thresholds and SNS format.
-func NewSNSPublisher(client SNSClient, topicARN string, pol *policy.Policy) *SNSPublisher {
-	return &SNSPublisher{client: client, topicARN: topicARN, pol: pol}
+func (p *SNSPublisher) policy() *policy.Policy {
+	if p.Policy != nil {
+		return p.Policy
+	}
+	return policy.Default()
 }
 
 // PublishThreshold is the lowest severity published to the topic: the
@@ -159,19 +166,21 @@ func PublishThreshold(pol *policy.Policy) finding.Severity {
 }
 
 // Wants reports whether the finding is severe enough to publish.
-func (p *SNSPublisher) Wants(f *finding.Finding) bool { return f.Severity >= PublishThreshold(p.pol) }
+func (p *SNSPublisher) Wants(f *finding.Finding) bool {
+	return f.Severity >= PublishThreshold(p.policy())
+}
 
 // Publish sends the finding to the topic when it is at or above the threshold.
 func (p *SNSPublisher) Publish(ctx context.Context, f *finding.Finding) error {
 	if !p.Wants(f) {
 		return nil
 	}
-	m, err := BuildSNS(f, p.pol.Notify.SNS.Format)
+	m, err := BuildSNS(f, p.policy().Notify.SNS.Format)
 	if err != nil {
 		return fmt.Errorf("publish %s on %s (event %s): %w", f.Rule, Resource(f), f.EventID, err)
 	}
 	in := &sns.PublishInput{
-		TopicArn:          aws.String(p.topicARN),
+		TopicArn:          aws.String(p.TopicARN),
 		Subject:           aws.String(m.Subject),
 		Message:           aws.String(m.Body),
 		MessageAttributes: map[string]types.MessageAttributeValue{},
@@ -179,8 +188,8 @@ func (p *SNSPublisher) Publish(ctx context.Context, f *finding.Finding) error {
 	for name, a := range m.Attributes {
 		in.MessageAttributes[name] = types.MessageAttributeValue{DataType: aws.String(a.DataType), StringValue: aws.String(a.Value)}
 	}
-	if _, err := p.client.Publish(ctx, in); err != nil {
-		return fmt.Errorf("publish %s on %s (event %s) to %s: %w", f.Rule, Resource(f), f.EventID, p.topicARN, err)
+	if _, err := p.SNS.Publish(ctx, in); err != nil {
+		return fmt.Errorf("publish %s on %s (event %s) to %s: %w", f.Rule, Resource(f), f.EventID, p.TopicARN, err)
 	}
 	return nil
 }

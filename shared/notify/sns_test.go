@@ -85,7 +85,7 @@ func attributes(form url.Values) map[string]string {
 func TestPublishSendsSubjectAttributesAndTheWholeFinding(t *testing.T) {
 	fake := &snsFake{}
 	f := findingtest.LoggingFinding()
-	if err := NewSNSPublisher(fake.client(t), topicARN, policy.Default()).Publish(context.Background(), f); err != nil {
+	if err := (&SNSPublisher{SNS: fake.client(t), TopicARN: topicARN, Policy: policy.Default()}).Publish(context.Background(), f); err != nil {
 		t.Fatal(err)
 	}
 	calls := fake.calls()
@@ -119,7 +119,7 @@ func TestPublishSendsSubjectAttributesAndTheWholeFinding(t *testing.T) {
 func TestPublishLeavesOutEmptyAttributes(t *testing.T) {
 	fake := &snsFake{}
 	f := findingtest.IamFinding() // no cluster
-	if err := NewSNSPublisher(fake.client(t), topicARN, policy.Default()).Publish(context.Background(), f); err != nil {
+	if err := (&SNSPublisher{SNS: fake.client(t), TopicARN: topicARN, Policy: policy.Default()}).Publish(context.Background(), f); err != nil {
 		t.Fatal(err)
 	}
 	attrs := attributes(fake.calls()[0])
@@ -127,7 +127,7 @@ func TestPublishLeavesOutEmptyAttributes(t *testing.T) {
 		t.Errorf("attributes = %v", attrs)
 	}
 	f = findingtest.NotifyOnlyFinding() // no outcome
-	if err := NewSNSPublisher(fake.client(t), topicARN, policy.Default()).Publish(context.Background(), f); err != nil {
+	if err := (&SNSPublisher{SNS: fake.client(t), TopicARN: topicARN, Policy: policy.Default()}).Publish(context.Background(), f); err != nil {
 		t.Fatal(err)
 	}
 	if got := attributes(fake.calls()[1])["outcome"]; got != "String=none" {
@@ -153,7 +153,7 @@ func TestPublishThresholdIsTheLowerOfSlackAndSNS(t *testing.T) {
 		pol.Notify.Slack.MinSeverity, pol.Notify.SNS.MinSeverity = c.slack, c.sns
 		f := findingtest.NotifyOnlyFinding()
 		f.Severity = c.sev
-		p := NewSNSPublisher(fake.client(t), topicARN, pol)
+		p := &SNSPublisher{SNS: fake.client(t), TopicARN: topicARN, Policy: pol}
 		if err := p.Publish(context.Background(), f); err != nil {
 			t.Fatal(err)
 		}
@@ -168,7 +168,7 @@ func TestPublishChatbotFormatCarriesTheFinding(t *testing.T) {
 	pol := policy.Default()
 	pol.Notify.SNS.Format = FormatChatbot
 	f := findingtest.AdminFinding()
-	if err := NewSNSPublisher(fake.client(t), topicARN, pol).Publish(context.Background(), f); err != nil {
+	if err := (&SNSPublisher{SNS: fake.client(t), TopicARN: topicARN, Policy: pol}).Publish(context.Background(), f); err != nil {
 		t.Fatal(err)
 	}
 	form := fake.calls()[0]
@@ -202,7 +202,7 @@ func TestPublishChatbotFormatCarriesTheFinding(t *testing.T) {
 
 func TestPublishErrorNamesTheFindingAndTopic(t *testing.T) {
 	fake := &snsFake{deny: true}
-	err := NewSNSPublisher(fake.client(t), topicARN, policy.Default()).Publish(context.Background(), findingtest.LoggingFinding())
+	err := (&SNSPublisher{SNS: fake.client(t), TopicARN: topicARN, Policy: policy.Default()}).Publish(context.Background(), findingtest.LoggingFinding())
 	for _, want := range []string{"control-plane-logging-disabled", "payments-prod", topicARN, "AuthorizationError"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not mention %s", err, want)
@@ -281,5 +281,18 @@ func TestEncodeJSONKeepsMarkupReadableAndValid(t *testing.T) {
 	var back map[string]any
 	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, v) {
 		t.Errorf("round trip = %v, %v", back, err)
+	}
+}
+
+// A publisher without a policy applies the default policy's threshold.
+func TestSNSPublisherWithoutPolicyUsesTheDefaults(t *testing.T) {
+	p := &SNSPublisher{TopicARN: topicARN}
+	threshold := PublishThreshold(policy.Default())
+	for sev := finding.Info; sev <= finding.Critical; sev++ {
+		f := findingtest.LoggingFinding()
+		f.Severity = sev
+		if got, want := p.Wants(f), sev >= threshold; got != want {
+			t.Errorf("severity %s: Wants = %v, want %v (default threshold %s)", sev, got, want, threshold)
+		}
 	}
 }

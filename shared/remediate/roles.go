@@ -16,11 +16,13 @@ import (
 
 // ClusterDirectory is the part of the EKS client role lookups use.
 type ClusterDirectory interface {
-	ListClusters(ctx context.Context, in *eks.ListClustersInput, opts ...func(*eks.Options)) (*eks.ListClustersOutput, error)
-	DescribeCluster(ctx context.Context, in *eks.DescribeClusterInput, opts ...func(*eks.Options)) (*eks.DescribeClusterOutput, error)
-	ListNodegroups(ctx context.Context, in *eks.ListNodegroupsInput, opts ...func(*eks.Options)) (*eks.ListNodegroupsOutput, error)
-	DescribeNodegroup(ctx context.Context, in *eks.DescribeNodegroupInput, opts ...func(*eks.Options)) (*eks.DescribeNodegroupOutput, error)
+	ListClusters(ctx context.Context, params *eks.ListClustersInput, optFns ...func(*eks.Options)) (*eks.ListClustersOutput, error)
+	DescribeCluster(ctx context.Context, params *eks.DescribeClusterInput, optFns ...func(*eks.Options)) (*eks.DescribeClusterOutput, error)
+	ListNodegroups(ctx context.Context, params *eks.ListNodegroupsInput, optFns ...func(*eks.Options)) (*eks.ListNodegroupsOutput, error)
+	DescribeNodegroup(ctx context.Context, params *eks.DescribeNodegroupInput, optFns ...func(*eks.Options)) (*eks.DescribeNodegroupOutput, error)
 }
+
+var _ ClusterDirectory = (*eks.Client)(nil)
 
 // DefaultRoleCacheFor is how long a region's cluster and node roles are
 // reused across warm invocations before they are listed again.
@@ -35,11 +37,12 @@ const failedCacheFor = time.Minute
 // some cluster, for IAM events that carry only a role name. The answer for
 // each region is cached.
 type Roles struct {
-	// EKS returns the EKS client of a region.
+	// EKS returns the EKS client of a region (required).
 	EKS func(region string) ClusterDirectory
 	// Regions are the regions whose clusters are looked at.
 	Regions []string
-	// CacheFor overrides DefaultRoleCacheFor.
+	// CacheFor is how long a region's roles are reused (DefaultRoleCacheFor
+	// when zero).
 	CacheFor time.Duration
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
@@ -69,6 +72,13 @@ func (u RoleUse) Cluster() bool { return len(u.ClusterRoleOf) > 0 }
 // Node reports whether the role is some node group's role.
 func (u RoleUse) Node() bool { return len(u.NodeRoleOf) > 0 }
 
+func (r *Roles) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
 // Lookup says where the role (by name) is used. Regions that could not be
 // listed are reported in the error; what the others say is still returned.
 func (r *Roles) Lookup(ctx context.Context, roleName string) (RoleUse, error) {
@@ -87,10 +97,7 @@ func (r *Roles) Lookup(ctx context.Context, roleName string) (RoleUse, error) {
 }
 
 func (r *Roles) snapshot(ctx context.Context, region string) *roleSnapshot {
-	now := time.Now()
-	if r.Now != nil {
-		now = r.Now()
-	}
+	now := r.now()
 	ttl := r.CacheFor
 	if ttl <= 0 {
 		ttl = DefaultRoleCacheFor

@@ -44,17 +44,35 @@ type Deduper interface {
 
 // Notifier is the Slack notifier Lambda's handler: it receives the SNS
 // topic's messages, applies the Slack threshold and the dedup window, and
-// posts Block Kit messages.
+// posts Block Kit messages. FromEnv builds it as the Lambda runs it.
 type Notifier struct {
+	// Policy gives the Slack threshold and the dedup window (required).
 	Policy *policy.Policy
-	Slack  Poster
+	// Slack posts the messages (required).
+	Slack Poster
 	// Dedup folds repeats; nil posts every finding.
 	Dedup Deduper
-	Log   *slog.Logger
-	// Metrics receives Embedded Metric Format lines (os.Stdout in Lambda).
+	// Log is the logger (slog.Default() when nil).
+	Log *slog.Logger
+	// Metrics receives Embedded Metric Format lines (os.Stdout in Lambda);
+	// nil emits none.
 	Metrics io.Writer
-	// Now stamps metrics.
+	// Now stamps metrics (time.Now when nil).
 	Now func() time.Time
+}
+
+func (n *Notifier) log() *slog.Logger {
+	if n.Log != nil {
+		return n.Log
+	}
+	return slog.Default()
+}
+
+func (n *Notifier) now() time.Time {
+	if n.Now != nil {
+		return n.Now()
+	}
+	return time.Now()
 }
 
 // Handle processes one SNS delivery. An error makes Lambda retry the event
@@ -70,7 +88,7 @@ func (n *Notifier) Handle(ctx context.Context, ev events.SNSEvent) error {
 }
 
 func (n *Notifier) handle(ctx context.Context, msg events.SNSEntity) error {
-	log := n.Log.With("snsMessageId", msg.MessageID)
+	log := n.log().With("snsMessageId", msg.MessageID)
 	f, err := notify.DecodeMessage(msg.Message)
 	if err != nil {
 		log.ErrorContext(ctx, "cannot read the SNS message", "error", err)
@@ -145,13 +163,9 @@ func (n *Notifier) metric(log *slog.Logger, name, stage string, f *finding.Findi
 	if n.Metrics == nil {
 		return
 	}
-	now := time.Now
-	if n.Now != nil {
-		now = n.Now
-	}
 	doc := map[string]any{
 		"_aws": map[string]any{
-			"Timestamp": now().UnixMilli(),
+			"Timestamp": n.now().UnixMilli(),
 			"CloudWatchMetrics": []any{map[string]any{
 				"Namespace":  MetricNamespace,
 				"Dimensions": [][]string{{"Function"}},

@@ -106,15 +106,18 @@ func newRig(t *testing.T, pol *policy.Policy) *rig {
 	var logs, metrics bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
 	waits := &[]time.Duration{}
-	client := slackhook.New(u, slackhook.WithLogger(log), slackhook.WithSleeper(func(_ context.Context, d time.Duration) error {
-		*waits = append(*waits, d)
-		return nil
-	}))
+	client := slackhook.New(u, func(o *slackhook.Options) {
+		o.Log = log
+		o.Sleep = func(_ context.Context, d time.Duration) error {
+			*waits = append(*waits, d)
+			return nil
+		}
+	})
 	w := awsfake.New(t)
 	db := dynamodb.NewFromConfig(awsfake.Config("eu-west-1"), func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(w.DynamoDB.URL) })
 	now := time.Date(2025, 3, 14, 3, 2, 30, 0, time.UTC)
 	clock := &now
-	win := dedup.New(db, "eksguard-state", pol.Notify.DedupWindow.Duration, func() time.Time { return *clock })
+	win := &dedup.Window{DB: db, Table: "eksguard-state", Length: pol.Notify.DedupWindow.Duration, Now: func() time.Time { return *clock }}
 	n := &Notifier{Policy: pol, Slack: client, Dedup: win, Log: log, Metrics: &metrics, Now: func() time.Time { return *clock }}
 	return &rig{n: n, hook: hook, aws: w, logs: &logs, metrics: &metrics, waits: waits, clock: clock}
 }
@@ -337,9 +340,11 @@ func TestNotifierTimeoutKeepsTheURLOutOfEverything(t *testing.T) {
 	}
 	var logs, metrics bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
-	client := slackhook.New(u, slackhook.WithLogger(log), slackhook.WithMaxAttempts(2),
-		slackhook.WithHTTPClient(&http.Client{Timeout: 50 * time.Millisecond}),
-		slackhook.WithSleeper(func(context.Context, time.Duration) error { return nil }))
+	client := slackhook.New(u, func(o *slackhook.Options) {
+		o.Log, o.MaxAttempts = log, 2
+		o.HTTPClient = &http.Client{Timeout: 50 * time.Millisecond}
+		o.Sleep = func(context.Context, time.Duration) error { return nil }
+	})
 	n := &Notifier{Policy: policy.Default(), Slack: client, Log: log, Metrics: &metrics}
 	m, _ := notify.BuildSNS(findingtest.LoggingFinding(), notify.FormatJSON)
 	err = n.Handle(context.Background(), events.SNSEvent{Records: []events.SNSEventRecord{{SNS: events.SNSEntity{MessageID: "m1", Message: m.Body}}}})
@@ -411,7 +416,9 @@ func secretsRig(t *testing.T) (*rig, string) {
 	r := newRig(t, policy.Default())
 	const arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:eksguard/slack-webhook-AbCdEf"
 	sm := secretsmanager.NewFromConfig(awsfake.Config("eu-west-1"), func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(r.aws.SecretsManager.URL) })
-	r.n.Slack = slackhook.NewFromSecret(sm, arn, slackhook.WithSleeper(func(context.Context, time.Duration) error { return nil }))
+	r.n.Slack = slackhook.NewFromSecret(sm, arn, func(o *slackhook.Options) {
+		o.Sleep = func(context.Context, time.Duration) error { return nil }
+	})
 	return r, arn
 }
 
@@ -494,8 +501,10 @@ func TestNotifierHangingWebhookEndsWithItsOwnErrorBeforeTheDeadline(t *testing.T
 	// As in Lambda, scaled down: 1s invocation, 100ms attempts, 50ms reserve,
 	// backoff 250ms then 500ms: attempts at 0 and ~350ms; a third would start
 	// at ~950ms and be cut off.
-	r.n.Slack = slackhook.New(u, slackhook.WithHTTPClient(&http.Client{Timeout: 100 * time.Millisecond}),
-		slackhook.WithReserve(50*time.Millisecond), slackhook.WithBackoff(250*time.Millisecond, time.Second))
+	r.n.Slack = slackhook.New(u, func(o *slackhook.Options) {
+		o.HTTPClient = &http.Client{Timeout: 100 * time.Millisecond}
+		o.Reserve, o.BaseDelay, o.MaxDelay = 50*time.Millisecond, 250*time.Millisecond, time.Second
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	m, _ := notify.BuildSNS(findingtest.LoggingFinding(), notify.FormatJSON)
@@ -528,4 +537,42 @@ func mustURL(t *testing.T, raw string) slackhook.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// A Notifier without a logger or clock logs to slog.Default() and stamps
+// metrics with the real time, rather than panicking.
+func TestNotifierWithoutLoggerOrClock(t *testing.T) {
+	var logs bytes.Buffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(&logs, nil)))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+
+	r := newRig(t, policy.Default())
+	r.n.Log, r.n.Now = nil, nil
+	before := time.Now().UnixMilli()
+	if err := r.deliver(t, findingtest.LoggingFinding(), "m1", notify.FormatJSON); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(r.hook.received()), 1; got != want {
+		t.Fatalf("got %d posts, want %d", got, want)
+	}
+	if !strings.Contains(logs.String(), `"msg":"posted to Slack"`) {
+		t.Errorf("default logger got %q, want the posted line", logs.String())
+	}
+	err := r.n.Handle(context.Background(), events.SNSEvent{Records: []events.SNSEventRecord{{SNS: events.SNSEntity{MessageID: "m2", Message: "not a finding"}}}})
+	if err == nil {
+		t.Fatal("undecodable message: got no error, want one")
+	}
+	if !strings.Contains(logs.String(), `"msg":"cannot read the SNS message"`) {
+		t.Errorf("default logger got %q, want the decode failure", logs.String())
+	}
+	var point struct {
+		AWS struct{ Timestamp int64 } `json:"_aws"`
+	}
+	if err := json.Unmarshal(r.metrics.Bytes(), &point); err != nil {
+		t.Fatalf("metric %q: %v", r.metrics.String(), err)
+	}
+	if point.AWS.Timestamp < before {
+		t.Errorf("metric timestamp %d, want the real time (at least %d)", point.AWS.Timestamp, before)
+	}
 }

@@ -37,49 +37,73 @@ type Client struct {
 	log         *slog.Logger
 }
 
-// Option configures a Client.
-type Option func(*Client)
-
-// WithHTTPClient sets the HTTP client (its Timeout, or DefaultTimeout when
-// it has none, bounds each attempt).
-func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
-
-// WithSleeper replaces the wait between attempts (tests record instead of sleeping).
-func WithSleeper(s func(ctx context.Context, d time.Duration) error) Option {
-	return func(c *Client) { c.sleep = s }
+// Options tune a Client. Each zero field has a default.
+type Options struct {
+	// HTTPClient sends the requests; its Timeout (DefaultTimeout when it
+	// has none) bounds each attempt. Nil: a client with DefaultTimeout.
+	HTTPClient *http.Client
+	// Sleep waits between attempts (a timer that ends early with the
+	// context when nil); tests record the waits instead.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// MaxAttempts bounds the attempts per message (DefaultMaxAttempts when
+	// zero, 1 when negative).
+	MaxAttempts int
+	// BaseDelay is the first wait of the exponential backoff
+	// (DefaultBaseDelay when zero).
+	BaseDelay time.Duration
+	// MaxDelay caps the backoff (DefaultMaxDelay when zero).
+	MaxDelay time.Duration
+	// Reserve is the time kept free before the context's deadline: an
+	// attempt (or a wait and an attempt) that would end later is not
+	// started (DefaultReserve when zero, none when negative).
+	Reserve time.Duration
+	// Log receives each failed attempt, with the URL redacted
+	// (slog.Default() when nil).
+	Log *slog.Logger
 }
 
-// WithMaxAttempts bounds the attempts per message (at least 1).
-func WithMaxAttempts(n int) Option {
-	return func(c *Client) { c.maxAttempts = max(n, 1) }
-}
-
-// WithBackoff sets the first wait and the cap of the exponential backoff.
-func WithBackoff(base, maxDelay time.Duration) Option {
-	return func(c *Client) { c.baseDelay, c.maxDelay = base, maxDelay }
-}
-
-// WithReserve sets the time kept free before the context's deadline: an
-// attempt (or a wait and an attempt) that would end later is not started.
-func WithReserve(d time.Duration) Option { return func(c *Client) { c.reserve = max(d, 0) } }
-
-// WithLogger logs each failed attempt (with the URL redacted).
-func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.log = l } }
-
-// New returns a client for the webhook.
-func New(u URL, opts ...Option) *Client {
+// New returns a client for the webhook; optFns change the Options.
+func New(u URL, optFns ...func(*Options)) *Client {
+	var o Options
+	for _, fn := range optFns {
+		fn(&o)
+	}
 	c := &Client{
 		url:         u,
-		http:        &http.Client{Timeout: DefaultTimeout},
-		sleep:       sleepContext,
-		maxAttempts: DefaultMaxAttempts,
-		baseDelay:   DefaultBaseDelay,
-		maxDelay:    DefaultMaxDelay,
-		reserve:     DefaultReserve,
-		log:         slog.New(slog.DiscardHandler),
+		http:        o.HTTPClient,
+		sleep:       o.Sleep,
+		maxAttempts: o.MaxAttempts,
+		baseDelay:   o.BaseDelay,
+		maxDelay:    o.MaxDelay,
+		reserve:     o.Reserve,
+		log:         o.Log,
 	}
-	for _, o := range opts {
-		o(c)
+	if c.http == nil {
+		c.http = &http.Client{Timeout: DefaultTimeout}
+	}
+	if c.sleep == nil {
+		c.sleep = sleepContext
+	}
+	switch {
+	case c.maxAttempts == 0:
+		c.maxAttempts = DefaultMaxAttempts
+	case c.maxAttempts < 0:
+		c.maxAttempts = 1
+	}
+	if c.baseDelay <= 0 {
+		c.baseDelay = DefaultBaseDelay
+	}
+	if c.maxDelay <= 0 {
+		c.maxDelay = DefaultMaxDelay
+	}
+	switch {
+	case c.reserve == 0:
+		c.reserve = DefaultReserve
+	case c.reserve < 0:
+		c.reserve = 0
+	}
+	if c.log == nil {
+		c.log = slog.Default()
 	}
 	return c
 }

@@ -88,6 +88,9 @@ func (s *sleeps) sleep(_ context.Context, d time.Duration) error {
 	return nil
 }
 
+// options makes the client sleep through s.
+func (s *sleeps) options(o *Options) { o.Sleep = s.sleep }
+
 // logs captures JSON log lines.
 func logs() (*slog.Logger, *bytes.Buffer) {
 	var b bytes.Buffer
@@ -113,7 +116,7 @@ func assertNoSecret(t *testing.T, what, s string) {
 func TestPostSendsTheMessageOnce(t *testing.T) {
 	h := newHook(t)
 	var s sleeps
-	attempts, err := New(h.url(t), WithSleeper(s.sleep)).Post(context.Background(), message())
+	attempts, err := New(h.url(t), s.options).Post(context.Background(), message())
 	if err != nil || attempts != 1 {
 		t.Fatalf("Post = %d, %v; want 1 attempt, no error", attempts, err)
 	}
@@ -136,7 +139,7 @@ func TestPostHonoursRetryAfterOn429(t *testing.T) {
 	h := newHook(t, status(429, "Retry-After", "7"), status(429, "Retry-After", "3"))
 	var s sleeps
 	log, buf := logs()
-	attempts, err := New(h.url(t), WithSleeper(s.sleep), WithLogger(log)).Post(context.Background(), message())
+	attempts, err := New(h.url(t), s.options, func(o *Options) { o.Log = log }).Post(context.Background(), message())
 	if err != nil || attempts != 3 {
 		t.Fatalf("Post = %d, %v; want success on attempt 3", attempts, err)
 	}
@@ -153,7 +156,7 @@ func TestPostBacksOffExponentiallyOn5xxThenFails(t *testing.T) {
 	h := newHook(t, status(500), status(502), status(503), status(500), status(500))
 	var s sleeps
 	log, buf := logs()
-	attempts, err := New(h.url(t), WithSleeper(s.sleep), WithLogger(log)).Post(context.Background(), message())
+	attempts, err := New(h.url(t), s.options, func(o *Options) { o.Log = log }).Post(context.Background(), message())
 	if attempts != DefaultMaxAttempts || h.requests() != DefaultMaxAttempts {
 		t.Errorf("attempts = %d, requests = %d; want %d", attempts, h.requests(), DefaultMaxAttempts)
 	}
@@ -174,7 +177,7 @@ func TestPostBacksOffExponentiallyOn5xxThenFails(t *testing.T) {
 func TestBackoffIsCapped(t *testing.T) {
 	h := newHook(t, status(500), status(500), status(500), status(500), status(500), status(500))
 	var s sleeps
-	_, err := New(h.url(t), WithSleeper(s.sleep), WithMaxAttempts(6), WithBackoff(5*time.Second, 12*time.Second)).Post(context.Background(), message())
+	_, err := New(h.url(t), s.options, func(o *Options) { o.MaxAttempts, o.BaseDelay, o.MaxDelay = 6, 5*time.Second, 12*time.Second }).Post(context.Background(), message())
 	if err == nil {
 		t.Fatal("no error after six 500s")
 	}
@@ -183,12 +186,37 @@ func TestBackoffIsCapped(t *testing.T) {
 	}
 }
 
+// Zero options take the defaults (the default logger included); a
+// negative attempt count means one attempt.
+func TestOptionsDefaults(t *testing.T) {
+	var buf bytes.Buffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewJSONHandler(&buf, nil)))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	h := newHook(t, status(500), status(500), status(500), status(500))
+	var s sleeps
+	attempts, err := New(h.url(t), s.options, func(o *Options) { o.Log = nil }).Post(context.Background(), message())
+	if err == nil || attempts != DefaultMaxAttempts {
+		t.Errorf("Post = %d, %v; want %d failed attempts", attempts, err, DefaultMaxAttempts)
+	}
+	if got, want := strings.Count(buf.String(), "Slack webhook attempt failed, retrying"), DefaultMaxAttempts-1; got != want {
+		t.Errorf("default logger got %d retry lines, want %d:\n%s", got, want, buf.String())
+	}
+	assertNoSecret(t, "logs", buf.String())
+
+	h = newHook(t, status(500))
+	attempts, err = New(h.url(t), s.options, func(o *Options) { o.MaxAttempts = -3 }).Post(context.Background(), message())
+	if err == nil || attempts != 1 || h.requests() != 1 {
+		t.Errorf("MaxAttempts -3: Post = %d, %v after %d requests; want one failed attempt", attempts, err, h.requests())
+	}
+}
+
 func TestPostDoesNotRetryRejectedPayloadOrRevokedHook(t *testing.T) {
 	for _, code := range []int{400, 403, 404, 410} {
 		t.Run(fmt.Sprint(code), func(t *testing.T) {
 			h := newHook(t, status(code))
 			var s sleeps
-			attempts, err := New(h.url(t), WithSleeper(s.sleep)).Post(context.Background(), message())
+			attempts, err := New(h.url(t), s.options).Post(context.Background(), message())
 			var e *Error
 			if attempts != 1 || !errors.As(err, &e) || e.Retryable || e.Status != code {
 				t.Fatalf("Post = %d, %#v; want one attempt and a permanent error", attempts, err)
@@ -212,8 +240,10 @@ func TestPostTimeoutKeepsTheURLOutOfErrorsAndLogs(t *testing.T) {
 	defer close(release)
 	var s sleeps
 	log, buf := logs()
-	c := New(h.url(t), WithSleeper(s.sleep), WithLogger(log), WithMaxAttempts(2),
-		WithHTTPClient(&http.Client{Timeout: 50 * time.Millisecond}))
+	c := New(h.url(t), s.options, func(o *Options) {
+		o.Log, o.MaxAttempts = log, 2
+		o.HTTPClient = &http.Client{Timeout: 50 * time.Millisecond}
+	})
 	attempts, err := c.Post(context.Background(), message())
 	var e *Error
 	if attempts != 2 || !errors.As(err, &e) || !e.Timeout || !e.Retryable || e.Status != 0 {
@@ -235,7 +265,7 @@ func TestPostConnectionRefusedKeepsTheURLOut(t *testing.T) {
 	u := h.url(t)
 	h.srv.Close()
 	var s sleeps
-	attempts, err := New(u, WithSleeper(s.sleep), WithMaxAttempts(2)).Post(context.Background(), message())
+	attempts, err := New(u, s.options, func(o *Options) { o.MaxAttempts = 2 }).Post(context.Background(), message())
 	if attempts != 2 || err == nil {
 		t.Fatalf("Post = %d, %v; want 2 failed attempts", attempts, err)
 	}
@@ -247,7 +277,7 @@ func TestPostGivesUpWhenRetryAfterPassesTheDeadline(t *testing.T) {
 	var s sleeps
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	attempts, err := New(h.url(t), WithSleeper(s.sleep)).Post(ctx, message())
+	attempts, err := New(h.url(t), s.options).Post(ctx, message())
 	if attempts != 1 || err == nil || len(s.d) != 0 {
 		t.Fatalf("Post = %d, %v after waits %v; want to give up at once", attempts, err, s.d)
 	}
@@ -312,8 +342,10 @@ func TestPostStartsNoAttemptThatWouldOutlastTheDeadline(t *testing.T) {
 	// (0.65s), so no third attempt, which would have been cut by the deadline.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	c := New(h.url(t), WithHTTPClient(&http.Client{Timeout: 100 * time.Millisecond}), WithReserve(50*time.Millisecond),
-		WithBackoff(250*time.Millisecond, time.Second))
+	c := New(h.url(t), func(o *Options) {
+		o.HTTPClient = &http.Client{Timeout: 100 * time.Millisecond}
+		o.Reserve, o.BaseDelay, o.MaxDelay = 50*time.Millisecond, 250*time.Millisecond, time.Second
+	})
 	attempts, err := c.Post(ctx, message())
 	if ctx.Err() != nil {
 		t.Fatalf("Post returned after the deadline (%v): %v", ctx.Err(), err)

@@ -14,15 +14,16 @@ import (
 type FromSecret struct {
 	sm        SecretsClient
 	secretARN string
-	opts      []Option
+	optFns    []func(*Options)
 
 	mu     sync.Mutex
 	client *Client
 }
 
-// NewFromSecret prepares a client for the webhook stored in secretARN.
-func NewFromSecret(sm SecretsClient, secretARN string, opts ...Option) *FromSecret {
-	return &FromSecret{sm: sm, secretARN: secretARN, opts: opts}
+// NewFromSecret prepares a client for the webhook stored in secretARN;
+// optFns change the client's Options, as for New.
+func NewFromSecret(sm SecretsClient, secretARN string, optFns ...func(*Options)) *FromSecret {
+	return &FromSecret{sm: sm, secretARN: secretARN, optFns: optFns}
 }
 
 // Warm reads the secret now, if it has not been read yet.
@@ -50,6 +51,6 @@ func (s *FromSecret) get(ctx context.Context) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.client = New(u, s.opts...)
+	s.client = New(u, s.optFns...)
 	return s.client, nil
 }

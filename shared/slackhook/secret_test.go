@@ -126,7 +126,7 @@ func TestFromSecretReadsOnceAndRetriesAFailedRead(t *testing.T) {
 	h := newHook(t)
 	fake := &secretsFake{} // not created yet
 	var s sleeps
-	p := NewFromSecret(fake.start(t), secretARN, WithSleeper(s.sleep))
+	p := NewFromSecret(fake.start(t), secretARN, s.options)
 	if err := p.Warm(context.Background()); err == nil || !strings.Contains(err.Error(), "ResourceNotFoundException") || !errors.Is(err, ErrNotConfigured) {
 		t.Fatalf("Warm = %v, want the Secrets Manager error, as ErrNotConfigured", err)
 	}

@@ -48,8 +48,10 @@ func ParseURL(raw string) (URL, error) {
 
 // SecretsClient is the one Secrets Manager call this package makes.
 type SecretsClient interface {
-	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+	GetSecretValue(ctx context.Context, params *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
 }
+
+var _ SecretsClient = (*secretsmanager.Client)(nil)
 
 // ErrNotConfigured says the secret holds no webhook yet: the stack creates it
 // empty, and Slack alerts stay off until someone sets it.
