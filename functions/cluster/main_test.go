@@ -25,7 +25,7 @@ func TestClusterFunctionUnderTheLambdaRuntime(t *testing.T) {
 	queue := w.SQS.URL + "/111122223333/eksguard-defer"
 	env := w.Env()
 	maps.Copy(env, map[string]string{
-		config.EnvPolicy:              "version: 1\ndefaults:\n  mode: remediate\nprincipals:\n  admins: [\"arn:aws:iam::111122223333:role/platform-admins\"]\n",
+		config.EnvPolicy:              `{"version":1,"defaults":{"mode":"remediate"},"principals":{"admins":["arn:aws:iam::111122223333:role/platform-admins"]}}`,
 		config.EnvTable:               "eksguard",
 		config.EnvTopicARN:            "arn:aws:sns:eu-west-1:111122223333:eksguard-findings",
 		config.EnvRemediationRoleARN:  "arn:aws:iam::111122223333:role/eksguard-*",

@@ -33,7 +33,7 @@ type Setting struct {
 
 // Settings lists every deployment setting, for docs/deploy.md and the tests.
 var Settings = []Setting{
-	{"policyFile", []string{config.EnvPolicyFile}, "policy file, validated at synth (default: the built-in notify-only policy)"},
+	{"policyFile", []string{"EKSGUARD_POLICY_FILE"}, "YAML policy file, validated at synth and given to the functions in its JSON form (default: the built-in notify-only policy)"},
 	{"slackSecretArn", []string{config.EnvSlackSecretARN}, "ARN of an existing Secrets Manager secret holding the Slack webhook URL (default: the stack creates an empty one)"},
 	{"alertEmails", []string{"EKSGUARD_ALERT_EMAILS"}, "comma-separated e-mail addresses subscribed to findings and alarms"},
 	{"alertHttpsEndpoints", []string{"EKSGUARD_ALERT_HTTPS_ENDPOINTS"}, "comma-separated HTTPS URLs subscribed to findings and alarms"},

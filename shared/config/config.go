@@ -18,10 +18,8 @@ import (
 
 // The environment variables eksguard reads.
 const (
-	// EnvPolicy holds the policy document itself (YAML or JSON).
+	// EnvPolicy holds the policy document itself, in its JSON form.
 	EnvPolicy = "EKSGUARD_POLICY"
-	// EnvPolicyFile names a policy file to read instead.
-	EnvPolicyFile = "EKSGUARD_POLICY_FILE"
 	// EnvTable is the DynamoDB table for idempotency records and the circuit breaker.
 	EnvTable = "EKSGUARD_TABLE"
 	// EnvTopicARN is the SNS topic findings are published to.
@@ -50,8 +48,7 @@ const (
 
 // Names lists every variable with what it is for, for docs.
 var Names = []struct{ Name, Purpose string }{
-	{EnvPolicy, "the policy document (YAML or JSON); the stack sets it from the validated policy file"},
-	{EnvPolicyFile, "path of a policy file, read when EKSGUARD_POLICY is unset"},
+	{EnvPolicy, "the policy document in its JSON form; the stack sets it from the validated policy file"},
 	{EnvTable, "DynamoDB table for idempotency records and the circuit breaker"},
 	{EnvTopicARN, "SNS topic findings are published to"},
 	{EnvRemediationRoleARN, "eksguard's own role ARNs (comma-separated, globs allowed): events they cause are ignored"},
@@ -72,7 +69,7 @@ const MaxDeferDelay = 900 * time.Second
 // mean the consumer's named default (deferral.DefaultDelay,
 // deferral.DefaultMaxAttempts); empty strings and lists mean unset.
 type Settings struct {
-	// Policy is the policy from EKSGUARD_POLICY or EKSGUARD_POLICY_FILE,
+	// Policy is the policy from EKSGUARD_POLICY,
 	// validated against the rule catalogue; policy.Default() when neither is set.
 	Policy *policy.Policy
 	// Table is EKSGUARD_TABLE.
@@ -144,24 +141,23 @@ func Load(knownRules []string, required ...string) (Settings, error) {
 	return s, errors.Join(errs...)
 }
 
-// loadPolicy loads the policy from EKSGUARD_POLICY or EKSGUARD_POLICY_FILE,
-// or returns the built-in defaults when neither is set.
+// loadPolicy loads the policy from EKSGUARD_POLICY, or returns the built-in
+// defaults when it is unset. It holds the JSON form the stack writes
+// (policy.ParseJSON): the functions link no YAML parser, while the stack and
+// `eksguard policy validate` read the YAML file (with line numbers).
 func loadPolicy(knownRules []string) (*policy.Policy, error) {
-	if doc := os.Getenv(EnvPolicy); strings.TrimSpace(doc) != "" {
-		p, err := policy.Parse([]byte(doc), EnvPolicy, knownRules)
-		if err != nil {
-			return nil, fmt.Errorf("load policy: %w", err)
-		}
-		return p, nil
+	doc := os.Getenv(EnvPolicy)
+	if strings.TrimSpace(doc) == "" {
+		return policy.Default(), nil
 	}
-	if path := os.Getenv(EnvPolicyFile); path != "" {
-		p, err := policy.Load(path, knownRules)
-		if err != nil {
-			return nil, fmt.Errorf("load policy (%s): %w", EnvPolicyFile, err)
-		}
-		return p, nil
+	if !strings.HasPrefix(strings.TrimSpace(doc), "{") {
+		return nil, fmt.Errorf("load policy: %s holds the policy in its JSON form (as the stack writes it), not YAML", EnvPolicy)
 	}
-	return policy.Default(), nil
+	p, err := policy.ParseJSON([]byte(doc), EnvPolicy, knownRules)
+	if err != nil {
+		return nil, fmt.Errorf("load policy: %w", err)
+	}
+	return p, nil
 }
 
 func purposeOf(name string) (string, bool) {

@@ -1,8 +1,6 @@
 package config_test
 
 import (
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -25,7 +23,7 @@ func clearEnv(t *testing.T) {
 
 func TestLoadReadsEverySetting(t *testing.T) {
 	clearEnv(t)
-	t.Setenv(config.EnvPolicy, "version: 1\ndefaults:\n  mode: off\nrules:\n  iam-user-granted: {mode: notify}\n")
+	t.Setenv(config.EnvPolicy, `{"version":1,"defaults":{"mode":"off"},"rules":{"iam-user-granted":{"mode":"notify"}}}`)
 	t.Setenv(config.EnvTable, " t ")
 	t.Setenv(config.EnvTopicARN, "arn:aws:sns:eu-west-1:111122223333:eksguard-findings")
 	t.Setenv(config.EnvRemediationRoleARN, " arn:aws:iam::1:role/a , ,arn:aws:iam::1:role/b-* ")
@@ -100,7 +98,7 @@ func TestLoadRequiresWhatTheFunctionNames(t *testing.T) {
 // Every bad variable is reported at once, each by name.
 func TestLoadNamesEachBadVariable(t *testing.T) {
 	clearEnv(t)
-	t.Setenv(config.EnvPolicy, "version: 1\nrules:\n  cluster-admin-grantd: {mode: remediate}\n")
+	t.Setenv(config.EnvPolicy, `{"version":1,"rules":{"cluster-admin-grantd":{"mode":"remediate"}}}`)
 	t.Setenv(config.EnvDeferDelaySeconds, "soon")
 	t.Setenv(config.EnvDeferMaxAttempts, "0")
 	_, err := config.Load(knownRules, config.EnvTable, config.EnvTopicARN)
@@ -123,13 +121,9 @@ func TestLoadNamesEachBadVariable(t *testing.T) {
 	}
 }
 
-func TestLoadPolicyFile(t *testing.T) {
+func TestLoadPolicyInItsJSONForm(t *testing.T) {
 	clearEnv(t)
-	path := filepath.Join(t.TempDir(), "policy.yaml")
-	if err := os.WriteFile(path, []byte("version: 1\ndefaults:\n  mode: off\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv(config.EnvPolicyFile, path)
+	t.Setenv(config.EnvPolicy, `{"version":1,"defaults":{"mode":"off"}}`)
 	s, err := config.Load(knownRules)
 	if err != nil {
 		t.Fatal(err)
@@ -137,9 +131,13 @@ func TestLoadPolicyFile(t *testing.T) {
 	if got, want := string(s.Policy.ModeFor("cluster-admin-granted")), "off"; got != want {
 		t.Errorf("mode = %s, want %s", got, want)
 	}
-	t.Setenv(config.EnvPolicyFile, filepath.Join(t.TempDir(), "missing.yaml"))
-	if _, err := config.Load(knownRules); err == nil || !strings.Contains(err.Error(), config.EnvPolicyFile) {
-		t.Errorf("missing policy file: got %v, want an error naming %s", err, config.EnvPolicyFile)
+	t.Setenv(config.EnvPolicy, "version: 1\ndefaults:\n  mode: off\n")
+	if _, err := config.Load(knownRules); err == nil || !strings.Contains(err.Error(), "JSON form") {
+		t.Errorf("YAML in %s: got %v, want an error saying it takes the JSON form", config.EnvPolicy, err)
+	}
+	t.Setenv(config.EnvPolicy, `{"version":1,"principals":{"admin":[]}}`)
+	if _, err := config.Load(knownRules); err == nil || !strings.Contains(err.Error(), "admin") {
+		t.Errorf("unknown key: got %v, want an error naming it", err)
 	}
 }
 

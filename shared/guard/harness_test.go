@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/eksguard/eksguard/internal/testsupport/awsfake"
 	"github.com/eksguard/eksguard/shared/config"
@@ -24,6 +24,8 @@ import (
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/guard"
 	"github.com/eksguard/eksguard/shared/notify"
+	"github.com/eksguard/eksguard/shared/policy"
+	"github.com/eksguard/eksguard/shared/rules"
 )
 
 const (
@@ -60,8 +62,7 @@ func newHarness(t *testing.T, fam families.Family, policyDoc string, env map[str
 	h.queueURL = w.SQS.URL + "/111122223333/eksguard-defer"
 	vars := w.Env()
 	maps.Copy(vars, map[string]string{
-		config.EnvPolicy:              policyDoc,
-		config.EnvPolicyFile:          "",
+		config.EnvPolicy:              policyJSON(t, policyDoc),
 		config.EnvTable:               table,
 		config.EnvTopicARN:            topic,
 		config.EnvRemediationRoleARN:  "arn:aws:iam::111122223333:role/eksguard-*",
@@ -76,7 +77,7 @@ func newHarness(t *testing.T, fam families.Family, policyDoc string, env map[str
 	for k, v := range vars {
 		t.Setenv(k, v)
 	}
-	g, err := guard.FromEnv(context.Background(), fam, slog.New(slog.NewJSONHandler(h.logs, nil)), awsconfig.WithRetryer(awsfake.FastRetryer))
+	g, err := guard.FromEnv(context.Background(), fam, slog.New(slog.NewJSONHandler(h.logs, nil)), func(c *aws.Config) { c.Retryer = awsfake.FastRetryer })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,3 +204,17 @@ func jsonEqual(t *testing.T, got, want string) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// policyJSON is a YAML policy in the JSON form the stack gives the functions.
+func policyJSON(t *testing.T, doc string) string {
+	t.Helper()
+	p, err := policy.Parse([]byte(doc), "test policy", rules.IDs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(js)
+}

@@ -3,7 +3,6 @@ package guard
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"sync"
@@ -13,7 +12,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -27,6 +25,7 @@ import (
 	"github.com/eksguard/eksguard/shared/families"
 	"github.com/eksguard/eksguard/shared/idempotency"
 	"github.com/eksguard/eksguard/shared/killswitch"
+	"github.com/eksguard/eksguard/shared/lambdaenv"
 	"github.com/eksguard/eksguard/shared/notify"
 	"github.com/eksguard/eksguard/shared/remediate"
 	"github.com/eksguard/eksguard/shared/rules"
@@ -61,17 +60,17 @@ func Retryer() aws.Retryer {
 
 // FromEnv builds a family's guard the way its Lambda runs it: the
 // settings from config.Load (the policy validated against the rule
-// catalogue, Requires set), the SDK's default configuration with the
-// bounded Retryer (opts may override it), the real rules and the SNS
-// publisher, logging to log.
-func FromEnv(ctx context.Context, fam families.Family, log *slog.Logger, opts ...func(*awsconfig.LoadOptions) error) (*Guard, error) {
+// catalogue, Requires set), the AWS configuration of the Lambda environment
+// (lambdaenv) with the bounded Retryer (opts may override it), the real
+// rules and the SNS publisher, logging to log.
+func FromEnv(ctx context.Context, fam families.Family, log *slog.Logger, opts ...func(*aws.Config)) (*Guard, error) {
 	s, err := config.Load(rules.IDs(), Requires...)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, append([]func(*awsconfig.LoadOptions) error{awsconfig.WithRetryer(Retryer)}, opts...)...)
+	cfg, err := lambdaenv.Config(append([]func(*aws.Config){func(c *aws.Config) { c.Retryer = Retryer }}, opts...)...)
 	if err != nil {
-		return nil, fmt.Errorf("load the AWS configuration: %w", err)
+		return nil, err
 	}
 	return New(cfg, fam, s, func(o *Options) { o.Log = log })
 }

@@ -45,7 +45,7 @@ func lambdaEnv(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", "ASIAEXAMPLE")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
 	t.Setenv("AWS_SESSION_TOKEN", "token-1")
-	for _, v := range []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SNS", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_DEFAULT_REGION"} {
+	for _, v := range []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SNS", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_DEFAULT_REGION"} {
 		t.Setenv(v, "")
 	}
 }
@@ -80,6 +80,7 @@ func TestConfigFromTheLambdaEnvironment(t *testing.T) {
 func TestIgnoreConfiguredEndpoints(t *testing.T) {
 	lambdaEnv(t)
 	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:2")
 	t.Setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")
 	cfg, err := Config()
 	if err != nil {
@@ -87,6 +88,33 @@ func TestIgnoreConfiguredEndpoints(t *testing.T) {
 	}
 	if cfg.BaseEndpoint != nil {
 		t.Errorf("BaseEndpoint = %q, want none when endpoints are ignored", *cfg.BaseEndpoint)
+	}
+	if v, ok, _ := cfg.ConfigSources[0].(*environment).GetServiceBaseEndpoint(context.Background(), "DynamoDB"); ok {
+		t.Errorf("service endpoint %q, want none when endpoints are ignored", v)
+	}
+}
+
+// Service IDs with spaces name their variable with underscores, as the
+// SDK's EnvConfig does.
+func TestServiceEndpointNames(t *testing.T) {
+	lambdaEnv(t)
+	t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:3")
+	t.Setenv("AWS_DEFAULT_REGION", "us-east-1")
+	t.Setenv("AWS_REGION", "")
+	cfg, err := Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Region != "us-east-1" {
+		t.Errorf("region %q, want AWS_DEFAULT_REGION's", cfg.Region)
+	}
+	v, ok, _ := cfg.ConfigSources[0].(*environment).GetServiceBaseEndpoint(context.Background(), "Secrets Manager")
+	if !ok || v != "http://127.0.0.1:3" {
+		t.Errorf("Secrets Manager endpoint %q, %v", v, ok)
+	}
+	t.Setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "maybe")
+	if _, err := Config(); err == nil || !strings.Contains(err.Error(), "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") {
+		t.Errorf("got %v, want an error naming AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", err)
 	}
 }
 

@@ -3,18 +3,18 @@ package slackalert
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/eksguard/eksguard/shared/config"
 	"github.com/eksguard/eksguard/shared/dedup"
+	"github.com/eksguard/eksguard/shared/lambdaenv"
 	"github.com/eksguard/eksguard/shared/rules"
 	"github.com/eksguard/eksguard/shared/slackhook"
 )
@@ -39,18 +39,19 @@ func Main() {
 
 // FromEnv builds the notifier the way its Lambda runs it: the settings
 // from config.Load (the policy validated against the rule catalogue,
-// Requires set), the SDK's default configuration (opts may change it), the
+// Requires set), the AWS configuration of the Lambda environment
+// (lambdaenv; opts may change it), the
 // webhook read from the secret at once (a failed read is logged and tried
 // again by each invocation), metrics on os.Stdout and, when a table is set,
 // the dedup window of the policy's length.
-func FromEnv(ctx context.Context, log *slog.Logger, opts ...func(*awsconfig.LoadOptions) error) (*Notifier, error) {
+func FromEnv(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*Notifier, error) {
 	s, err := config.Load(rules.IDs(), Requires...)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	cfg, err := lambdaenv.Config(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("load the AWS configuration: %w", err)
+		return nil, err
 	}
 	hook := slackhook.NewFromSecret(secretsmanager.NewFromConfig(cfg), s.SlackSecretARN, func(o *slackhook.Options) { o.Log = log })
 	if err := hook.Warm(ctx); errors.Is(err, slackhook.ErrNotConfigured) {
