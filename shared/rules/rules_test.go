@@ -26,18 +26,7 @@ const (
 // testPolicy is the issue's example policy, with an allow list per rule.
 func testPolicy(t *testing.T) *policy.Policy {
 	t.Helper()
-	doc := `version: 1
-accounts: {trusted: ["111122223333"]}
-principals:
-  admins: ["arn:aws:iam::111122223333:role/platform-admins"]
-  protected: ["arn:aws:iam::111122223333:role/break-glass"]
-  automation: ["arn:aws:iam::111122223333:role/terraform-deployer"]
-kubernetes: {privilegedGroups: [cluster-admin]}
-endpoint: {publicAccessCidrs: ["203.0.113.0/24"]}
-logging: {required: [api, audit, authenticator]}
-roles: {cluster: ["*-cluster-role"], node: ["*-node-role"]}
-rules:
-`
+	doc := ExamplePolicy + "rules:\n"
 	for _, id := range IDs() {
 		doc += fmt.Sprintf("  %s: {allow: [\"arn:aws:iam::111122223333:role/allowed-*\"]}\n", id)
 	}

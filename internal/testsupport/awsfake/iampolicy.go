@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/eksguard/eksguard/shared/glob"
 )
 
 // Statement is one statement of an identity-based policy, with every
@@ -171,32 +173,9 @@ func arnMatch(pattern, arn string) bool {
 	return true
 }
 
-// wildcard matches s against a pattern where * is any run of characters
-// and ? is one character.
-func wildcard(pattern, s string) bool {
-	p, i := 0, 0
-	star, mark := -1, 0
-	for i < len(s) {
-		switch {
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
-			p++
-			i++
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, i
-			p++
-		case star >= 0:
-			p = star + 1
-			mark++
-			i = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
-}
+// wildcard matches s against an IAM pattern: * is any run of characters
+// and ? is one character, the semantics of the policy's globs.
+func wildcard(pattern, s string) bool { return glob.Match(pattern, s) }
 
 // operator is a parsed condition operator.
 type operator struct {
