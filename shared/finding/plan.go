@@ -32,6 +32,10 @@ type Plan struct {
 	// EndpointPublicAccess and PublicAccessCIDRs set the public endpoint.
 	EndpointPublicAccess *bool    `json:"endpointPublicAccess,omitempty"`
 	PublicAccessCIDRs    []string `json:"publicAccessCidrs,omitempty"`
+	// NodeEgressApproved says the policy states that the approved CIDRs hold
+	// the nodes' egress addresses, so narrowing the public endpoint is safe
+	// even while private access is off.
+	NodeEgressApproved bool `json:"nodeEgressApproved,omitempty"`
 	// Reason says in a few words why this call undoes the change.
 	Reason string `json:"reason,omitempty"`
 }

@@ -15,7 +15,10 @@
 //     on with a CIDR outside the approved set; it keeps the current CIDRs that
 //     are approved, or sets the approved set when none is; it turns the public
 //     endpoint off only while private access is on (otherwise the nodes and
-//     every user outside the VPC would lose the cluster: UnsafeRemediation);
+//     every user outside the VPC would lose the cluster: UnsafeRemediation),
+//     and narrows it while private access is off only when the plan says the
+//     approved CIDRs hold the nodes' egress addresses (otherwise nodes that
+//     reach the API server from their NAT addresses would be cut off);
 //   - iam:AttachRolePolicy only when ListAttachedRolePolicies lacks the policy;
 //   - iam:DetachRolePolicy only when it still lists it.
 package remediate
@@ -440,6 +443,11 @@ func restrictEndpoint(ctx context.Context, c EKS, p *finding.Plan, token string)
 		}
 		if len(outside) == 0 {
 			return compliant("the public endpoint of %s is open only to approved CIDRs (%s)", p.Cluster, strings.Join(current, ", ")), nil
+		}
+		if !vpc.EndpointPrivateAccess && !p.NodeEgressApproved {
+			return nil, &UnsafeError{fmt.Sprintf("the public endpoint of %s is its only endpoint (private access is off), so its nodes "+
+				"reach the API server from their NAT egress addresses; narrowing it to the approved CIDRs could cut every node off "+
+				"unless those hold the egress addresses (say so with endpoint.approvedIncludesNodeEgress: true), so this needs a person", p.Cluster)}
 		}
 		found = fmt.Sprintf("the public endpoint of %s is open to %s, outside the approved CIDRs", p.Cluster, strings.Join(outside, ", "))
 		if len(keep) == 0 {

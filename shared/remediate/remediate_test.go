@@ -249,7 +249,7 @@ func TestPrepareAndApply(t *testing.T) {
 				c.PublicCIDRs = nil // 0.0.0.0/0
 				w.EKS.Put(c)
 			},
-			plan:   finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: "prod", PublicAccessCIDRs: []string{"203.0.113.0/24", "198.51.100.0/24"}},
+			plan:   finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: "prod", PublicAccessCIDRs: []string{"203.0.113.0/24", "198.51.100.0/24"}, NodeEgressApproved: true},
 			needed: true, found: "open to 0.0.0.0/0, outside the approved CIDRs",
 			call: `eks:UpdateClusterConfig {"name":"prod","resourcesVpcConfig":{"publicAccessCidrs":["203.0.113.0/24","198.51.100.0/24"]}}`,
 			calls: []step{
@@ -262,6 +262,7 @@ func TestPrepareAndApply(t *testing.T) {
 			setup: func(w *awsfake.World) {
 				c := prodCluster()
 				c.PublicCIDRs = []string{"203.0.113.64/26", "0.0.0.0/0"}
+				c.PrivateAccess = true // nodes reach the API server privately
 				w.EKS.Put(c)
 			},
 			plan:   finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: "prod", PublicAccessCIDRs: []string{"203.0.113.0/24", "198.51.100.0/24"}},
@@ -460,6 +461,20 @@ func TestApplyErrors(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 		checkCalls(t, w.Log.Calls(), []step{{call: "eks DescribeCluster GET /clusters/prod"}})
+	})
+	t.Run("narrowing the only endpoint is held unless node egress is approved", func(t *testing.T) {
+		w := awsfake.New(t)
+		c := prodCluster() // private access off
+		c.PublicCIDRs = []string{"0.0.0.0/0"}
+		w.EKS.Put(c)
+		_, err := executor(w).Prepare(ctx, "eu-west-1", &finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: "prod", PublicAccessCIDRs: []string{"203.0.113.0/24"}}, "t")
+		if remediate.ErrorCode(err) != "UnsafeRemediation" || !strings.Contains(err.Error(), "endpoint.approvedIncludesNodeEgress") {
+			t.Fatalf("err = %v, want UnsafeRemediation naming endpoint.approvedIncludesNodeEgress", err)
+		}
+		checkCalls(t, w.Log.Calls(), []step{{call: "eks DescribeCluster GET /clusters/prod"}})
+		if got, _ := w.EKS.Get("prod"); got.Updates != 0 || strings.Join(got.PublicCIDRs, ",") != "0.0.0.0/0" {
+			t.Fatalf("cluster changed: %+v", got)
+		}
 	})
 	t.Run("attach to a deleted role fails", func(t *testing.T) {
 		w := awsfake.New(t)

@@ -11,12 +11,6 @@ import (
 	"github.com/eksguard/eksguard/shared/policy"
 )
 
-// worldOpen reports whether a CIDR admits every address of its family.
-func worldOpen(cidr string) bool {
-	pfx, err := netip.ParsePrefix(strings.TrimSpace(cidr))
-	return err == nil && pfx.Bits() == 0
-}
-
 // outside returns the CIDRs not contained in any approved prefix. A CIDR
 // that does not parse counts as outside.
 func outside(cidrs, approved []string) []string {
@@ -40,6 +34,20 @@ func outside(cidrs, approved []string) []string {
 		}
 	}
 	return out
+}
+
+// opens words an exposure for a summary, leading with "the whole internet"
+// when it is that.
+func opens(e exposure) string {
+	switch {
+	case e.publicV4 == publicV4 && e.worldV6:
+		return "the whole internet (every public IPv4 and IPv6 address)"
+	case e.publicV4 == publicV4:
+		return "the whole internet (every public IPv4 address)"
+	case e.worldV6:
+		return "the whole internet (every public IPv6 address)"
+	}
+	return e.String()
 }
 
 func isUnset(b *cloudtrail.Bool) bool { return b != nil && !bool(*b) }
@@ -76,23 +84,28 @@ var PublicEndpointOpened = Rule{
 			f.Summary = fmt.Sprintf("public endpoint of cluster %s turned on without stating CIDRs", cc.Cluster())
 			f.NeedsCheck = "the call did not state publicAccessCidrs, so the cluster keeps its previous list " +
 				"(0.0.0.0/0 unless it was set before); check with aws eks describe-cluster"
-		case slices.ContainsFunc(vpc.PublicAccessCIDRs, worldOpen):
-			f.Summary = fmt.Sprintf("public endpoint of cluster %s opened to the whole internet", cc.Cluster())
 		case len(approved) > 0:
 			bad := outside(vpc.PublicAccessCIDRs, approved)
 			if len(bad) == 0 {
 				return nil
 			}
-			f.Summary = fmt.Sprintf("public endpoint of cluster %s opened to unapproved CIDRs %s", cc.Cluster(), strings.Join(bad, ", "))
+			f.Summary = fmt.Sprintf("public endpoint of cluster %s opened to unapproved CIDRs %s: %s",
+				cc.Cluster(), strings.Join(bad, ", "), opens(exposureOf(bad)))
 		default:
-			return nil // specific CIDRs and no approved list to compare with
+			// No approved list: judge how much of the internet the union opens.
+			e := exposureOf(vpc.PublicAccessCIDRs)
+			if !e.wide() {
+				return nil
+			}
+			f.Summary = fmt.Sprintf("public endpoint of cluster %s opened to %s", cc.Cluster(), opens(e))
 		}
 		switch {
 		case len(approved) > 0:
 			on := true
 			f.Plan = &finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: cc.Cluster(),
 				EndpointPublicAccess: &on, PublicAccessCIDRs: slices.Clone(approved),
-				Reason: "limits the public endpoint to the approved CIDRs"}
+				NodeEgressApproved: p.Endpoint.ApprovedIncludesNodeEgress,
+				Reason:             "limits the public endpoint to the approved CIDRs; while private access is off, only if the policy says they hold the node egress"}
 		case !isUnset(vpc.EndpointPrivateAccess):
 			off := false
 			f.Plan = &finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: cc.Cluster(),
@@ -207,11 +220,17 @@ var ClusterCreatedInsecure = Rule{
 		if vpc == nil {
 			vpc = &cloudtrail.VPCConfig{}
 		}
-		if !isUnset(vpc.EndpointPublicAccess) && (len(vpc.PublicAccessCIDRs) == 0 || slices.ContainsFunc(vpc.PublicAccessCIDRs, worldOpen)) {
+		switch {
+		case isUnset(vpc.EndpointPublicAccess):
+		case len(vpc.PublicAccessCIDRs) == 0:
 			issues = append(issues, "public endpoint open to 0.0.0.0/0")
-		} else if !isUnset(vpc.EndpointPublicAccess) && len(p.Endpoint.PublicAccessCIDRs) > 0 {
+		case len(p.Endpoint.PublicAccessCIDRs) > 0:
 			if bad := outside(vpc.PublicAccessCIDRs, p.Endpoint.PublicAccessCIDRs); len(bad) > 0 {
-				issues = append(issues, "public endpoint open to unapproved CIDRs "+strings.Join(bad, ", "))
+				issues = append(issues, "public endpoint open to unapproved CIDRs "+strings.Join(bad, ", ")+": "+opens(exposureOf(bad)))
+			}
+		default:
+			if e := exposureOf(vpc.PublicAccessCIDRs); e.wide() {
+				issues = append(issues, "public endpoint open to "+opens(e))
 			}
 		}
 		enabled := cc.Logging.Enabled()

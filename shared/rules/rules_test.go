@@ -299,6 +299,14 @@ func TestPublicEndpointOpened(t *testing.T) {
 		{"no approved CIDRs and private off: no plan", ev("UpdateClusterConfig", vpc(bptr(true), bptr(false), "0.0.0.0/0")), noApproved,
 			[]want{{finding.High, "", "", "whole internet"}}},
 		{"does not fire inside the approved list", ev("UpdateClusterConfig", vpc(bptr(true), nil, "203.0.113.128/25")), nil, nil},
+		{"no approved CIDRs: two halves are the whole internet", ev("UpdateClusterConfig", vpc(bptr(true), bptr(true), "0.0.0.0/1", "128.0.0.0/1")), noApproved,
+			[]want{{finding.High, "", finding.ActionUpdateClusterConfig, "whole internet (every public IPv4 address)"}}},
+		{"no approved CIDRs: more than a /8 worth", ev("UpdateClusterConfig", vpc(bptr(true), bptr(true), "52.0.0.0/8", "54.0.0.0/8")), noApproved,
+			[]want{{finding.High, "", finding.ActionUpdateClusterConfig, "33,554,432 public IPv4 addresses"}}},
+		{"no approved CIDRs: a wide IPv6 range", ev("UpdateClusterConfig", vpc(bptr(true), bptr(true), "2600::/16")), noApproved,
+			[]want{{finding.High, "", finding.ActionUpdateClusterConfig, "IPv6 ranges wider than a /32"}}},
+		{"no approved CIDRs: an office /24 is quiet", ev("UpdateClusterConfig", vpc(bptr(true), bptr(true), "198.51.100.0/24", "52.1.0.0/16")), noApproved, nil},
+		{"no approved CIDRs: private ranges open nothing", ev("UpdateClusterConfig", vpc(bptr(true), bptr(true), "10.0.0.0/8", "172.16.0.0/12")), noApproved, nil},
 		{"does not fire when public access is turned off", ev("UpdateClusterConfig", vpc(bptr(false), bptr(true))), nil, nil},
 		{"does not fire for logging changes", ev("UpdateClusterConfig", logging(true, "api")), nil, nil},
 		{"failed call", ev("UpdateClusterConfig", vpc(bptr(true), nil, "0.0.0.0/0"), failed("AccessDeniedException")), nil, nil},
@@ -307,6 +315,14 @@ func TestPublicEndpointOpened(t *testing.T) {
 	f := NewEngine(testPolicy(t), []Rule{PublicEndpointOpened}).Assess(open)
 	if p := f[0].Plan; p.EndpointPublicAccess == nil || !*p.EndpointPublicAccess || strings.Join(p.PublicAccessCIDRs, ",") != "203.0.113.0/24" {
 		t.Errorf("plan %+v, want public on with the approved CIDRs", p)
+	}
+	if f[0].Plan.NodeEgressApproved {
+		t.Errorf("plan %+v says node egress is approved, the policy does not", f[0].Plan)
+	}
+	egress := testPolicy(t)
+	egress.Endpoint.ApprovedIncludesNodeEgress = true
+	if f := NewEngine(egress, []Rule{PublicEndpointOpened}).Assess(open); !f[0].Plan.NodeEgressApproved {
+		t.Errorf("plan %+v, want nodeEgressApproved from endpoint.approvedIncludesNodeEgress", f[0].Plan)
 	}
 	f = NewEngine(noApproved, []Rule{PublicEndpointOpened}).Assess(open)
 	if p := f[0].Plan; p.EndpointPublicAccess == nil || *p.EndpointPublicAccess {
@@ -466,5 +482,31 @@ func TestEngineRelevant(t *testing.T) {
 	}
 	if e.Relevant([]byte("eks.amazonaws.com"), []byte("DescribeCluster")) {
 		t.Error("DescribeCluster is not")
+	}
+}
+
+func TestExposure(t *testing.T) {
+	tests := []struct {
+		cidrs       []string
+		wide, whole bool
+		says        string
+	}{
+		{[]string{"0.0.0.0/0"}, true, true, "the whole IPv4 internet"},
+		{[]string{"0.0.0.0/1", "128.0.0.0/1"}, true, true, "the whole IPv4 internet"},
+		{[]string{"0.0.0.0/1", "128.0.0.0/2"}, true, false, "public IPv4 addresses"},
+		{[]string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"}, false, false, "no public addresses"},
+		{[]string{"52.0.0.0/8"}, false, false, "16,777,216 public IPv4 addresses"},
+		{[]string{"52.0.0.0/8", "52.0.0.0/9"}, false, false, "a /8 worth"},
+		{[]string{"52.0.0.0/8", "54.0.0.0/8"}, true, false, "33,554,432 public IPv4 addresses"},
+		{[]string{"2001:db8::/32"}, false, false, "no public addresses"},
+		{[]string{"2001::/16"}, true, false, "IPv6 ranges wider than a /32 (2001::/16)"},
+		{[]string{"::/0"}, true, true, "the whole IPv6 internet"},
+		{[]string{"not-a-cidr"}, true, false, "not CIDRs (not-a-cidr)"},
+	}
+	for _, tt := range tests {
+		e := exposureOf(tt.cidrs)
+		if e.wide() != tt.wide || e.whole() != tt.whole || !strings.Contains(e.String(), tt.says) {
+			t.Errorf("%v: got wide %v whole %v %q, want wide %v whole %v mentioning %q", tt.cidrs, e.wide(), e.whole(), e.String(), tt.wide, tt.whole, tt.says)
+		}
 	}
 }
