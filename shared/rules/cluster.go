@@ -153,28 +153,47 @@ var ControlPlaneLoggingDisabled = Rule{
 		{Name: "audit logging off", Event: "UpdateClusterConfig", Params: `{"name":"prod","logging":{"clusterLogging":[{"types":["audit"],"enabled":false}]}}`, Fires: true},
 		{Name: "scheduler logging off (not required)", Event: "UpdateClusterConfig", Params: `{"name":"prod","logging":{"clusterLogging":[{"types":["scheduler"],"enabled":false}]}}`, Fires: false},
 		{Name: "audit logging on", Event: "UpdateClusterConfig", Params: `{"name":"prod","logging":{"clusterLogging":[{"types":["audit"],"enabled":true}]}}`, Fires: false},
+		{Name: "audit logging set without enabled", Event: "UpdateClusterConfig", Params: `{"name":"prod","logging":{"clusterLogging":[{"types":["audit"]}]}}`, Fires: true},
 	},
 	Judge: []Judgement{On(EKS, func(r *cloudtrail.Record, cc *cloudtrail.ClusterConfigParams, p *policy.Policy) []finding.Finding {
 		if cc.Logging == nil {
 			return nil
 		}
-		var off []string
-		for _, t := range cc.Logging.Disabled() {
-			if slices.Contains(p.Logging.Required, t) && !slices.Contains(off, t) {
-				off = append(off, t)
-			}
-		}
-		if len(off) == 0 {
+		off := required(p, cc.Logging.Disabled())
+		unstated := slices.DeleteFunc(required(p, cc.Logging.Unstated()), func(t string) bool { return slices.Contains(off, t) })
+		if len(off) == 0 && len(unstated) == 0 {
 			return nil
 		}
-		return []finding.Finding{{
+		f := finding.Finding{
 			Cluster: cc.Cluster(),
-			Summary: fmt.Sprintf("%s logging turned off on cluster %s", strings.Join(off, ", "), cc.Cluster()),
-			Before:  strings.Join(off, ", ") + " enabled", After: strings.Join(off, ", ") + " disabled",
-			Plan: &finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: cc.Cluster(), EnableLogTypes: off,
+			Plan: &finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: cc.Cluster(), EnableLogTypes: slices.Concat(off, unstated),
 				Reason: "re-enables only the required types that were turned off"},
-		}}
+		}
+		if len(unstated) > 0 {
+			f.NeedsCheck = fmt.Sprintf("the call set %s logging without an enabled key, for which the EKS API reference states no default; "+
+				"check with aws eks describe-cluster (the fix enables them only if they are off)", strings.Join(unstated, ", "))
+		}
+		if len(off) == 0 {
+			f.Severity = finding.Medium // not known to be off
+			f.Summary = fmt.Sprintf("%s logging set on cluster %s without saying whether it is enabled", strings.Join(unstated, ", "), cc.Cluster())
+			f.After = strings.Join(unstated, ", ") + " enabled not stated"
+			return []finding.Finding{f}
+		}
+		f.Summary = fmt.Sprintf("%s logging turned off on cluster %s", strings.Join(off, ", "), cc.Cluster())
+		f.Before, f.After = strings.Join(off, ", ")+" enabled", strings.Join(off, ", ")+" disabled"
+		return []finding.Finding{f}
 	}, "UpdateClusterConfig")},
+}
+
+// required keeps the log types the policy requires, once each, in order.
+func required(p *policy.Policy, types []string) []string {
+	var out []string
+	for _, t := range types {
+		if slices.Contains(p.Logging.Required, t) && !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // AuthenticationModeChanged flags a change of the cluster's authentication mode.
@@ -264,4 +283,68 @@ var ClusterCreatedInsecure = Rule{
 			After:   strings.Join(issues, "; "),
 		}}
 	}, "CreateCluster")},
+}
+
+// ConfigChangeDenied flags failed attempts to weaken or remove a cluster:
+// the cluster-level counterpart of access-change-denied.
+var ConfigChangeDenied = Rule{
+	ID:       "config-change-denied",
+	Title:    "Denied attempt to change or delete a cluster",
+	Severity: finding.Medium,
+	Rationale: "A denied UpdateClusterConfig that would turn audit logging off or open the endpoint, a denied DeleteCluster " +
+		"or a denied AssociateIdentityProviderConfig means an identity tried to blind, expose, destroy or add a way into " +
+		"the cluster without the permission to; with stolen credentials that is often the first thing tried.",
+	Fix: "Check who the actor is, what it tried and whether the attempt was expected.",
+	Examples: []Example{
+		{Name: "denied turning audit logging off", Event: "UpdateClusterConfig", Params: `{"name":"prod","logging":{"clusterLogging":[{"types":["audit"],"enabled":false}]}}`, ErrorCode: "AccessDeniedException", Fires: true},
+		{Name: "denied delete", Event: "DeleteCluster", Params: `{"name":"prod"}`, ErrorCode: "AccessDeniedException", Fires: true},
+		{Name: "delete of a cluster that is busy", Event: "DeleteCluster", Params: `{"name":"prod"}`, ErrorCode: "ResourceInUseException", Fires: false},
+	},
+	Judge: []Judgement{
+		OnDenied(EKS, func(r *cloudtrail.Record, cc *cloudtrail.ClusterConfigParams, p *policy.Policy) []finding.Finding {
+			var tried []string
+			if off := required(p, cc.Logging.Disabled()); len(off) > 0 {
+				tried = append(tried, "turn off "+strings.Join(off, ", ")+" logging")
+			}
+			if vpc := cc.ResourcesVPCConfig; vpc != nil {
+				if !isUnset(vpc.EndpointPublicAccess) && vpc.PublicAccessCIDRs != nil && exposureOf(vpc.PublicAccessCIDRs).wide() {
+					tried = append(tried, "open the public endpoint to "+opens(exposureOf(vpc.PublicAccessCIDRs)))
+				}
+				if isUnset(vpc.EndpointPrivateAccess) {
+					tried = append(tried, "turn the private endpoint off")
+				}
+			}
+			if isUnset(cc.DeletionProtection) {
+				tried = append(tried, "turn deletion protection off")
+			}
+			sev, what := finding.Medium, strings.Join(tried, ", ")
+			if len(tried) == 0 {
+				sev, what = finding.Low, "change its configuration"
+			}
+			return configChangeDenied(r, sev, cc.Cluster(), what)
+		}, "UpdateClusterConfig"),
+		OnDenied(EKS, func(r *cloudtrail.Record, c *cloudtrail.ClusterParams, p *policy.Policy) []finding.Finding {
+			sev := finding.Medium
+			if p.IsProtectedCluster(c.Cluster()) {
+				sev = finding.High
+			}
+			return configChangeDenied(r, sev, c.Cluster(), "delete it")
+		}, "DeleteCluster"),
+		OnDenied(EKS, func(r *cloudtrail.Record, ip *cloudtrail.IdentityProviderParams, p *policy.Policy) []finding.Finding {
+			what := "associate an OIDC identity provider"
+			if ip.OIDC != nil && ip.OIDC.IssuerURL != "" {
+				what += " with issuer " + ip.OIDC.IssuerURL
+			}
+			return configChangeDenied(r, finding.Medium, ip.Cluster(), what)
+		}, "AssociateIdentityProviderConfig"),
+	},
+}
+
+func configChangeDenied(r *cloudtrail.Record, sev finding.Severity, cluster, what string) []finding.Finding {
+	return []finding.Finding{{
+		Severity: sev,
+		Cluster:  cluster,
+		Summary: fmt.Sprintf("%s was denied %s on cluster %s: tried to %s (%s)", r.UserIdentity.ARN, r.EventName,
+			orUnknown(cluster), what, r.ErrorCode),
+	}}
 }

@@ -157,6 +157,7 @@ func All() []Rule {
 		IAMUserGranted,
 		ProtectedAccessRemoved,
 		AccessChangeDenied,
+		ConfigChangeDenied,
 		PublicEndpointOpened,
 		PrivateEndpointDisabled,
 		ControlPlaneLoggingDisabled,

@@ -107,6 +107,18 @@ func logging(enabled bool, types ...string) *cloudtrail.ClusterConfigParams {
 	return p
 }
 
+func nsAssoc(principal, policyARN string, namespaces ...string) *cloudtrail.AccessPolicyParams {
+	p := assoc(principal, policyARN, "namespace")
+	p.AccessScope.Namespaces = namespaces
+	return p
+}
+
+func unstatedLogging(types ...string) *cloudtrail.ClusterConfigParams {
+	p := &cloudtrail.ClusterConfigParams{Logging: &cloudtrail.Logging{ClusterLogging: []cloudtrail.LogSetup{{Types: types}}}}
+	p.Name = cluster
+	return p
+}
+
 func rolePolicy(role, policyARN string) *cloudtrail.RolePolicyParams {
 	return &cloudtrail.RolePolicyParams{RoleName: role, PolicyARN: policyARN}
 }
@@ -177,6 +189,12 @@ func TestClusterAdminGranted(t *testing.T) {
 		{"fires for other partition", ev("AssociateAccessPolicy", assoc(devRole, "arn:aws-cn:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy", "cluster")),
 			nil, []want{{finding.Critical, devRole, finding.ActionDisassociateAccessPolicy, "payments-prod"}}},
 		{"does not fire for admin policy at namespace scope", ev("AssociateAccessPolicy", assoc(devRole, adminARN, "namespace")), nil, nil},
+		{"cluster admin policy at namespace scope is high, and says so", ev("AssociateAccessPolicy", nsAssoc(devRole, clusterAdminARN, "payments", "payments-jobs")),
+			nil, []want{{finding.High, devRole, finding.ActionDisassociateAccessPolicy, "(namespace scope: payments, payments-jobs)"}}},
+		{"cluster admin policy over kube-system is critical", ev("AssociateAccessPolicy", nsAssoc(devRole, clusterAdminARN, "payments", "kube-system")),
+			nil, []want{{finding.Critical, devRole, finding.ActionDisassociateAccessPolicy, "takes in kube-system"}}},
+		{"cluster admin policy over every namespace is critical", ev("AssociateAccessPolicy", nsAssoc(devRole, clusterAdminARN, "*")),
+			nil, []want{{finding.Critical, devRole, finding.ActionDisassociateAccessPolicy, "takes in kube-system"}}},
 		{"does not fire for view policy", ev("AssociateAccessPolicy", assoc(devRole, viewARN, "cluster")), nil, nil},
 		{"does not fire for an IAM policy of a similar name", ev("AssociateAccessPolicy", assoc(devRole, "arn:aws:iam::aws:policy/AmazonEKSClusterAdminPolicy", "cluster")), nil, nil},
 		{"does not fire for a listed admin", ev("AssociateAccessPolicy", assoc(admin, clusterAdminARN, "cluster")), nil, nil},
@@ -222,12 +240,24 @@ func TestForeignPrincipalGranted(t *testing.T) {
 			[]want{{finding.High, foreignRole, finding.ActionDeleteAccessEntry, "untrusted account"}}},
 		{"failed call", ev("CreateAccessEntry", entry(foreignRole), failed("AccessDeniedException")), nil, nil},
 		{"trusted automation", ev("CreateAccessEntry", entry(foreignRole), byAutomation), nil, nil},
+		{"principal without an account cannot be judged", ev("CreateAccessEntry", entry("arn:aws:iam:::role/odd")),
+			nil, []want{{finding.Medium, "arn:aws:iam:::role/odd", "", "could not be judged"}}},
+
 		{"allowlisted", ev("CreateAccessEntry", entry(foreignRole)), func() *policy.Policy {
 			p := testPolicy(t)
 			p.Rules["foreign-principal-granted"] = policy.RuleConfig{Allow: []string{"arn:aws:iam::444455556666:role/contractor"}}
 			return p
 		}(), nil},
 	})
+	// A record that names no account (runRule expects the home account).
+	noAccount := ev("CreateAccessEntry", entry(foreignRole), func(r *cloudtrail.Record) { r.RecipientAccountID, r.UserIdentity.AccountID = "", "" })
+	if f := NewEngine(policy.Default(), []Rule{ForeignPrincipalGranted}).Assess(noAccount); len(f) != 1 || f[0].Severity != finding.Medium ||
+		f[0].Plan != nil || !strings.Contains(f[0].Summary, "could not be judged") || !strings.Contains(f[0].NeedsCheck, "names no account") {
+		t.Errorf("defaults, record without account: got %+v, want one medium could-not-be-judged finding without a plan", f)
+	}
+	if f := NewEngine(testPolicy(t), []Rule{ForeignPrincipalGranted}).Assess(noAccount); len(f) != 1 || f[0].Severity != finding.High || f[0].Plan == nil {
+		t.Errorf("trusted list, record without account: got %+v, want the high finding with its plan", f)
+	}
 }
 
 func TestIAMUserGranted(t *testing.T) {
@@ -274,6 +304,10 @@ func TestAccessChangeDenied(t *testing.T) {
 			nil, []want{{finding.Medium, devRole, "", "denied AssociateAccessPolicy of AmazonEKSClusterAdminPolicy"}}},
 		{"fires low on a denied view associate", ev("AssociateAccessPolicy", assoc(devRole, viewARN, "cluster"), failed("AccessDeniedException")),
 			nil, []want{{finding.Low, devRole, "", "AmazonEKSViewPolicy"}}},
+		{"fires on a denied delete", ev("DeleteAccessEntry", entry(devRole), failed("AccessDeniedException")),
+			nil, []want{{finding.Low, devRole, "", "denied DeleteAccessEntry"}}},
+		{"fires medium on a denied removal of a protected principal", ev("DisassociateAccessPolicy", assoc(glass, clusterAdminARN, ""), failed("AccessDeniedException")),
+			nil, []want{{finding.Medium, glass, "", "denied DisassociateAccessPolicy of AmazonEKSClusterAdminPolicy"}}},
 		{"does not fire on success", ev("CreateAccessEntry", entry(devRole)), nil, nil},
 		{"does not fire on other errors", ev("CreateAccessEntry", entry(devRole), failed("ResourceInUseException")), nil, nil},
 		{"trusted automation", ev("CreateAccessEntry", entry(devRole), failed("AccessDeniedException"), byAutomation), nil, nil},
@@ -348,8 +382,17 @@ func TestControlPlaneLoggingDisabled(t *testing.T) {
 		{"does not fire when enabling", ev("UpdateClusterConfig", logging(true, "audit")), nil, nil},
 		{"failed call", ev("UpdateClusterConfig", logging(false, "audit"), failed("AccessDeniedException")), nil, nil},
 		{"trusted automation", ev("UpdateClusterConfig", logging(false, "audit"), byAutomation), nil, nil},
+		{"no enabled key: not known to be off, checked", ev("UpdateClusterConfig", unstatedLogging("audit", "scheduler")), nil,
+			[]want{{finding.Medium, "", finding.ActionUpdateClusterConfig, "without an enabled key"}}},
+		{"no enabled key on an optional type", ev("UpdateClusterConfig", unstatedLogging("scheduler")), nil, nil},
 	})
-	f := NewEngine(testPolicy(t), []Rule{ControlPlaneLoggingDisabled}).Assess(ev("UpdateClusterConfig", logging(false, "api", "scheduler", "authenticator")))
+	mixed := logging(false, "api")
+	mixed.Logging.ClusterLogging = append(mixed.Logging.ClusterLogging, cloudtrail.LogSetup{Types: []string{"audit", "api"}})
+	f := NewEngine(testPolicy(t), []Rule{ControlPlaneLoggingDisabled}).Assess(ev("UpdateClusterConfig", mixed))
+	if len(f) != 1 || f[0].Severity != finding.High || strings.Join(f[0].Plan.EnableLogTypes, ",") != "api,audit" || !strings.Contains(f[0].NeedsCheck, "audit logging without an enabled key") {
+		t.Errorf("got %+v, want one high finding re-enabling api,audit that says audit's enabled key is missing", f)
+	}
+	f = NewEngine(testPolicy(t), []Rule{ControlPlaneLoggingDisabled}).Assess(ev("UpdateClusterConfig", logging(false, "api", "scheduler", "authenticator")))
 	if got := strings.Join(f[0].Plan.EnableLogTypes, ","); got != "api,authenticator" {
 		t.Errorf("plan re-enables %q, want exactly api,authenticator", got)
 	}
@@ -509,4 +552,31 @@ func TestExposure(t *testing.T) {
 			t.Errorf("%v: got wide %v whole %v %q, want wide %v whole %v mentioning %q", tt.cidrs, e.wide(), e.whole(), e.String(), tt.wide, tt.whole, tt.says)
 		}
 	}
+}
+
+func TestConfigChangeDenied(t *testing.T) {
+	denied := failed("AccessDeniedException")
+	del := &cloudtrail.ClusterParams{}
+	del.Name = cluster
+	idp := &cloudtrail.IdentityProviderParams{OIDC: &cloudtrail.OIDCConfig{IssuerURL: "https://idp.example.net"}}
+	idp.ClusterName = cluster
+	protected := testPolicy(t)
+	protected.Clusters.Protected = []string{"payments-*"}
+	runRule(t, ConfigChangeDenied, []row{
+		{"denied turning audit logging off", ev("UpdateClusterConfig", logging(false, "audit"), denied), nil,
+			[]want{{finding.Medium, "", "", "tried to turn off audit logging"}}},
+		{"denied opening the endpoint", ev("UpdateClusterConfig", vpc(bptr(true), bptr(false), "0.0.0.0/0"), denied), nil,
+			[]want{{finding.Medium, "", "", "open the public endpoint to the whole internet"}}},
+		{"denied turning deletion protection off", ev("UpdateClusterConfig", &cloudtrail.ClusterConfigParams{DeletionProtection: bptr(false)}, denied), nil,
+			[]want{{finding.Medium, "", "", "turn deletion protection off"}}},
+		{"denied harmless change is low", ev("UpdateClusterConfig", logging(true, "audit"), denied), nil,
+			[]want{{finding.Low, "", "", "change its configuration"}}},
+		{"denied delete", ev("DeleteCluster", del, denied), nil, []want{{finding.Medium, "", "", "tried to delete it"}}},
+		{"denied delete of a protected cluster is high", ev("DeleteCluster", del, denied), protected, []want{{finding.High, "", "", "tried to delete it"}}},
+		{"denied identity provider", ev("AssociateIdentityProviderConfig", idp, denied), nil,
+			[]want{{finding.Medium, "", "", "issuer https://idp.example.net"}}},
+		{"successful change is another rule's business", ev("UpdateClusterConfig", logging(false, "audit")), nil, nil},
+		{"other errors", ev("DeleteCluster", del, failed("ResourceInUseException")), nil, nil},
+		{"trusted automation", ev("DeleteCluster", del, denied, byAutomation), nil, nil},
+	})
 }
