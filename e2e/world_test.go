@@ -38,8 +38,9 @@ func seedAccount(w *awsfake.World, d *deployment, hook *slackHook) {
 	w.EKS.Put(awsfake.Cluster{
 		Name: "payments-prod", RoleARN: roleARN("payments-prod-cluster-role"),
 		PublicAccess: true, PrivateAccess: true, PublicCIDRs: []string{"203.0.113.0/24"},
-		Logs:       []string{"api", "audit", "authenticator"},
-		Nodegroups: map[string]string{"general": roleARN("payments-prod-node-role")},
+		Logs:               []string{"api", "audit", "authenticator"},
+		DeletionProtection: true,
+		Nodegroups:         map[string]string{"general": roleARN("payments-prod-node-role")},
 		Entries: map[string]*awsfake.AccessEntry{
 			roleARN("platform-admins"):     {Policies: []string{clusterAdminPolicy}},
 			roleARN("break-glass"):         {Policies: []string{clusterAdminPolicy}},
@@ -171,6 +172,9 @@ func applyChange(t *testing.T, w *awsfake.World, raw []byte) {
 				} else if c.PublicAccess {
 					c.PublicCIDRs = nil // EKS then allows 0.0.0.0/0
 				}
+			}
+			if b, ok := p["deletionProtection"].(bool); ok {
+				c.DeletionProtection = b
 			}
 			blocks, _ := dig(p, "logging", "clusterLogging")
 			list, _ := blocks.([]any)

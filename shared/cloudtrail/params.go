@@ -206,6 +206,7 @@ type NodegroupParams struct {
 	clusterRef
 	NodegroupName string        `json:"nodegroupName"`
 	NodeRole      string        `json:"nodeRole"`
+	AMIType       string        `json:"amiType"`
 	RemoteAccess  *RemoteAccess `json:"remoteAccess"`
 	// LaunchTemplate, when set, carries the SSH settings instead (EKS
 	// rejects remoteAccess together with a launch template).

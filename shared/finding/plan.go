@@ -36,6 +36,9 @@ type Plan struct {
 	// the nodes' egress addresses, so narrowing the public endpoint is safe
 	// even while private access is off.
 	NodeEgressApproved bool `json:"nodeEgressApproved,omitempty"`
+	// DeletionProtection is the deletion protection UpdateClusterConfig sets
+	// (only ever true: eksguard does not remove protection).
+	DeletionProtection *bool `json:"deletionProtection,omitempty"`
 	// Reason says in a few words why this call undoes the change.
 	Reason string `json:"reason,omitempty"`
 }
@@ -68,6 +71,13 @@ func (p *Plan) CLI(region string) string {
 		return fmt.Sprintf("aws eks update-access-entry --cluster-name %s --principal-arn %s %s%s",
 			q(p.Cluster), q(p.PrincipalARN), groups, reg)
 	case ActionUpdateClusterConfig:
+		if p.DeletionProtection != nil {
+			flag := "--deletion-protection"
+			if !*p.DeletionProtection {
+				flag = "--no-deletion-protection"
+			}
+			return fmt.Sprintf("aws eks update-cluster-config --name %s %s%s", q(p.Cluster), flag, reg)
+		}
 		if len(p.EnableLogTypes) > 0 {
 			return fmt.Sprintf("aws eks update-cluster-config --name %s --logging '{\"clusterLogging\":[{\"types\":[%s],\"enabled\":true}]}'%s",
 				q(p.Cluster), quoteJSONList(p.EnableLogTypes), reg)
@@ -104,6 +114,9 @@ func (p *Plan) Summary() string {
 	case ActionUpdateAccessEntry:
 		return fmt.Sprintf("set the Kubernetes groups of %s on %s to [%s]", p.PrincipalARN, p.Cluster, strings.Join(p.KubernetesGroups, ", "))
 	case ActionUpdateClusterConfig:
+		if p.DeletionProtection != nil {
+			return fmt.Sprintf("turn deletion protection of %s back on", p.Cluster)
+		}
 		if len(p.EnableLogTypes) > 0 {
 			return fmt.Sprintf("re-enable %s logging on %s", strings.Join(p.EnableLogTypes, ", "), p.Cluster)
 		}

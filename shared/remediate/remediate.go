@@ -11,6 +11,8 @@
 //   - eks:UpdateAccessEntry only removes groups: the new list is the current
 //     groups that the plan allows, so groups revoked since are not re-granted;
 //   - eks:UpdateClusterConfig (logging) enables only the types still disabled;
+//   - eks:UpdateClusterConfig (deletion protection) turns it on only when
+//     DescribeCluster shows it off, and never turns it off;
 //   - eks:UpdateClusterConfig (endpoint) acts only when the public endpoint is
 //     on with a CIDR outside the approved set; it keeps the current CIDRs that
 //     are approved, or sets the approved set when none is; it turns the public
@@ -180,6 +182,12 @@ func (e *Executor) Prepare(ctx context.Context, region string, p *finding.Plan, 
 	case finding.ActionUpdateClusterConfig:
 		endpoint := p.EndpointPublicAccess != nil || len(p.PublicAccessCIDRs) > 0
 		switch {
+		case p.DeletionProtection != nil && (endpoint || len(p.EnableLogTypes) > 0):
+			return nil, &PlanError{"deletion protection, logging and endpoint fixes must be separate updates"}
+		case p.DeletionProtection != nil && !*p.DeletionProtection:
+			return nil, &PlanError{"eksguard only turns deletion protection on"}
+		case p.DeletionProtection != nil:
+			return protectDeletion(ctx, e.EKS(region), p, token)
 		case len(p.EnableLogTypes) > 0 && endpoint:
 			return nil, &PlanError{"logging and endpoint fixes must be separate updates"}
 		case len(p.EnableLogTypes) > 0:
@@ -387,6 +395,32 @@ func enableLogging(ctx context.Context, c EKS, p *finding.Plan, token string) (*
 		apply: func(ctx context.Context) error {
 			_, err := c.UpdateClusterConfig(ctx, in)
 			return gone(err, "enable %s logging on %s", strings.Join(missing, ", "), p.Cluster)
+		},
+	}, nil
+}
+
+func protectDeletion(ctx context.Context, c EKS, p *finding.Plan, token string) (*Action, error) {
+	cl, err := describeCluster(ctx, c, p.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	if cl == nil {
+		return compliant("cluster %s no longer exists", p.Cluster), nil
+	}
+	if aws.ToBool(cl.DeletionProtection) {
+		return compliant("deletion protection of %s is on", p.Cluster), nil
+	}
+	in := &eks.UpdateClusterConfigInput{Name: aws.String(p.Cluster), DeletionProtection: aws.Bool(true)}
+	if token != "" {
+		in.ClientRequestToken = aws.String(token)
+	}
+	return &Action{
+		Needed: true,
+		Found:  fmt.Sprintf("deletion protection of %s is off", p.Cluster),
+		Call:   call(p.Action, map[string]any{"name": p.Cluster, "deletionProtection": true}),
+		apply: func(ctx context.Context) error {
+			_, err := c.UpdateClusterConfig(ctx, in)
+			return gone(err, "turn on deletion protection of %s", p.Cluster)
 		},
 	}, nil
 }

@@ -310,6 +310,32 @@ func TestPrepareAndApply(t *testing.T) {
 			calls: []step{{call: "eks DescribeCluster GET /clusters/prod"}},
 		},
 		{
+			name:   "deletion protection turned back on",
+			plan:   finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: "prod", DeletionProtection: aws.Bool(true)},
+			needed: true, found: "deletion protection of prod is off",
+			call: `eks:UpdateClusterConfig {"deletionProtection":true,"name":"prod"}`,
+			calls: []step{
+				{call: "eks DescribeCluster GET /clusters/prod"},
+				{call: "eks UpdateClusterConfig POST /clusters/prod/update-config", body: `{"clientRequestToken":"tok-1","deletionProtection":true}`},
+			},
+			after: func(t *testing.T, w *awsfake.World) {
+				if c, _ := w.EKS.Get("prod"); !c.DeletionProtection || c.Updates != 1 {
+					t.Errorf("deletion protection after: %v (%d updates), want on after one update", c.DeletionProtection, c.Updates)
+				}
+			},
+		},
+		{
+			name: "deletion protection already on",
+			setup: func(w *awsfake.World) {
+				c := prodCluster()
+				c.DeletionProtection = true
+				w.EKS.Put(c)
+			},
+			plan:  finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: "prod", DeletionProtection: aws.Bool(true)},
+			found: "deletion protection of prod is on",
+			calls: []step{{call: "eks DescribeCluster GET /clusters/prod"}},
+		},
+		{
 			name:   "re-attach a detached policy",
 			setup:  func(w *awsfake.World) { w.IAM.PutRole("prod-node-role", workerPol) },
 			plan:   finding.Plan{Action: finding.ActionAttachRolePolicy, RoleName: "prod-node-role", PolicyARN: cniPol},
@@ -495,6 +521,8 @@ func TestInvalidPlans(t *testing.T) {
 		{Action: finding.ActionUpdateClusterConfig, Cluster: "prod", EnableLogTypes: []string{"api"}, EndpointPublicAccess: aws.Bool(false)},
 		{Action: finding.ActionUpdateClusterConfig, Cluster: "prod", EndpointPublicAccess: aws.Bool(true)},
 		{Action: finding.ActionUpdateClusterConfig, Cluster: "prod", PublicAccessCIDRs: []string{"not-a-cidr"}},
+		{Action: finding.ActionUpdateClusterConfig, Cluster: "prod", DeletionProtection: aws.Bool(false)},
+		{Action: finding.ActionUpdateClusterConfig, Cluster: "prod", DeletionProtection: aws.Bool(true), EnableLogTypes: []string{"api"}},
 		{Action: finding.ActionAttachRolePolicy, RoleName: "r"},
 	} {
 		_, err := executor(w).Prepare(context.Background(), "eu-west-1", &p, "")

@@ -311,3 +311,47 @@ func orUnknown(s string) string {
 	}
 	return s
 }
+
+// Access entry types that make the principal a node: EKS puts it in the
+// system:nodes group (and system:bootstrappers), with the node authorizer's
+// rights.
+var nodeEntryTypes = []string{"EC2_LINUX", "EC2_WINDOWS", "EC2", "HYBRID_LINUX", "HYPERPOD_LINUX"}
+
+// NodeEntryForNonNodeRole flags a node-type access entry for a role that is
+// not a node role.
+var NodeEntryForNonNodeRole = Rule{
+	ID:       "node-entry-for-non-node-role",
+	Title:    "Node access entry created for a role that is not a node role",
+	Severity: finding.High,
+	Rationale: "An access entry of type EC2_LINUX, EC2_WINDOWS, EC2, HYBRID_LINUX or HYPERPOD_LINUX makes its principal " +
+		"a node: it joins system:nodes and can read the secrets and service-account tokens of pods scheduled to it, " +
+		"or register nodes that attract workloads. Only node roles should have one.",
+	Fix:     "Delete the access entry.",
+	Actions: []string{finding.ActionDeleteAccessEntry},
+	Examples: []Example{
+		{Name: "EC2_LINUX entry for a dev role", Event: "CreateAccessEntry", Params: `{"name":"prod","principalArn":"arn:aws:iam::111122223333:role/dev-team","type":"EC2_LINUX"}`, Fires: true},
+		{Name: "EC2_LINUX entry for the node role", Event: "CreateAccessEntry", Params: `{"name":"prod","principalArn":"arn:aws:iam::111122223333:role/prod-node-role","type":"EC2_LINUX"}`, Fires: false},
+		{Name: "standard entry", Event: "CreateAccessEntry", Params: `{"name":"prod","principalArn":"arn:aws:iam::111122223333:role/dev-team","type":"STANDARD"}`, Fires: false},
+	},
+	Judge: []Judgement{On(EKS, func(r *cloudtrail.Record, ae *cloudtrail.AccessEntryParams, p *policy.Policy) []finding.Finding {
+		typ := strings.ToUpper(ae.Type)
+		if !slices.Contains(nodeEntryTypes, typ) {
+			return nil
+		}
+		name := identity.Name(ae.PrincipalARN)
+		if strings.Contains(ae.PrincipalARN, ":role/") && p.IsNodeRole(name) {
+			return nil
+		}
+		return []finding.Finding{{
+			Cluster:   ae.Cluster(),
+			Principal: ae.PrincipalARN,
+			Summary: fmt.Sprintf("%s access entry on cluster %s created for %s, which matches no roles.node pattern: it joins system:nodes",
+				typ, ae.Cluster(), ae.PrincipalARN),
+			After: "access entry type " + typ,
+			Plan: &finding.Plan{
+				Action: finding.ActionDeleteAccessEntry, Cluster: ae.Cluster(), PrincipalARN: ae.PrincipalARN,
+				Reason: "removes the node identity from a role that is not a node role",
+			},
+		}}
+	}, "CreateAccessEntry")},
+}

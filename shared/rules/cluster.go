@@ -226,11 +226,11 @@ var ClusterCreatedInsecure = Rule{
 	Title:    "Cluster created without the security baseline",
 	Severity: finding.Medium,
 	Rationale: "Settings left at their defaults at creation stay that way: a world-open endpoint, no audit logs, " +
-		"unencrypted secrets, and a creator who silently keeps cluster-admin.",
-	Fix: "Restrict the endpoint, enable the required logs, enable secrets encryption and remove the creator's admin entry.",
+		"unencrypted secrets, no deletion protection, and a creator who silently keeps cluster-admin.",
+	Fix: "Restrict the endpoint, enable the required logs, enable secrets encryption and deletion protection, and remove the creator's admin entry.",
 	Examples: []Example{
 		{Name: "created with the defaults", Event: "CreateCluster", Params: `{"name":"prod","roleArn":"arn:aws:iam::111122223333:role/prod-cluster-role","resourcesVpcConfig":{"subnetIds":["subnet-1","subnet-2"]}}`, Fires: true},
-		{Name: "created with the baseline", Event: "CreateCluster", Params: `{"name":"prod","roleArn":"arn:aws:iam::111122223333:role/prod-cluster-role","resourcesVpcConfig":{"endpointPublicAccess":false,"endpointPrivateAccess":true},"logging":{"clusterLogging":[{"types":["api","audit","authenticator"],"enabled":true}]},"encryptionConfig":[{"resources":["secrets"],"provider":{"keyArn":"arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}}],"accessConfig":{"authenticationMode":"API","bootstrapClusterCreatorAdminPermissions":false}}`, Fires: false},
+		{Name: "created with the baseline", Event: "CreateCluster", Params: `{"name":"prod","roleArn":"arn:aws:iam::111122223333:role/prod-cluster-role","resourcesVpcConfig":{"endpointPublicAccess":false,"endpointPrivateAccess":true},"logging":{"clusterLogging":[{"types":["api","audit","authenticator"],"enabled":true}]},"encryptionConfig":[{"resources":["secrets"],"provider":{"keyArn":"arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}}],"accessConfig":{"authenticationMode":"API","bootstrapClusterCreatorAdminPermissions":false},"deletionProtection":true}`, Fires: false},
 	},
 	Judge: []Judgement{On(EKS, func(r *cloudtrail.Record, cc *cloudtrail.CreateClusterParams, p *policy.Policy) []finding.Finding {
 		var issues []string
@@ -270,6 +270,9 @@ var ClusterCreatedInsecure = Rule{
 		}
 		if !encrypted {
 			issues = append(issues, "no KMS encryption of secrets")
+		}
+		if cc.DeletionProtection == nil || !bool(*cc.DeletionProtection) {
+			issues = append(issues, "no deletion protection")
 		}
 		if cc.AccessConfig == nil || !isUnset(cc.AccessConfig.BootstrapClusterCreatorAdminPermissions) {
 			issues = append(issues, "creator keeps cluster-admin (bootstrapClusterCreatorAdminPermissions)")

@@ -419,6 +419,7 @@ func TestClusterCreatedInsecure(t *testing.T) {
 			Logging:            &cloudtrail.Logging{ClusterLogging: []cloudtrail.LogSetup{{Types: []string{"api", "audit", "authenticator"}, Enabled: bptr(true)}}},
 			EncryptionConfig:   []cloudtrail.EncryptionConfig{{Resources: []string{"secrets"}}},
 			AccessConfig:       &cloudtrail.AccessConfig{AuthenticationMode: "API", BootstrapClusterCreatorAdminPermissions: bptr(false)},
+			DeletionProtection: bptr(true),
 		}
 		p.EncryptionConfig[0].Provider.KeyARN = "arn:aws:kms:eu-west-1:111122223333:key/k"
 		p.Name = cluster
@@ -430,7 +431,12 @@ func TestClusterCreatedInsecure(t *testing.T) {
 	noLogs.Logging = nil
 	runRule(t, ClusterCreatedInsecure, []row{
 		{"fires on all defaults", ev("CreateCluster", defaults), nil,
-			[]want{{finding.Medium, "", "", "0.0.0.0/0; required logs off: api, audit, authenticator; no KMS encryption of secrets; creator keeps cluster-admin"}}},
+			[]want{{finding.Medium, "", "", "0.0.0.0/0; required logs off: api, audit, authenticator; no KMS encryption of secrets; no deletion protection; creator keeps cluster-admin"}}},
+		{"fires on missing deletion protection only", ev("CreateCluster", func() *cloudtrail.CreateClusterParams {
+			p := secure()
+			p.DeletionProtection = bptr(false)
+			return p
+		}()), nil, []want{{finding.Medium, "", "", "created with: no deletion protection"}}},
 		{"fires on missing logs only", ev("CreateCluster", noLogs), nil, []want{{finding.Medium, "", "", "required logs off"}}},
 		{"does not fire for a secure cluster", ev("CreateCluster", secure()), nil, nil},
 		{"failed call", ev("CreateCluster", defaults, failed("AccessDeniedException")), nil, nil},
@@ -578,5 +584,131 @@ func TestConfigChangeDenied(t *testing.T) {
 		{"successful change is another rule's business", ev("UpdateClusterConfig", logging(false, "audit")), nil, nil},
 		{"other errors", ev("DeleteCluster", del, failed("ResourceInUseException")), nil, nil},
 		{"trusted automation", ev("DeleteCluster", del, denied, byAutomation), nil, nil},
+	})
+}
+
+func clusterConfig(mod func(*cloudtrail.ClusterConfigParams)) *cloudtrail.ClusterConfigParams {
+	p := &cloudtrail.ClusterConfigParams{}
+	p.Name = cluster
+	mod(p)
+	return p
+}
+
+func TestDeletionProtectionDisabled(t *testing.T) {
+	off := ev("UpdateClusterConfig", clusterConfig(func(p *cloudtrail.ClusterConfigParams) { p.DeletionProtection = bptr(false) }))
+	runRule(t, DeletionProtectionDisabled, []row{
+		{"fires when turned off", off, nil, []want{{finding.High, "", finding.ActionUpdateClusterConfig, "deletion protection of cluster payments-prod turned off"}}},
+		{"does not fire when turned on", ev("UpdateClusterConfig", clusterConfig(func(p *cloudtrail.ClusterConfigParams) { p.DeletionProtection = bptr(true) })), nil, nil},
+		{"does not fire when not stated", ev("UpdateClusterConfig", logging(false, "audit")), nil, nil},
+		{"failed call", ev("UpdateClusterConfig", clusterConfig(func(p *cloudtrail.ClusterConfigParams) { p.DeletionProtection = bptr(false) }), failed("AccessDeniedException")), nil, nil},
+		{"trusted automation", ev("UpdateClusterConfig", clusterConfig(func(p *cloudtrail.ClusterConfigParams) { p.DeletionProtection = bptr(false) }), byAutomation), nil, nil},
+	})
+	f := NewEngine(testPolicy(t), []Rule{DeletionProtectionDisabled}).Assess(off)
+	if p := f[0].Plan; p.DeletionProtection == nil || !*p.DeletionProtection || p.EndpointPublicAccess != nil || len(p.EnableLogTypes) > 0 {
+		t.Errorf("plan %+v, want only deletionProtection true", p)
+	}
+	if got := f[0].Plan.CLI("eu-west-1"); got != "aws eks update-cluster-config --name payments-prod --deletion-protection --region eu-west-1" {
+		t.Errorf("CLI %q", got)
+	}
+}
+
+func TestClusterDeleted(t *testing.T) {
+	del := &cloudtrail.ClusterParams{}
+	del.Name = cluster
+	protected := testPolicy(t)
+	protected.Clusters.Protected = []string{"payments-*"}
+	other := testPolicy(t)
+	other.Clusters.Protected = []string{"checkout-*"}
+	runRule(t, ClusterDeleted, []row{
+		{"fires high", ev("DeleteCluster", del), nil, []want{{finding.High, "", "", "cluster payments-prod deleted in account 111122223333, region eu-west-1, by arn:aws:sts::111122223333:assumed-role/dev-team/alice from 198.51.100.7"}}},
+		{"critical for a protected cluster", ev("DeleteCluster", del), protected, []want{{finding.Critical, "", "", "(a protected cluster)"}}},
+		{"high when another glob is protected", ev("DeleteCluster", del), other, []want{{finding.High, "", "", "deleted"}}},
+		{"refused deletion", ev("DeleteCluster", del, failed("ResourceInUseException")), nil, nil},
+		{"trusted automation", ev("DeleteCluster", del, byAutomation), nil, nil},
+	})
+}
+
+func TestClusterNetworkChanged(t *testing.T) {
+	runRule(t, ClusterNetworkChanged, []row{
+		{"security groups", ev("UpdateClusterConfig", clusterConfig(func(p *cloudtrail.ClusterConfigParams) {
+			p.ResourcesVPCConfig = &cloudtrail.VPCConfig{SecurityGroupIDs: []string{"sg-1", "sg-2"}}
+		})), nil, []want{{finding.Medium, "", "", "security groups [sg-1, sg-2]"}}},
+		{"security groups emptied", ev("UpdateClusterConfig", clusterConfig(func(p *cloudtrail.ClusterConfigParams) {
+			p.ResourcesVPCConfig = &cloudtrail.VPCConfig{SecurityGroupIDs: []string{}}
+		})), nil, []want{{finding.Medium, "", "", "security groups []"}}},
+		{"subnets", ev("UpdateClusterConfig", clusterConfig(func(p *cloudtrail.ClusterConfigParams) {
+			p.ResourcesVPCConfig = &cloudtrail.VPCConfig{SubnetIDs: []string{"subnet-1", "subnet-2"}}
+		})), nil, []want{{finding.Medium, "", "", "subnets [subnet-1, subnet-2]"}}},
+		{"remote networks", ev("UpdateClusterConfig", clusterConfig(func(p *cloudtrail.ClusterConfigParams) {
+			p.RemoteNetworkConfig = &cloudtrail.RemoteNetworkConfig{RemoteNodeNetworks: []cloudtrail.RemoteNetwork{{CIDRs: []string{"10.80.0.0/16", "10.90.0.0/16"}}}}
+		})), nil, []want{{finding.Medium, "", "", "remote node networks [10.80.0.0/16, 10.90.0.0/16]; remote pod networks []"}}},
+		{"endpoint only", ev("UpdateClusterConfig", vpc(bptr(true), bptr(true), "203.0.113.0/24")), nil, nil},
+		{"failed call", ev("UpdateClusterConfig", clusterConfig(func(p *cloudtrail.ClusterConfigParams) {
+			p.ResourcesVPCConfig = &cloudtrail.VPCConfig{SecurityGroupIDs: []string{"sg-1"}}
+		}), failed("AccessDeniedException")), nil, nil},
+	})
+}
+
+func TestAutoModeNodeRoleChanged(t *testing.T) {
+	role := func(arn string) *cloudtrail.ClusterConfigParams {
+		return clusterConfig(func(p *cloudtrail.ClusterConfigParams) {
+			p.ComputeConfig = &cloudtrail.ComputeConfig{Enabled: bptr(true), NodeRoleARN: arn}
+		})
+	}
+	runRule(t, AutoModeNodeRoleChanged, []row{
+		{"role of another account", ev("UpdateClusterConfig", role("arn:aws:iam::444455556666:role/prod-node-role")), nil,
+			[]want{{finding.High, "arn:aws:iam::444455556666:role/prod-node-role", "", "of untrusted account 444455556666"}}},
+		{"role that is not a node role", ev("UpdateClusterConfig", role("arn:aws:iam::111122223333:role/ops-admin")), nil,
+			[]want{{finding.High, "arn:aws:iam::111122223333:role/ops-admin", "", "not matching roles.node"}}},
+		{"both", ev("UpdateClusterConfig", role("arn:aws:iam::444455556666:role/x")), nil,
+			[]want{{finding.High, "arn:aws:iam::444455556666:role/x", "", "of untrusted account 444455556666 and not matching roles.node"}}},
+		{"the node role", ev("UpdateClusterConfig", role("arn:aws:iam::111122223333:role/prod-node-role")), nil, nil},
+		{"Auto Mode turned off", ev("UpdateClusterConfig", clusterConfig(func(p *cloudtrail.ClusterConfigParams) {
+			p.ComputeConfig = &cloudtrail.ComputeConfig{Enabled: bptr(false)}
+		})), nil, nil},
+		{"trusted automation", ev("UpdateClusterConfig", role("arn:aws:iam::444455556666:role/x"), byAutomation), nil, nil},
+	})
+}
+
+func TestNodegroupSSHOpen(t *testing.T) {
+	ng := func(key, ami string, sgs ...string) *cloudtrail.NodegroupParams {
+		p := &cloudtrail.NodegroupParams{NodegroupName: "ng-1", AMIType: ami}
+		if key != "" || sgs != nil {
+			p.RemoteAccess = &cloudtrail.RemoteAccess{EC2SSHKey: key, SourceSecurityGroups: sgs}
+		}
+		p.ClusterName = cluster
+		return p
+	}
+	runRule(t, NodegroupSSHOpen, []row{
+		{"key and no source groups", ev("CreateNodegroup", ng("ops", "AL2023_x86_64_STANDARD")), nil,
+			[]want{{finding.High, "", "", "port 22 (SSH) of every node is open to 0.0.0.0/0"}}},
+		{"Windows nodes: RDP", ev("CreateNodegroup", ng("ops", "WINDOWS_CORE_2022_x86_64")), nil,
+			[]want{{finding.High, "", "", "port 3389 (RDP)"}}},
+		{"says how to replace the node group", ev("CreateNodegroup", ng("ops", "")), nil,
+			[]want{{finding.High, "", "", "create a replacement node group"}}},
+		{"source groups set", ev("CreateNodegroup", ng("ops", "", "sg-bastion")), nil, nil},
+		{"no remote access", ev("CreateNodegroup", ng("", "")), nil, nil},
+		{"failed call", ev("CreateNodegroup", ng("ops", ""), failed("InvalidParameterException")), nil, nil},
+	})
+}
+
+func TestNodeEntryForNonNodeRole(t *testing.T) {
+	typed := func(principal, typ string) *cloudtrail.AccessEntryParams {
+		p := entry(principal)
+		p.Type = typ
+		return p
+	}
+	runRule(t, NodeEntryForNonNodeRole, []row{
+		{"EC2_LINUX for a dev role", ev("CreateAccessEntry", typed(devRole, "EC2_LINUX")), nil,
+			[]want{{finding.High, devRole, finding.ActionDeleteAccessEntry, "joins system:nodes"}}},
+		{"HYBRID_LINUX for a dev role", ev("CreateAccessEntry", typed(devRole, "HYBRID_LINUX")), nil,
+			[]want{{finding.High, devRole, finding.ActionDeleteAccessEntry, "HYBRID_LINUX access entry"}}},
+		{"EC2 (Auto Mode) for an IAM user", ev("CreateAccessEntry", typed("arn:aws:iam::111122223333:user/prod-node-role", "EC2")), nil,
+			[]want{{finding.High, "arn:aws:iam::111122223333:user/prod-node-role", finding.ActionDeleteAccessEntry, "EC2 access entry"}}},
+		{"EC2_WINDOWS for a node role", ev("CreateAccessEntry", typed("arn:aws:iam::111122223333:role/prod-node-role", "EC2_WINDOWS")), nil, nil},
+		{"standard entry", ev("CreateAccessEntry", typed(devRole, "STANDARD")), nil, nil},
+		{"FARGATE_LINUX is another rule's business", ev("CreateAccessEntry", typed(devRole, "FARGATE_LINUX")), nil, nil},
+		{"failed call", ev("CreateAccessEntry", typed(devRole, "EC2_LINUX"), failed("AccessDeniedException")), nil, nil},
+		{"trusted automation", ev("CreateAccessEntry", typed(devRole, "EC2_LINUX"), byAutomation), nil, nil},
 	})
 }

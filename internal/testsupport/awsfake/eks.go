@@ -22,6 +22,8 @@ type Cluster struct {
 	PublicCIDRs []string
 	// Logs are the enabled control-plane log types.
 	Logs []string
+	// DeletionProtection makes DeleteCluster fail until it is turned off.
+	DeletionProtection bool
 	// Nodegroups maps node group names to their node role ARN.
 	Nodegroups map[string]string
 	// Entries maps principal ARNs to access entries.
@@ -274,7 +276,8 @@ func (cl *Cluster) describe() map[string]any {
 			"endpointPrivateAccess": cl.PrivateAccess,
 			"publicAccessCidrs":     cidrs,
 		},
-		"logging": map[string]any{"clusterLogging": logging},
+		"logging":            map[string]any{"clusterLogging": logging},
+		"deletionProtection": cl.DeletionProtection,
 	}
 }
 
@@ -291,16 +294,27 @@ func (e *EKS) updateConfig(w http.ResponseWriter, cl *Cluster, body []byte) {
 				Enabled *bool    `json:"enabled"`
 			} `json:"clusterLogging"`
 		} `json:"logging"`
+		DeletionProtection *bool `json:"deletionProtection"`
 	}
 	if err := json.Unmarshal(body, &in); err != nil {
 		writeEKSError(w, Fault{Status: 400, Code: "InvalidParameterException", Message: err.Error()})
 		return
 	}
-	if in.ResourcesVpcConfig != nil && in.Logging != nil {
+	kinds := 0
+	for _, set := range []bool{in.ResourcesVpcConfig != nil, in.Logging != nil, in.DeletionProtection != nil} {
+		if set {
+			kinds++
+		}
+	}
+	if kinds > 1 {
 		writeEKSError(w, Fault{Status: 400, Code: "InvalidParameterException", Message: "only one type of update can be allowed"})
 		return
 	}
 	kind := "LoggingUpdate"
+	if in.DeletionProtection != nil {
+		kind = "DeletionProtectionUpdate"
+		cl.DeletionProtection = *in.DeletionProtection
+	}
 	if v := in.ResourcesVpcConfig; v != nil {
 		kind = "EndpointAccessUpdate"
 		pub, priv := cl.PublicAccess, cl.PrivateAccess
