@@ -15,6 +15,9 @@ const (
 	ActionUpdateClusterConfig      = "eks:UpdateClusterConfig"
 	ActionAttachRolePolicy         = "iam:AttachRolePolicy"
 	ActionDetachRolePolicy         = "iam:DetachRolePolicy"
+
+	ActionDisassociateIdentityProviderConfig = "eks:DisassociateIdentityProviderConfig"
+	ActionDeletePodIdentityAssociation       = "eks:DeletePodIdentityAssociation"
 )
 
 // Plan is the AWS API call that would undo a change, as data. Only the
@@ -36,6 +39,15 @@ type Plan struct {
 	// the nodes' egress addresses, so narrowing the public endpoint is safe
 	// even while private access is off.
 	NodeEgressApproved bool `json:"nodeEgressApproved,omitempty"`
+	// IdentityProviderConfig and IssuerURL name the OIDC identity provider
+	// config DisassociateIdentityProviderConfig removes, and the issuer it
+	// must still have.
+	IdentityProviderConfig string `json:"identityProviderConfig,omitempty"`
+	IssuerURL              string `json:"issuerUrl,omitempty"`
+	// AssociationID and RoleARN name the pod identity association
+	// DeletePodIdentityAssociation removes, and the role it must still give.
+	AssociationID string `json:"associationId,omitempty"`
+	RoleARN       string `json:"roleArn,omitempty"`
 	// DeletionProtection is the deletion protection UpdateClusterConfig sets
 	// (only ever true: eksguard does not remove protection).
 	DeletionProtection *bool `json:"deletionProtection,omitempty"`
@@ -93,6 +105,12 @@ func (p *Plan) CLI(region string) string {
 			vpc += "publicAccessCidrs=" + q(strings.Join(p.PublicAccessCIDRs, ","))
 		}
 		return fmt.Sprintf("aws eks update-cluster-config --name %s --resources-vpc-config %s%s", q(p.Cluster), vpc, reg)
+	case ActionDisassociateIdentityProviderConfig:
+		return fmt.Sprintf("aws eks disassociate-identity-provider-config --cluster-name %s --identity-provider-config %s%s",
+			q(p.Cluster), q("type=oidc,name="+p.IdentityProviderConfig), reg)
+	case ActionDeletePodIdentityAssociation:
+		return fmt.Sprintf("aws eks delete-pod-identity-association --cluster-name %s --association-id %s%s",
+			q(p.Cluster), q(p.AssociationID), reg)
 	case ActionAttachRolePolicy:
 		return fmt.Sprintf("aws iam attach-role-policy --role-name %s --policy-arn %s", q(p.RoleName), q(p.PolicyARN))
 	case ActionDetachRolePolicy:
@@ -124,6 +142,10 @@ func (p *Plan) Summary() string {
 			return fmt.Sprintf("turn off the public endpoint of %s", p.Cluster)
 		}
 		return fmt.Sprintf("restrict the public endpoint of %s to %s", p.Cluster, strings.Join(p.PublicAccessCIDRs, ", "))
+	case ActionDisassociateIdentityProviderConfig:
+		return fmt.Sprintf("disassociate OIDC identity provider %s (%s) from %s", p.IdentityProviderConfig, p.IssuerURL, p.Cluster)
+	case ActionDeletePodIdentityAssociation:
+		return fmt.Sprintf("delete pod identity association %s (%s) on %s", p.AssociationID, p.RoleARN, p.Cluster)
 	case ActionAttachRolePolicy:
 		return fmt.Sprintf("re-attach %s to role %s", identity.Name(p.PolicyARN), p.RoleName)
 	case ActionDetachRolePolicy:

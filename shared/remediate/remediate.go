@@ -21,6 +21,11 @@
 //     and narrows it while private access is off only when the plan says the
 //     approved CIDRs hold the nodes' egress addresses (otherwise nodes that
 //     reach the API server from their NAT addresses would be cut off);
+//   - eks:DisassociateIdentityProviderConfig only when
+//     DescribeIdentityProviderConfig still finds the config with the issuer
+//     the event added (another issuer means someone changed it since: held);
+//   - eks:DeletePodIdentityAssociation only when
+//     DescribePodIdentityAssociation still finds it giving the same role;
 //   - iam:AttachRolePolicy only when ListAttachedRolePolicies lacks the policy;
 //   - iam:DetachRolePolicy only when it still lists it.
 package remediate
@@ -52,6 +57,10 @@ type EKS interface {
 	DisassociateAccessPolicy(ctx context.Context, in *eks.DisassociateAccessPolicyInput, opts ...func(*eks.Options)) (*eks.DisassociateAccessPolicyOutput, error)
 	DescribeCluster(ctx context.Context, in *eks.DescribeClusterInput, opts ...func(*eks.Options)) (*eks.DescribeClusterOutput, error)
 	UpdateClusterConfig(ctx context.Context, in *eks.UpdateClusterConfigInput, opts ...func(*eks.Options)) (*eks.UpdateClusterConfigOutput, error)
+	DescribeIdentityProviderConfig(ctx context.Context, in *eks.DescribeIdentityProviderConfigInput, opts ...func(*eks.Options)) (*eks.DescribeIdentityProviderConfigOutput, error)
+	DisassociateIdentityProviderConfig(ctx context.Context, in *eks.DisassociateIdentityProviderConfigInput, opts ...func(*eks.Options)) (*eks.DisassociateIdentityProviderConfigOutput, error)
+	DescribePodIdentityAssociation(ctx context.Context, in *eks.DescribePodIdentityAssociationInput, opts ...func(*eks.Options)) (*eks.DescribePodIdentityAssociationOutput, error)
+	DeletePodIdentityAssociation(ctx context.Context, in *eks.DeletePodIdentityAssociationInput, opts ...func(*eks.Options)) (*eks.DeletePodIdentityAssociationOutput, error)
 }
 
 // IAM is the part of the IAM client remediation uses.
@@ -196,6 +205,16 @@ func (e *Executor) Prepare(ctx context.Context, region string, p *finding.Plan, 
 			return restrictEndpoint(ctx, e.EKS(region), p, token)
 		}
 		return nil, &PlanError{p.Action + " with neither logging nor endpoint settings"}
+	case finding.ActionDisassociateIdentityProviderConfig:
+		if p.IdentityProviderConfig == "" || p.IssuerURL == "" {
+			return nil, &PlanError{p.Action + " needs identityProviderConfig and issuerUrl"}
+		}
+		return disassociateIdentityProvider(ctx, e.EKS(region), p, token)
+	case finding.ActionDeletePodIdentityAssociation:
+		if p.AssociationID == "" || p.RoleARN == "" {
+			return nil, &PlanError{p.Action + " needs associationId and roleArn"}
+		}
+		return deletePodIdentity(ctx, e.EKS(region), p)
 	case finding.ActionAttachRolePolicy, finding.ActionDetachRolePolicy:
 		if p.RoleName == "" || p.PolicyARN == "" {
 			return nil, &PlanError{p.Action + " needs roleName and policyArn"}
@@ -421,6 +440,68 @@ func protectDeletion(ctx context.Context, c EKS, p *finding.Plan, token string) 
 		apply: func(ctx context.Context) error {
 			_, err := c.UpdateClusterConfig(ctx, in)
 			return gone(err, "turn on deletion protection of %s", p.Cluster)
+		},
+	}, nil
+}
+
+func disassociateIdentityProvider(ctx context.Context, c EKS, p *finding.Plan, token string) (*Action, error) {
+	ref := &ekstypes.IdentityProviderConfig{Type: aws.String("oidc"), Name: aws.String(p.IdentityProviderConfig)}
+	out, err := c.DescribeIdentityProviderConfig(ctx, &eks.DescribeIdentityProviderConfigInput{ClusterName: aws.String(p.Cluster), IdentityProviderConfig: ref})
+	if notFound(err) {
+		return compliant("identity provider config %s is no longer associated with %s", p.IdentityProviderConfig, p.Cluster), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("describe identity provider config %s of %s: %w", p.IdentityProviderConfig, p.Cluster, err)
+	}
+	if out.IdentityProviderConfig == nil || out.IdentityProviderConfig.Oidc == nil {
+		return nil, fmt.Errorf("describe identity provider config %s of %s: no OIDC config in the response", p.IdentityProviderConfig, p.Cluster)
+	}
+	oidc := out.IdentityProviderConfig.Oidc
+	if issuer := aws.ToString(oidc.IssuerUrl); issuer != p.IssuerURL {
+		return nil, &UnsafeError{fmt.Sprintf("identity provider config %s of %s now trusts issuer %s, not %s as the event set: it changed since, so this needs a person",
+			p.IdentityProviderConfig, p.Cluster, issuer, p.IssuerURL)}
+	}
+	in := &eks.DisassociateIdentityProviderConfigInput{ClusterName: aws.String(p.Cluster), IdentityProviderConfig: ref}
+	if token != "" {
+		in.ClientRequestToken = aws.String(token)
+	}
+	return &Action{
+		Needed: true,
+		Found:  fmt.Sprintf("identity provider config %s of %s trusts issuer %s (status %s)", p.IdentityProviderConfig, p.Cluster, p.IssuerURL, oidc.Status),
+		Call: call(p.Action, map[string]any{"clusterName": p.Cluster,
+			"identityProviderConfig": map[string]string{"type": "oidc", "name": p.IdentityProviderConfig}}),
+		apply: func(ctx context.Context) error {
+			_, err := c.DisassociateIdentityProviderConfig(ctx, in)
+			return gone(err, "disassociate identity provider config %s from %s", p.IdentityProviderConfig, p.Cluster)
+		},
+	}, nil
+}
+
+func deletePodIdentity(ctx context.Context, c EKS, p *finding.Plan) (*Action, error) {
+	out, err := c.DescribePodIdentityAssociation(ctx, &eks.DescribePodIdentityAssociationInput{ClusterName: aws.String(p.Cluster), AssociationId: aws.String(p.AssociationID)})
+	if notFound(err) {
+		return compliant("pod identity association %s on %s no longer exists", p.AssociationID, p.Cluster), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("describe pod identity association %s on %s: %w", p.AssociationID, p.Cluster, err)
+	}
+	if out.Association == nil {
+		return nil, fmt.Errorf("describe pod identity association %s on %s: empty response", p.AssociationID, p.Cluster)
+	}
+	a := out.Association
+	if role := aws.ToString(a.RoleArn); role != p.RoleARN {
+		return nil, &UnsafeError{fmt.Sprintf("pod identity association %s on %s now gives %s, not %s as the event set: it changed since, so this needs a person",
+			p.AssociationID, p.Cluster, role, p.RoleARN)}
+	}
+	in := &eks.DeletePodIdentityAssociationInput{ClusterName: aws.String(p.Cluster), AssociationId: aws.String(p.AssociationID)}
+	return &Action{
+		Needed: true,
+		Found: fmt.Sprintf("pod identity association %s on %s still gives %s/%s role %s", p.AssociationID, p.Cluster,
+			aws.ToString(a.Namespace), aws.ToString(a.ServiceAccount), p.RoleARN),
+		Call: call(p.Action, map[string]string{"clusterName": p.Cluster, "associationId": p.AssociationID}),
+		apply: func(ctx context.Context) error {
+			_, err := c.DeletePodIdentityAssociation(ctx, in)
+			return gone(err, "delete pod identity association %s on %s", p.AssociationID, p.Cluster)
 		},
 	}, nil
 }

@@ -52,8 +52,8 @@ func TestCatalogue(t *testing.T) {
 			}
 		}
 	}
-	if len(All()) != 22 {
-		t.Errorf("catalogue has %d rules, want 22", len(All()))
+	if len(All()) != 24 {
+		t.Errorf("catalogue has %d rules, want 24", len(All()))
 	}
 }
 
@@ -194,8 +194,8 @@ func TestRoutedEventsHaveRules(t *testing.T) {
 			t.Errorf("%s is in scope with no rule reading it", e)
 		}
 	}
-	if total != 15 {
-		t.Errorf("%d events routed, want 15", total)
+	if total != 17 {
+		t.Errorf("%d events routed, want 17", total)
 	}
 }
 

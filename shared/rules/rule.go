@@ -169,6 +169,8 @@ func All() []Rule {
 		ClusterNetworkChanged,
 		AutoModeNodeRoleChanged,
 		NodegroupSSHOpen,
+		IdentityProviderAssociated,
+		PodIdentityEscalation,
 		RequiredPolicyDetached,
 		AdminPolicyAttachedToEKSRole,
 		EKSRoleTrustChanged,

@@ -712,3 +712,68 @@ func TestNodeEntryForNonNodeRole(t *testing.T) {
 		{"trusted automation", ev("CreateAccessEntry", typed(devRole, "EC2_LINUX"), byAutomation), nil, nil},
 	})
 }
+
+func TestIdentityProviderAssociated(t *testing.T) {
+	idp := func(name, issuer, groups string) *cloudtrail.IdentityProviderParams {
+		p := &cloudtrail.IdentityProviderParams{OIDC: &cloudtrail.OIDCConfig{Name: name, IssuerURL: issuer, ClientID: "kubernetes", GroupsClaim: groups}}
+		p.ClusterName = cluster
+		return p
+	}
+	allowed := testPolicy(t)
+	allowed.IdentityProviders.Allowed = []string{"https://login.example.com/*"}
+	runRule(t, IdentityProviderAssociated, []row{
+		{"names issuer, client ID and groups claim", ev("AssociateIdentityProviderConfig", idp("sso", "https://idp.example.net", "groups")), nil,
+			[]want{{finding.High, "", finding.ActionDisassociateIdentityProviderConfig, "issuer https://idp.example.net, client ID kubernetes, groups claim groups, username claim sub"}}},
+		{"issuer outside the allowed list", ev("AssociateIdentityProviderConfig", idp("sso", "https://idp.example.net", "")), allowed,
+			[]want{{finding.High, "", finding.ActionDisassociateIdentityProviderConfig, "not in identityProviders.allowed"}}},
+		{"allowed issuer", ev("AssociateIdentityProviderConfig", idp("sso", "https://login.example.com/oauth2/default", "groups")), allowed, nil},
+		{"allowed issuer with a trailing slash", ev("AssociateIdentityProviderConfig", idp("sso", "https://login.example.com/oauth2/default/", "groups")), allowed, nil},
+		{"no config name: no plan", ev("AssociateIdentityProviderConfig", idp("", "https://idp.example.net", "")), nil,
+			[]want{{finding.High, "", "", "OIDC identity provider (unknown)"}}},
+		{"denied call is config-change-denied's", ev("AssociateIdentityProviderConfig", idp("sso", "https://idp.example.net", ""), failed("AccessDeniedException")), nil, nil},
+		{"trusted automation", ev("AssociateIdentityProviderConfig", idp("sso", "https://idp.example.net", ""), byAutomation), nil, nil},
+	})
+	f := NewEngine(testPolicy(t), []Rule{IdentityProviderAssociated}).Assess(ev("AssociateIdentityProviderConfig", idp("sso", "https://idp.example.net", "groups")))
+	if p := f[0].Plan; p.IdentityProviderConfig != "sso" || p.IssuerURL != "https://idp.example.net" || p.Cluster != cluster {
+		t.Errorf("plan %+v, want config sso with its issuer on %s", p, cluster)
+	}
+}
+
+func TestPodIdentityEscalation(t *testing.T) {
+	assocOf := func(ns, sa, role, target string) *cloudtrail.PodIdentityParams {
+		p := &cloudtrail.PodIdentityParams{Namespace: ns, ServiceAccount: sa, RoleARN: role, TargetRoleARN: target}
+		p.ClusterName = cluster
+		return p
+	}
+	created := func(id string) func(*cloudtrail.Record) {
+		return func(r *cloudtrail.Record) {
+			r.ResponseElements = []byte(`{"association":{"associationId":"` + id + `","namespace":"kube-system","serviceAccount":"ebs-csi-controller-sa","roleArn":"arn:aws:iam::111122223333:role/ebs"}}`)
+		}
+	}
+	const app = "arn:aws:iam::111122223333:role/shop-web"
+	const nodeRole = "arn:aws:iam::111122223333:role/prod-node-role"
+	runRule(t, PodIdentityEscalation, []row{
+		{"node role", ev("CreatePodIdentityAssociation", assocOf("shop", "web", nodeRole, ""), created("a-1")), nil,
+			[]want{{finding.High, nodeRole, finding.ActionDeletePodIdentityAssociation, "is an EKS node role"}}},
+		{"cluster role", ev("CreatePodIdentityAssociation", assocOf("shop", "web", "arn:aws:iam::111122223333:role/prod-cluster-role", ""), created("a-1")), nil,
+			[]want{{finding.High, "arn:aws:iam::111122223333:role/prod-cluster-role", finding.ActionDeletePodIdentityAssociation, "is an EKS cluster role"}}},
+		{"role of another account", ev("CreatePodIdentityAssociation", assocOf("shop", "web", "arn:aws:iam::444455556666:role/x", ""), created("a-1")), nil,
+			[]want{{finding.High, "arn:aws:iam::444455556666:role/x", finding.ActionDeletePodIdentityAssociation, "in untrusted account 444455556666"}}},
+		{"target role of another account", ev("CreatePodIdentityAssociation", assocOf("shop", "web", app, "arn:aws:iam::444455556666:role/data"), created("a-1")), nil,
+			[]want{{finding.High, app, finding.ActionDeletePodIdentityAssociation, "arn:aws:iam::444455556666:role/data is in untrusted account"}}},
+		{"kube-system service account", ev("CreatePodIdentityAssociation", assocOf("kube-system", "coredns", app, ""), created("a-1")), nil,
+			[]want{{finding.High, app, finding.ActionDeletePodIdentityAssociation, "kube-system/coredns runs with cluster-wide rights"}}},
+		{"no association ID in the record: no plan", ev("CreatePodIdentityAssociation", assocOf("kube-system", "coredns", app, "")), nil,
+			[]want{{finding.High, app, "", "list-pod-identity-associations"}}},
+		{"update reads the namespace from the response, no plan", ev("UpdatePodIdentityAssociation", func() *cloudtrail.PodIdentityParams {
+			p := assocOf("", "", "arn:aws:iam::111122223333:role/ebs", "")
+			p.AssociationID = "a-9"
+			return p
+		}(), created("a-9")), nil,
+			[]want{{finding.High, "arn:aws:iam::111122223333:role/ebs", "", "kube-system/ebs-csi-controller-sa"}}},
+		{"app role", ev("CreatePodIdentityAssociation", assocOf("shop", "web", app, ""), created("a-1")), nil, nil},
+		{"target role in a trusted account", ev("CreatePodIdentityAssociation", assocOf("shop", "web", app, "arn:aws:iam::111122223333:role/data"), created("a-1")), nil, nil},
+		{"failed call", ev("CreatePodIdentityAssociation", assocOf("shop", "web", nodeRole, ""), failed("AccessDeniedException")), nil, nil},
+		{"trusted automation", ev("CreatePodIdentityAssociation", assocOf("kube-system", "coredns", app, ""), byAutomation), nil, nil},
+	})
+}
