@@ -83,6 +83,9 @@ func TestReplayExitCodes(t *testing.T) {
 		{"unreadable input", `{"Records":[{"eventSource":"eks.amazonaws.com","eventName":"CreateAccessEntry","requestParameters":{"principalArn":1}}]}`,
 			[]string{"replay", "-"}, 2, "<stdin>: record 0: decode CreateAccessEntry requestParameters: principalArn"},
 		{"missing file", "", []string{"replay", filepath.Join(dir, "nope.json")}, 2, "nope.json"},
+		{"lookup-events output is read", lookupEvents(t, iamUser), []string{"replay", "--fail-on", "medium", "-"}, 1, ""},
+		{"JSON that is not CloudTrail", `{"Reservations":[]}`, []string{"replay", "-"}, 2, "<stdin>: record 0: not a CloudTrail record"},
+		{"record without eventSource", `{"eventName":"CreateAccessEntry","requestParameters":{}}`, []string{"replay", "-"}, 2, "no eventSource"},
 		{"bad flag value", "", []string{"replay", "--fail-on", "loud", "-"}, 2, "unknown severity"},
 		{"no paths", "", []string{"replay"}, 2, "no PATH"},
 		{"unknown command", "", []string{"frobnicate"}, 2, "unknown command"},
@@ -119,6 +122,22 @@ func TestReplayWithPolicy(t *testing.T) {
 	if code != 2 || !strings.Contains(errOut, "policy.yaml:3") || !strings.Contains(errOut, "unknown rule ID") {
 		t.Errorf("broken policy: exit %d, stderr %q", code, errOut)
 	}
+}
+
+// lookupEvents wraps an event file's record as aws cloudtrail lookup-events prints it.
+func lookupEvents(t *testing.T, envelope []byte) string {
+	t.Helper()
+	var env struct {
+		Detail json.RawMessage `json:"detail"`
+	}
+	if err := json.Unmarshal(envelope, &env); err != nil {
+		t.Fatal(err)
+	}
+	out, err := json.Marshal(map[string]any{"Events": []map[string]any{{"EventId": "x", "EventName": "CreateAccessEntry", "CloudTrailEvent": string(env.Detail)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
 }
 
 func TestPolicyValidate(t *testing.T) {
