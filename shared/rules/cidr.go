@@ -11,11 +11,12 @@ import (
 
 // IPv4 ranges that are not reachable from the public internet (the IANA
 // special-purpose registry's non-global blocks), which an allowed CIDR may
-// cover without opening anything to the internet.
+// cover without opening anything to the internet. The documentation ranges
+// (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24) count as public: examples
+// and sample events use them to stand for real public ranges.
 var nonPublicV4 = mergeRanges(rangesOf(
 	"0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-	"192.0.0.0/24", "192.0.2.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24",
-	"224.0.0.0/4", "240.0.0.0/4",
+	"192.0.0.0/24", "192.168.0.0/16", "198.18.0.0/15", "224.0.0.0/4", "240.0.0.0/4",
 ))
 
 // publicV4 is the number of public IPv4 addresses.

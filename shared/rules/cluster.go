@@ -310,8 +310,13 @@ var ConfigChangeDenied = Rule{
 				tried = append(tried, "turn off "+strings.Join(off, ", ")+" logging")
 			}
 			if vpc := cc.ResourcesVPCConfig; vpc != nil {
-				if !isUnset(vpc.EndpointPublicAccess) && vpc.PublicAccessCIDRs != nil && exposureOf(vpc.PublicAccessCIDRs).wide() {
-					tried = append(tried, "open the public endpoint to "+opens(exposureOf(vpc.PublicAccessCIDRs)))
+				if open := vpc.PublicAccessCIDRs; !isUnset(vpc.EndpointPublicAccess) && open != nil {
+					if approved := p.Endpoint.PublicAccessCIDRs; len(approved) > 0 {
+						open = outside(open, approved)
+					}
+					if e := exposureOf(open); len(open) > 0 && (len(p.Endpoint.PublicAccessCIDRs) > 0 || e.wide()) {
+						tried = append(tried, "open the public endpoint to "+opens(e))
+					}
 				}
 				if isUnset(vpc.EndpointPrivateAccess) {
 					tried = append(tried, "turn the private endpoint off")
