@@ -245,6 +245,13 @@ func Stream(src io.Reader, name string, eng *rules.Engine, st *Stats) ([]finding
 			break
 		}
 		records++
+		if src, _ := cloudtrail.Peek(raw); len(src) == 0 {
+			// Neither a CloudTrail record nor an envelope of one: skipping it
+			// in silence would count a file of anything else as clean.
+			st.Errors.Add(1)
+			errs = append(errs, &InputError{File: name, Index: rd.Index(), Err: errNotARecord})
+			continue
+		}
 		fs, inScope, err := Assess(eng, raw)
 		if !inScope {
 			continue
@@ -260,6 +267,8 @@ func Stream(src io.Reader, name string, eng *rules.Engine, st *Stats) ([]finding
 	}
 	return out, errs
 }
+
+var errNotARecord = errors.New("not a CloudTrail record, EventBridge event, log file or lookup-events output: no eventSource")
 
 // statsEvery is how many records Stream reads between updates of
 // Stats.Records, which progress displays read while a file is replayed.

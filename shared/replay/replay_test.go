@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -190,5 +191,25 @@ func TestStreamCountsEveryRecord(t *testing.T) {
 	fs, errs := Stream(strings.NewReader(b.String()), "big", rules.NewEngine(policy.Default(), rules.All()), &st)
 	if len(fs) != 0 || len(errs) != 0 || st.Records.Load() != n || st.InScope.Load() != 0 {
 		t.Errorf("findings %d errors %v records %d in scope %d", len(fs), errs, st.Records.Load(), st.InScope.Load())
+	}
+}
+
+// JSON that is no CloudTrail record (no eventSource) is unreadable, not
+// silently out of scope.
+func TestStreamReportsItemsWithoutEventSource(t *testing.T) {
+	in := `[` + string(irrelevantRecord) + `,{"Items":[1,2]},{"eventName":"CreateAccessEntry"},{"version":"0","detail-type":"EC2 Instance State-change Notification","detail":{"state":"running"}}]`
+	var st Stats
+	_, errs := Stream(strings.NewReader(in), "odd.json", rules.NewEngine(policy.Default(), rules.All()), &st)
+	var got []string
+	for _, e := range errs {
+		got = append(got, e.Error())
+	}
+	want := []string{
+		"odd.json: record 1: " + errNotARecord.Error(),
+		"odd.json: record 2: " + errNotARecord.Error(),
+		"odd.json: record 3: " + errNotARecord.Error(),
+	}
+	if !slices.Equal(got, want) || st.Errors.Load() != 3 || st.Records.Load() != 4 {
+		t.Errorf("errors %q (%d counted), records %d; want %q, 3 counted, 4 records", got, st.Errors.Load(), st.Records.Load(), want)
 	}
 }

@@ -17,8 +17,10 @@ import (
 
 // Reader splits a stream into raw CloudTrail items without decoding them:
 // a CloudTrail S3 log file ({"Records":[...]}, streamed record by record),
-// a JSON array of records or envelopes, a single record or envelope, or
-// several of these one after another (JSON Lines). Gzip input is detected
+// a JSON array of records or envelopes, a single record or envelope, the
+// output of aws cloudtrail lookup-events ({"Events":[{"CloudTrailEvent":
+// "<record as a JSON string>",...}]}) or one of its events, or several of
+// these one after another (JSON Lines). Gzip input is detected
 // by its magic bytes. Memory stays bounded by the largest single record.
 type Reader struct {
 	src    io.Reader
@@ -107,6 +109,14 @@ func (r *Reader) Next() ([]byte, error) {
 					return nil, err
 				}
 				if recs, ok := recordsOf(v); ok { // {"Records":...} with other keys first
+					r.queue = recs
+					return r.Next()
+				}
+				recs, ok, err := lookupEventsOf(v)
+				if err != nil {
+					return nil, r.errorf("%v", err)
+				}
+				if ok {
 					r.queue = recs
 					return r.Next()
 				}
@@ -355,4 +365,43 @@ func recordsOf(v []byte) ([][]byte, bool) {
 		out[i] = rec
 	}
 	return out, true
+}
+
+var (
+	cloudTrailEventKey = []byte(`"CloudTrailEvent"`)
+	eventsKey          = []byte(`"Events"`)
+)
+
+// lookupEventsOf extracts the records of aws cloudtrail lookup-events
+// output, {"Events":[{"CloudTrailEvent":"<record>",...}]}, or of one of its
+// events. It reports false for any other object, and an error for an event
+// without its record.
+func lookupEventsOf(v []byte) ([][]byte, bool, error) {
+	if !bytes.Contains(v, cloudTrailEventKey) && !bytes.Contains(v, eventsKey) {
+		return nil, false, nil
+	}
+	type event struct {
+		CloudTrailEvent *string `json:"CloudTrailEvent"`
+	}
+	var page struct {
+		Events []event `json:"Events"`
+		event
+	}
+	if json.Unmarshal(v, &page) != nil {
+		return nil, false, nil
+	}
+	if page.CloudTrailEvent != nil {
+		return [][]byte{[]byte(*page.CloudTrailEvent)}, true, nil
+	}
+	if page.Events == nil {
+		return nil, false, nil
+	}
+	out := make([][]byte, len(page.Events))
+	for i, e := range page.Events {
+		if e.CloudTrailEvent == nil {
+			return nil, true, fmt.Errorf("lookup-events output: Events[%d] has no CloudTrailEvent", i)
+		}
+		out[i] = []byte(*e.CloudTrailEvent)
+	}
+	return out, true, nil
 }

@@ -3,6 +3,7 @@ package trailfile
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -40,6 +41,12 @@ func readAll(t *testing.T, in []byte) ([]string, error) {
 	}
 }
 
+// quote writes s as a JSON string, as lookup-events does with CloudTrailEvent.
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
 func gz(s string) []byte {
 	var b bytes.Buffer
 	w := gzip.NewWriter(&b)
@@ -66,6 +73,10 @@ func TestReaderFormats(t *testing.T) {
 		{"JSON lines", []byte(rec(1) + "\n" + rec(2) + "\n\n" + envelope + "\n"), "id-1,id-2,id-9"},
 		{"several S3 files concatenated", []byte(`{"Records":[` + rec(1) + `]}{"Records":[` + rec(2) + `]}`), "id-1,id-2"},
 		{"empty Records", []byte(`{"Records":[]}`), ""},
+		{"lookup-events output", []byte(`{"Events":[{"EventId":"id-1","EventName":"DeleteCluster","CloudTrailEvent":` + quote(rec(1)) + `},{"EventId":"id-2","CloudTrailEvent":` + quote(rec(2)) + `}],"NextToken":"t"}`), "id-1,id-2"},
+		{"lookup-events output, Events not first", []byte(`{"NextToken":"t","Events":[{"CloudTrailEvent":` + quote(rec(3)) + `}]}`), "id-3"},
+		{"one lookup-events event (jq .Events[])", []byte(`{"EventId":"id-4","CloudTrailEvent":` + quote(rec(4)) + "}\n" + `{"CloudTrailEvent":` + quote(rec(5)) + `}`), "id-4,id-5"},
+		{"empty lookup-events output", []byte(`{"Events":[]}`), ""},
 		{"empty input", nil, ""},
 	}
 	for _, tt := range tests {
@@ -152,4 +163,11 @@ func FuzzReader(f *testing.F) {
 		}
 		t.Fatalf("more than 10000 items from %d bytes", len(in))
 	})
+}
+
+func TestReaderLookupEventsWithoutRecord(t *testing.T) {
+	_, err := readAll(t, []byte(`{"Events":[{"CloudTrailEvent":`+quote(rec(1))+`},{"EventId":"x"}]}`))
+	if err == nil || !strings.Contains(err.Error(), "Events[1] has no CloudTrailEvent") {
+		t.Fatalf("err = %v, want one naming Events[1]", err)
+	}
 }
