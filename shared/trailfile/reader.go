@@ -175,7 +175,7 @@ func (r *Reader) fill(keep int) (bool, error) {
 	}
 	n, err := io.ReadAtLeast(r.src, r.buf[r.end:], 1)
 	r.end += n
-	if err == io.EOF || err == io.ErrUnexpectedEOF {
+	if err == io.EOF {
 		r.eof = true
 		return n > 0, nil
 	}

@@ -1,0 +1,195 @@
+// Package s3archive lists and opens CloudTrail log files where CloudTrail
+// delivers them, in S3, as replay inputs: it lists only the prefixes a
+// filter admits (accounts, regions, the day prefixes of a time window) and
+// streams each object from its GET, never writing it to disk.
+package s3archive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/eksguard/eksguard/shared/replay"
+	"github.com/eksguard/eksguard/shared/trailfile"
+)
+
+// API is the part of the S3 client the archive uses.
+type API interface {
+	ListObjectsV2(ctx context.Context, params *s3.ListObjectsV2Input, optFns ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
+	GetObject(ctx context.Context, params *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+}
+
+// Location is a bucket and a key prefix: s3://BUCKET/PREFIX.
+type Location struct {
+	Bucket, Prefix string
+}
+
+func (l Location) String() string { return "s3://" + l.Bucket + "/" + l.Prefix }
+
+// ParseURL reads s3://BUCKET[/PREFIX]. ok is false for anything that does
+// not start with s3://; err says what is wrong with one that does.
+func ParseURL(s string) (loc Location, ok bool, err error) {
+	rest, ok := strings.CutPrefix(s, "s3://")
+	if !ok {
+		return Location{}, false, nil
+	}
+	bucket, prefix, _ := strings.Cut(rest, "/")
+	if bucket == "" {
+		return Location{}, true, fmt.Errorf("%s: no bucket name", s)
+	}
+	return Location{Bucket: bucket, Prefix: prefix}, true, nil
+}
+
+// Archive lists and opens log files in S3.
+type Archive struct {
+	Client API
+	Filter trailfile.Filter
+	// Now is the end of a window without Until (default time.Now).
+	Now func() time.Time
+	// PageSize is the MaxKeys of each listing request (0: the S3 default, 1,000).
+	PageSize int32
+}
+
+// Inputs lists the log files under loc that the filter selects, in key
+// order, as replay inputs. A prefix that cannot be listed becomes an input
+// carrying the error, and the listing goes on with the next prefix.
+func (a *Archive) Inputs(ctx context.Context, loc Location) iter.Seq[replay.Input] {
+	return func(yield func(replay.Input) bool) {
+		a.walk(ctx, loc.Bucket, loc.Prefix, yield)
+	}
+}
+
+// walk lists prefix: at once when the filter selects nothing below it, by
+// day prefixes when it is a region of the layout and the window has a
+// start, otherwise one level at a time (Delimiter "/"), entering only the
+// common prefixes the filter admits. It returns false when yield did.
+func (a *Archive) walk(ctx context.Context, bucket, prefix string, yield func(replay.Input) bool) bool {
+	pl := trailfile.Locate(prefix)
+	if !strings.HasSuffix(prefix, "/") && prefix != "" {
+		pl = trailfile.Locate(prefix[:strings.LastIndex(prefix, "/")+1])
+	}
+	if !a.Filter.Narrows(pl) {
+		return a.list(ctx, bucket, prefix, "", yield, nil)
+	}
+	if pl.Level == trailfile.LevelRegion && strings.HasSuffix(prefix, "/") {
+		now := time.Now
+		if a.Now != nil {
+			now = a.Now
+		}
+		if days := a.Filter.Days(now()); days != nil {
+			for _, d := range days {
+				if !a.list(ctx, bucket, prefix+d, "", yield, nil) {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	var subs []string
+	if !a.list(ctx, bucket, prefix, "/", yield, &subs) {
+		return false
+	}
+	for _, sub := range subs {
+		if !a.Filter.Admits(trailfile.Locate(sub)) {
+			continue
+		}
+		if !a.walk(ctx, bucket, sub, yield) {
+			return false
+		}
+	}
+	return true
+}
+
+// list runs one paginated ListObjectsV2, yielding the log files among its
+// keys and collecting its common prefixes into subs.
+func (a *Archive) list(ctx context.Context, bucket, prefix, delimiter string, yield func(replay.Input) bool, subs *[]string) bool {
+	in := &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)}
+	if delimiter != "" {
+		in.Delimiter = aws.String(delimiter)
+	}
+	if a.PageSize > 0 {
+		in.MaxKeys = aws.Int32(a.PageSize)
+	}
+	pages := s3.NewListObjectsV2Paginator(a.Client, in)
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return false
+			}
+			return yield(replay.Input{Name: "s3://" + bucket + "/" + prefix,
+				Err: fmt.Errorf("list objects: %w", err)})
+		}
+		for _, obj := range page.Contents {
+			key := aws.ToString(obj.Key)
+			if !a.Filter.IsLogFile(key) {
+				continue
+			}
+			if !yield(a.input(bucket, key, aws.ToInt64(obj.Size))) {
+				return false
+			}
+		}
+		if subs != nil {
+			for _, cp := range page.CommonPrefixes {
+				*subs = append(*subs, aws.ToString(cp.Prefix))
+			}
+		}
+	}
+	return true
+}
+
+func (a *Archive) input(bucket, key string, size int64) replay.Input {
+	return replay.Input{
+		Name:      "s3://" + bucket + "/" + key,
+		Size:      size,
+		CheckTime: a.Filter.Straddles(trailfile.Locate(key)),
+		Open: func(ctx context.Context) (io.ReadCloser, error) {
+			out, err := a.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+			if err != nil {
+				return nil, fmt.Errorf("get object: %w", err)
+			}
+			return &body{rc: out.Body}, nil
+		},
+	}
+}
+
+// body names read errors of an object's body (a connection lost mid-way).
+type body struct{ rc io.ReadCloser }
+
+func (b *body) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = fmt.Errorf("get object: read body: %w", err)
+	}
+	return n, err
+}
+
+func (b *body) Close() error { return b.rc.Close() }
+
+// NewClient is an S3 client from the standard AWS configuration chain
+// (environment, shared files, SSO, instance roles) and its retryer. With an
+// endpoint set (AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL), as for an
+// S3-compatible server, buckets are addressed by path rather than by host.
+func NewClient(ctx context.Context) (*s3.Client, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	pathStyle := os.Getenv("AWS_ENDPOINT_URL_S3") != "" || os.Getenv("AWS_ENDPOINT_URL") != "" || cfg.BaseEndpoint != nil
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.UsePathStyle = pathStyle
+		o.DisableLogOutputChecksumValidationSkipped = true // CloudTrail writes its objects without checksums
+		if o.Region == "" {
+			o.Region = "us-east-1"
+		}
+	}), nil
+}
