@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/klauspost/compress/gzip"
 )
@@ -31,6 +32,7 @@ type Reader struct {
 	mode   int // modeTop, modeArray or modeRecords
 	index  int // items returned so far
 	queue  [][]byte
+	pooled *buffers // returned to the pool by Close
 }
 
 const (
@@ -43,27 +45,60 @@ const (
 // far beyond anything real and only stops runaway input.
 const maxItem = 64 << 20
 
+// buffers are what a Reader needs besides its state: kept in a pool, as a
+// replay opens one Reader per file and these are most of its cost to open
+// (a 256 KiB buffer, 64 KiB of read-ahead, the inflater's window and tables).
+type buffers struct {
+	br  *bufio.Reader
+	buf []byte
+	zr  *gzip.Reader // nil until a gzip stream needed one
+}
+
+var pool = sync.Pool{New: func() any {
+	return &buffers{br: bufio.NewReaderSize(nil, 64<<10), buf: make([]byte, 256<<10)}
+}}
+
 // NewReader wraps r, transparently decompressing gzip.
 func NewReader(r io.Reader) (*Reader, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	magic, _ := br.Peek(2)
-	rd := &Reader{src: br, buf: make([]byte, 256<<10)}
+	b := pool.Get().(*buffers)
+	b.br.Reset(r)
+	magic, _ := b.br.Peek(2)
+	rd := &Reader{src: b.br, buf: b.buf, pooled: b}
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
+		var err error
+		if b.zr == nil {
+			b.zr, err = gzip.NewReader(b.br)
+		} else {
+			err = b.zr.Reset(b.br)
+		}
 		if err != nil {
+			rd.Close()
 			return nil, fmt.Errorf("open gzip: %w", err)
 		}
-		rd.src, rd.closer = zr, zr
+		rd.src, rd.closer = b.zr, b.zr
 	}
 	return rd, nil
 }
 
-// Close releases the decompressor, if any. It does not close the underlying reader.
+// Close releases the decompressor, if any, and the buffers: the slices
+// Next returned are invalid after it. It does not close the underlying
+// reader.
 func (r *Reader) Close() error {
+	var err error
 	if r.closer != nil {
-		return r.closer.Close()
+		err = r.closer.Close()
+		r.closer = nil
 	}
-	return nil
+	if b := r.pooled; b != nil {
+		r.pooled = nil
+		b.br.Reset(nil)
+		if len(r.buf) <= 1<<20 { // one that grew for a huge record is left to the GC
+			b.buf = r.buf
+		}
+		r.buf, r.src = nil, nil
+		pool.Put(b)
+	}
+	return err
 }
 
 // Index is the zero-based position of the item Next returned last.
