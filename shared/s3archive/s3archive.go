@@ -57,6 +57,23 @@ type Archive struct {
 	Now func() time.Time
 	// PageSize is the MaxKeys of each listing request (0: the S3 default, 1,000).
 	PageSize int32
+	// Listers is how many day prefixes are listed at once (default 8): a
+	// window over many accounts and regions is thousands of listings, each
+	// a round trip.
+	Listers int
+}
+
+// step is a run of inputs in listing order: those of one page, or those of
+// one day prefix listed in the background (ready when done is closed).
+type step struct {
+	done   chan struct{}
+	inputs []replay.Input
+}
+
+func ready(inputs []replay.Input) *step {
+	s := &step{done: make(chan struct{}), inputs: inputs}
+	close(s.done)
+	return s
 }
 
 // Inputs lists the log files under loc that the filter selects, in key
@@ -64,21 +81,49 @@ type Archive struct {
 // carrying the error, and the listing goes on with the next prefix.
 func (a *Archive) Inputs(ctx context.Context, loc Location) iter.Seq[replay.Input] {
 	return func(yield func(replay.Input) bool) {
-		a.walk(ctx, loc.Bucket, loc.Prefix, yield)
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		listers := a.Listers
+		if listers <= 0 {
+			listers = 8
+		}
+		// At most listers steps wait in the queue, so as many day listings
+		// run at once, besides the one being delivered.
+		steps := make(chan *step, listers)
+		go func() {
+			defer close(steps)
+			a.walk(ctx, loc.Bucket, loc.Prefix, func(s *step) bool {
+				select {
+				case steps <- s:
+					return true
+				case <-ctx.Done():
+					return false
+				}
+			})
+		}()
+		for s := range steps {
+			<-s.done
+			for _, in := range s.inputs {
+				if !yield(in) {
+					cancel()
+					for range steps { // let the walk see the cancellation and end
+					}
+					return
+				}
+			}
+		}
 	}
 }
 
 // walk lists prefix: at once when the filter selects nothing below it, by
-// day prefixes when it is a region of the layout and the window has a
-// start, otherwise one level at a time (Delimiter "/"), entering only the
-// common prefixes the filter admits. It returns false when yield did.
-func (a *Archive) walk(ctx context.Context, bucket, prefix string, yield func(replay.Input) bool) bool {
-	pl := trailfile.Locate(prefix)
-	if !strings.HasSuffix(prefix, "/") && prefix != "" {
-		pl = trailfile.Locate(prefix[:strings.LastIndex(prefix, "/")+1])
-	}
+// day prefixes (in the background) when it is a region of the layout and the
+// window has a start, otherwise one level at a time (Delimiter "/"),
+// entering only the common prefixes the filter admits. It returns false
+// when emit did.
+func (a *Archive) walk(ctx context.Context, bucket, prefix string, emit func(*step) bool) bool {
+	pl := trailfile.Locate(prefix[:strings.LastIndex(prefix, "/")+1])
 	if !a.Filter.Narrows(pl) {
-		return a.list(ctx, bucket, prefix, "", yield, nil)
+		return a.list(ctx, bucket, prefix, "", emit, nil)
 	}
 	if pl.Level == trailfile.LevelRegion && strings.HasSuffix(prefix, "/") {
 		now := time.Now
@@ -87,7 +132,15 @@ func (a *Archive) walk(ctx context.Context, bucket, prefix string, yield func(re
 		}
 		if days := a.Filter.Days(now()); days != nil {
 			for _, d := range days {
-				if !a.list(ctx, bucket, prefix+d, "", yield, nil) {
+				s := &step{done: make(chan struct{})}
+				go func() {
+					defer close(s.done)
+					a.list(ctx, bucket, prefix+d, "", func(page *step) bool {
+						s.inputs = append(s.inputs, page.inputs...)
+						return true
+					}, nil)
+				}()
+				if !emit(s) {
 					return false
 				}
 			}
@@ -95,23 +148,23 @@ func (a *Archive) walk(ctx context.Context, bucket, prefix string, yield func(re
 		}
 	}
 	var subs []string
-	if !a.list(ctx, bucket, prefix, "/", yield, &subs) {
+	if !a.list(ctx, bucket, prefix, "/", emit, &subs) {
 		return false
 	}
 	for _, sub := range subs {
 		if !a.Filter.Admits(trailfile.Locate(sub)) {
 			continue
 		}
-		if !a.walk(ctx, bucket, sub, yield) {
+		if !a.walk(ctx, bucket, sub, emit) {
 			return false
 		}
 	}
 	return true
 }
 
-// list runs one paginated ListObjectsV2, yielding the log files among its
-// keys and collecting its common prefixes into subs.
-func (a *Archive) list(ctx context.Context, bucket, prefix, delimiter string, yield func(replay.Input) bool, subs *[]string) bool {
+// list runs one paginated ListObjectsV2, emitting the log files among the
+// keys of each page and collecting its common prefixes into subs.
+func (a *Archive) list(ctx context.Context, bucket, prefix, delimiter string, emit func(*step) bool, subs *[]string) bool {
 	in := &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)}
 	if delimiter != "" {
 		in.Delimiter = aws.String(delimiter)
@@ -126,17 +179,17 @@ func (a *Archive) list(ctx context.Context, bucket, prefix, delimiter string, yi
 			if ctx.Err() != nil {
 				return false
 			}
-			return yield(replay.Input{Name: "s3://" + bucket + "/" + prefix,
-				Err: fmt.Errorf("list objects: %w", err)})
+			return emit(ready([]replay.Input{{Name: "s3://" + bucket + "/" + prefix,
+				Err: fmt.Errorf("list objects: %w", err)}}))
 		}
+		var inputs []replay.Input
 		for _, obj := range page.Contents {
-			key := aws.ToString(obj.Key)
-			if !a.Filter.IsLogFile(key) {
-				continue
+			if key := aws.ToString(obj.Key); a.Filter.IsLogFile(key) {
+				inputs = append(inputs, a.input(bucket, key, aws.ToInt64(obj.Size)))
 			}
-			if !yield(a.input(bucket, key, aws.ToInt64(obj.Size))) {
-				return false
-			}
+		}
+		if len(inputs) > 0 && !emit(ready(inputs)) {
+			return false
 		}
 		if subs != nil {
 			for _, cp := range page.CommonPrefixes {

@@ -183,8 +183,13 @@ func TestInputsSinceListsOnlyDaysInWindow(t *testing.T) {
 			want = append(want, fmt.Sprintf("o-abc123/AWSLogs/444455556666/CloudTrail/%s/2026/11/%02d/", reg, d))
 		}
 	}
+	slices.Sort(dayLists) // listed 8 at a time, in no set order
 	if !slices.Equal(dayLists, want) {
 		t.Errorf("got day listings\n%v\nwant the 8 days of each region\n%v", dayLists, want)
+	}
+	// Delivered in key order all the same (the IDs sort as their keys do).
+	if !slices.IsSorted(r.ids) {
+		t.Errorf("got findings out of key order: %v", r.ids)
 	}
 	for _, l := range srv.Lists() {
 		if l.Delimiter == "/" && strings.Contains(l.Prefix, "111122223333") {
