@@ -123,7 +123,8 @@ func (a *Archive) Inputs(ctx context.Context, loc Location) iter.Seq[replay.Inpu
 func (a *Archive) walk(ctx context.Context, bucket, prefix string, emit func(*step) bool) bool {
 	pl := trailfile.Locate(prefix[:strings.LastIndex(prefix, "/")+1])
 	if !a.Filter.Narrows(pl) {
-		return a.list(ctx, bucket, prefix, "", emit, nil)
+		ok, _ := a.list(ctx, bucket, prefix, "", emit, nil)
+		return ok
 	}
 	if pl.Level == trailfile.LevelRegion && strings.HasSuffix(prefix, "/") {
 		now := time.Now
@@ -135,7 +136,7 @@ func (a *Archive) walk(ctx context.Context, bucket, prefix string, emit func(*st
 				s := &step{done: make(chan struct{})}
 				go func() {
 					defer close(s.done)
-					a.list(ctx, bucket, prefix+d, "", func(page *step) bool {
+					_, _ = a.list(ctx, bucket, prefix+d, "", func(page *step) bool {
 						s.inputs = append(s.inputs, page.inputs...)
 						return true
 					}, nil)
@@ -148,8 +149,17 @@ func (a *Archive) walk(ctx context.Context, bucket, prefix string, emit func(*st
 		}
 	}
 	var subs []string
-	if !a.list(ctx, bucket, prefix, "/", emit, &subs) {
+	ok, n := a.list(ctx, bucket, prefix, "/", emit, &subs)
+	if !ok {
 		return false
+	}
+	if n == 0 && len(subs) == 0 {
+		// Nothing at all, or a server that ignores Delimiter without listing
+		// the keys either (s3rver 3.7 does): list everything under prefix and
+		// let the filter pick the keys. On S3 this is one more request for an
+		// empty prefix.
+		ok, _ := a.list(ctx, bucket, prefix, "", emit, nil)
+		return ok
 	}
 	for _, sub := range subs {
 		if !a.Filter.Admits(trailfile.Locate(sub)) {
@@ -163,8 +173,9 @@ func (a *Archive) walk(ctx context.Context, bucket, prefix string, emit func(*st
 }
 
 // list runs one paginated ListObjectsV2, emitting the log files among the
-// keys of each page and collecting its common prefixes into subs.
-func (a *Archive) list(ctx context.Context, bucket, prefix, delimiter string, emit func(*step) bool, subs *[]string) bool {
+// keys of each page and collecting its common prefixes into subs. It
+// reports false when emit did, and how many keys it saw (log files or not).
+func (a *Archive) list(ctx context.Context, bucket, prefix, delimiter string, emit func(*step) bool, subs *[]string) (bool, int) {
 	in := &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)}
 	if delimiter != "" {
 		in.Delimiter = aws.String(delimiter)
@@ -172,16 +183,19 @@ func (a *Archive) list(ctx context.Context, bucket, prefix, delimiter string, em
 	if a.PageSize > 0 {
 		in.MaxKeys = aws.Int32(a.PageSize)
 	}
+	keys := 0
 	pages := s3.NewListObjectsV2Paginator(a.Client, in)
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
-				return false
+				return false, keys
 			}
+			// Reported in its place; not an empty prefix either.
 			return emit(ready([]replay.Input{{Name: "s3://" + bucket + "/" + prefix,
-				Err: fmt.Errorf("list objects: %w", err)}}))
+				Err: fmt.Errorf("list objects: %w", err)}})), keys + 1
 		}
+		keys += len(page.Contents)
 		var inputs []replay.Input
 		for _, obj := range page.Contents {
 			if key := aws.ToString(obj.Key); a.Filter.IsLogFile(key) {
@@ -189,7 +203,7 @@ func (a *Archive) list(ctx context.Context, bucket, prefix, delimiter string, em
 			}
 		}
 		if len(inputs) > 0 && !emit(ready(inputs)) {
-			return false
+			return false, keys
 		}
 		if subs != nil {
 			for _, cp := range page.CommonPrefixes {
@@ -197,7 +211,7 @@ func (a *Archive) list(ctx context.Context, bucket, prefix, delimiter string, em
 			}
 		}
 	}
-	return true
+	return true, keys
 }
 
 func (a *Archive) input(bucket, key string, size int64) replay.Input {

@@ -312,3 +312,31 @@ func TestFailuresAreReportedAndTheRestGoesOn(t *testing.T) {
 		t.Errorf("got %d GETs of the broken object and %d of the flaky one, want 3 and 2", brokenGets, flakyGets)
 	}
 }
+
+// A server that answers Delimiter listings without their common prefixes
+// (s3rver 3.7) gets the filtered prefix listed whole, the filter applied to
+// each key: the same findings, more listing.
+func TestInputsWithoutCommonPrefixes(t *testing.T) {
+	srv := s3fake.New()
+	defer srv.Close()
+	srv.NoCommonPrefixes = true
+	for d := 1; d <= 3; d++ {
+		at := time.Date(2026, 11, d, 10, 0, 0, 0, time.UTC)
+		for _, reg := range []string{"eu-west-1", "us-east-1"} {
+			srv.Put("b", key("111122223333", reg, at, 0), logFile(grant(fmt.Sprintf("%s-%d", reg, d), at)))
+		}
+	}
+	a := &Archive{Client: client(t, srv), Filter: trailfile.Filter{
+		Since: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC), Regions: []string{"us-east-1"}}}
+	r := runReplay(t, a, Location{"b", "AWSLogs/"})
+	if got := strings.Join(r.ids, " "); got != "us-east-1-2 us-east-1-3" {
+		t.Errorf("got findings %q, want us-east-1-2 us-east-1-3", got)
+	}
+	lists := srv.Lists()
+	if len(lists) != 2 || lists[0].Delimiter != "/" || lists[1].Delimiter != "" || lists[1].Prefix != "AWSLogs/" {
+		t.Errorf("got listings %+v, want AWSLogs/ with a delimiter, then without", lists)
+	}
+	if n := len(srv.Gets()); n != 2 {
+		t.Errorf("got %d GETs, want 2", n)
+	}
+}

@@ -26,6 +26,10 @@ type Server struct {
 	// MaxKeys caps the keys and common prefixes of one listing page, as
 	// S3's 1,000 does (default 1,000).
 	MaxKeys int
+	// NoCommonPrefixes answers a listing with a delimiter as s3rver 3.7
+	// does: without the common prefixes, and without the keys rolled up
+	// into them.
+	NoCommonPrefixes bool
 
 	mu      sync.Mutex
 	objects map[string]map[string][]byte // bucket -> key -> body
@@ -224,6 +228,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, bucket string, obj
 		}
 		if isPrefix && entry == last {
 			continue // rolled up into the common prefix already listed
+		}
+		if isPrefix && s.NoCommonPrefixes {
+			continue
 		}
 		if res.KeyCount == maxKeys {
 			res.IsTruncated = true
