@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
@@ -149,7 +150,16 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte(`{"version":"0","id":"env","detail-type":"AWS API Call via CloudTrail","source":"aws.eks","detail":` + rec(9) + `}`))
 	f.Add([]byte(`[{"a":"\\"}, 1, "x"]`))
 	f.Add([]byte(`{"Records":[{"eventSource":"eks.amazonaws.com","eventName":"UpdateClusterConfig","requestParameters":{"logging":{"clusterLogging":[{"enabled":"x"}]}}}]}`))
+	f.Add([]byte(`{"Records":[{"eventVersion":"1","a":{"eventVersion":"2"}},{"eventVersion":"3","b":"},{\"eventVersion\":"}]}`))
 	f.Fuzz(func(t *testing.T, in []byte) {
+		// On valid JSON the shortcut through CloudTrail records splits as the full scan does.
+		if json.Valid(in) {
+			fast, errFast := items(in, false)
+			slow, errSlow := items(in, true)
+			if !slices.Equal(fast, slow) || (errFast == nil) != (errSlow == nil) {
+				t.Fatalf("shortcut %q (%v), full scan %q (%v)", fast, errFast, slow, errSlow)
+			}
+		}
 		rd, err := NewReader(bytes.NewReader(in))
 		if err != nil {
 			return
@@ -169,5 +179,52 @@ func TestReaderLookupEventsWithoutRecord(t *testing.T) {
 	_, err := readAll(t, []byte(`{"Events":[{"CloudTrailEvent":`+quote(rec(1))+`},{"EventId":"x"}]}`))
 	if err == nil || !strings.Contains(err.Error(), "Events[1] has no CloudTrailEvent") {
 		t.Fatalf("err = %v, want one naming Events[1]", err)
+	}
+}
+
+// items drains a reader, the shortcut through CloudTrail records allowed or not.
+func items(in []byte, slow bool) ([]string, error) {
+	rd, err := NewReader(bytes.NewReader(in))
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	rd.slow = slow
+	var out []string
+	for {
+		raw, err := rd.Next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, string(raw))
+	}
+}
+
+// The shortcut through CloudTrail records splits as the full scan does,
+// including where it must give up: an object nested in a record that looks
+// like a record, braces and the next record's start inside strings.
+func TestCloudTrailRecordShortcutSplitsAsTheFullScan(t *testing.T) {
+	recs := []string{
+		`{"eventVersion":"1.09","eventID":"a","requestParameters":{"x":[{"eventVersion":"nested"},{"eventVersion":"nested2"}]}}`,
+		`{"eventVersion":"1.09","eventID":"b","requestParameters":{"policy":"{\"s\":\"},{\\\"eventVersion\\\":\"}}"}}`,
+		`{"eventVersion":"1.09","eventID":"c","note":"unbalanced { in a string","o":{"eventVersion":"x"}}`,
+		`{"eventVersion":"1.09","eventID":"d","note":"} and },{ in a string"}`,
+		`{"eventID":"e","eventVersion":"1.09"}`,
+		`{"eventVersion":"1.09","eventID":"f"}`,
+	}
+	in := []byte(`{"Records":[` + strings.Join(recs, ",") + `]}`)
+	fast, err := items(in, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(fast, recs) {
+		t.Errorf("got records\n%q\nwant\n%q", fast, recs)
+	}
+	slow, err := items(in, true)
+	if err != nil || !slices.Equal(slow, fast) {
+		t.Errorf("the full scan got %q, %v; want what the shortcut got", slow, err)
 	}
 }
