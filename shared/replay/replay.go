@@ -321,7 +321,8 @@ func stream(src io.Reader, name string, eng *rules.Engine, window *trailfile.Fil
 			break
 		}
 		records++
-		if src, _ := cloudtrail.Peek(raw); len(src) == 0 {
+		src, evName := cloudtrail.Peek(raw) // once per record: the hot path
+		if len(src) == 0 {
 			// Neither a CloudTrail record nor an envelope of one: skipping it
 			// in silence would count a file of anything else as clean.
 			st.Errors.Add(1)
@@ -332,7 +333,7 @@ func stream(src io.Reader, name string, eng *rules.Engine, window *trailfile.Fil
 			st.Outside.Add(1)
 			continue
 		}
-		fs, inScope, err := Assess(eng, raw)
+		fs, inScope, err := assessPeeked(eng, raw, src, evName)
 		if !inScope {
 			continue
 		}
@@ -358,6 +359,11 @@ const statsEvery = 4096
 // skipped without decoding (inScope false); the rest are decoded and assessed.
 func Assess(eng *rules.Engine, raw []byte) (fs []finding.Finding, inScope bool, err error) {
 	src, name := cloudtrail.Peek(raw)
+	return assessPeeked(eng, raw, src, name)
+}
+
+// assessPeeked is Assess for a record already peeked at.
+func assessPeeked(eng *rules.Engine, raw, src, name []byte) (fs []finding.Finding, inScope bool, err error) {
 	if !eng.Relevant(src, name) {
 		return nil, false, nil
 	}
