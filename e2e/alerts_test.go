@@ -23,17 +23,9 @@ func scenarioUnsetThenSet(t *testing.T, s *stand) string {
 	s.reset()
 	s.world.SecretsManager.Set(s.dep.SlackSecret, "")
 	notifier := s.start(t, "notifier") // a cold start reads the empty secret
-	raw := s.event(t, adminGrantEvent)
-
-	applyChange(t, s.world, raw)
-	_, out := s.deliver(t, raw)
-	answeredNull(t, "the access function", out)
-	first := s.notes(t)
-	if len(first) != 1 {
-		t.Fatalf("%d alerts, want 1", len(first))
-	}
+	first := s.alertFor(t, adminGrantEvent, "access")
 	m := notifier.Mark()
-	answeredNull(t, "the notifier, secret empty", invoke(t, notifier, snsEvent(first[0].Pub)))
+	answeredNull(t, "the notifier, secret empty", invoke(t, notifier, snsEvent(first.Pub)))
 	if n := len(s.hook.Posts()); n != 0 {
 		t.Fatalf("%d Slack posts with the secret empty, want 0", n)
 	}
@@ -43,12 +35,12 @@ func scenarioUnsetThenSet(t *testing.T, s *stand) string {
 
 	// Slack is set up; the change is made again, as a new CloudTrail event.
 	s.world.SecretsManager.Set(s.dep.SlackSecret, s.hook.URL())
-	again := withEventID(t, raw, "e2e00000-0000-4000-8000-000000000017")
+	again := withEventID(t, s.event(t, adminGrantEvent), "e2e00000-0000-4000-8000-000000000017")
 	applyChange(t, s.world, again)
-	_, out = s.deliver(t, again)
+	_, out := s.deliver(t, again)
 	answeredNull(t, "the access function, the change made again", out)
-	second := s.notes(t)[len(first):]
-	if len(second) != 1 || second[0].F.Rule != first[0].F.Rule || second[0].F.Key() != first[0].F.Key() {
+	second := s.notes(t)[1:]
+	if len(second) != 1 || second[0].F.Rule != first.F.Rule || second[0].F.Key() != first.F.Key() {
 		t.Fatalf("alerts for the repeat: %d, want one of the same rule on the same resource", len(second))
 	}
 	m = notifier.Mark()
@@ -61,7 +53,7 @@ func scenarioUnsetThenSet(t *testing.T, s *stand) string {
 	if out := notifier.Since(m); strings.Contains(out, "folded into an earlier alert") || !strings.Contains(out, `"message":"posted to Slack"`) {
 		t.Errorf("the repeat was not posted on its own:\n%s", out)
 	}
-	return fmt.Sprintf("secret empty: %s counted (SlackNotConfigured), 0 posts; secret set: the repeat posted (1 post, not folded)", first[0].F.Rule)
+	return fmt.Sprintf("secret empty: %s counted (SlackNotConfigured), 0 posts; secret set: the repeat posted (1 post, not folded)", first.F.Rule)
 }
 
 // hanging-webhook: Slack accepts the connection and never answers. The

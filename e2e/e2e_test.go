@@ -311,6 +311,22 @@ type note struct {
 	F   *finding.Finding
 }
 
+// alertFor delivers a sample, in an account where its change has just been
+// made, to the function of its family, which must succeed with one alert;
+// it returns that alert.
+func (s *stand) alertFor(t *testing.T, path, function string) note {
+	t.Helper()
+	raw := s.event(t, path)
+	applyChange(t, s.world, raw)
+	_, out := s.deliver(t, raw)
+	answeredNull(t, "the "+function+" function", out)
+	notes := s.notes(t)
+	if len(notes) != 1 {
+		t.Fatalf("%d alerts, want 1", len(notes))
+	}
+	return notes[0]
+}
+
 func (s *stand) notes(t *testing.T) []note {
 	t.Helper()
 	var out []note

@@ -204,17 +204,10 @@ func scenarioMissingGrantDenied(t *testing.T, s *stand) string {
 			return "outcome failed (AccessDeniedException)"
 		}},
 		{"notifier without its DynamoDB statement", "notifier", "dynamodb:*", func(t *testing.T, fn *fnSpec) string {
-			raw := s.event(t, auditLogsEvent)
-			applyChange(t, s.world, raw)
-			_, out := s.deliver(t, raw)
-			answeredNull(t, "the cluster function", out)
-			notes := s.notes(t)
-			if len(notes) != 1 {
-				t.Fatalf("%d alerts, want 1", len(notes))
-			}
+			alert := s.alertFor(t, auditLogsEvent, "cluster")
 			notifier := s.startSpec(t, fn)
 			m := notifier.Mark()
-			answeredNull(t, "the notifier", invoke(t, notifier, snsEvent(notes[0].Pub)))
+			answeredNull(t, "the notifier", invoke(t, notifier, snsEvent(alert.Pub)))
 			if n := len(s.hook.Posts()); n != 1 {
 				t.Errorf("%d Slack posts, want 1 (the notifier posts without dedup when the table is denied)", n)
 			}

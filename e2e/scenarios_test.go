@@ -335,14 +335,7 @@ func scenarioSlackOutage(t *testing.T, s *stand) string {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s.reset()
-			raw := s.event(t, auditLogsEvent)
-			applyChange(t, s.world, raw)
-			_, out := s.deliver(t, raw)
-			answeredNull(t, "the cluster function", out)
-			notes := s.notes(t)
-			if len(notes) != 1 {
-				t.Fatalf("%d alerts, want 1", len(notes))
-			}
+			notes := []note{s.alertFor(t, auditLogsEvent, "cluster")}
 			s.hook.Script(c.script...)
 			m := notifier.Mark()
 			s.driveSNS(t, publications(notes)) // fails the test unless the invocation succeeds
