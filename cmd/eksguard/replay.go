@@ -21,6 +21,7 @@ func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	failOn := fs.String("fail-on", "high", "exit 1 when a finding has at least this severity (info|low|medium|high|critical), or none")
 	workers := fs.Int("workers", 0, "files read at once (default: one per CPU)")
 	notifyChannel := fs.String("notify", "", "print the exact payloads a channel would receive instead of findings: slack or sns")
+	reportPath := fs.String("report", "", "also write the replay as a self-contained HTML report to FILE")
 	paths, err := parseInterleaved(fs, args)
 	if err != nil {
 		return 2
@@ -54,6 +55,7 @@ func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	for _, e := range inputErrs {
 		fmt.Fprintf(stderr, "eksguard: %v\n", e)
 	}
+	rep := newReport(*reportPath, pol, paths, inputErrs)
 	var st replay.Stats
 	table := newTableWriter(stdout)
 	var out findingWriter = table
@@ -89,13 +91,18 @@ func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 				reached = true
 			}
 			writeFinding(f)
+			rep.add(f)
 		},
-		OnError: writeError,
+		OnError: func(e *replay.InputError) { writeError(e); rep.addError(e) },
 	}, &st)
 	if bar != nil {
 		bar.finish(err == nil)
 	}
 	out.flush()
+	if err := rep.write(&st, len(inputErrs)); err != nil {
+		fmt.Fprintf(stderr, "eksguard replay: %v\n", err)
+		return 2
+	}
 	if preview != nil {
 		if err := slackalert.Preview(stdout, preview.channel, preview.fs, pol); err != nil {
 			fmt.Fprintf(stderr, "eksguard replay: %v\n", err)

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/policy"
+	"github.com/eksguard/eksguard/shared/replay"
+	"github.com/eksguard/eksguard/shared/report"
+)
+
+// replayReport is the --report file of a replay; its methods do nothing
+// when no report was asked for (a nil receiver).
+type replayReport struct {
+	path string
+	b    *report.Builder
+}
+
+func newReport(path string, pol *policy.Policy, inputs []string, inputErrs []*replay.InputError) *replayReport {
+	if path == "" {
+		return nil
+	}
+	r := &replayReport{path: path, b: report.New(pol, inputs, report.DefaultLimits)}
+	for _, e := range inputErrs {
+		r.b.AddError(e)
+	}
+	return r
+}
+
+func (r *replayReport) add(f *finding.Finding) {
+	if r != nil {
+		r.b.Add(f)
+	}
+}
+
+func (r *replayReport) addError(e *replay.InputError) {
+	if r != nil {
+		r.b.AddError(e)
+	}
+}
+
+// write renders the report; unreadable counts the replay's errors plus the
+// inputs that could not be listed, as the table summary does.
+func (r *replayReport) write(st *replay.Stats, inputErrs int) error {
+	if r == nil {
+		return nil
+	}
+	f, err := os.Create(r.path)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	err = r.b.Write(f, report.Counts{
+		Files: st.Files.Load(), Bytes: st.Bytes.Load(), Records: st.Records.Load(),
+		InScope: st.InScope.Load(), Unreadable: st.Errors.Load() + int64(inputErrs),
+	})
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("report: close %s: %w", r.path, cerr)
+	}
+	if err != nil {
+		return fmt.Errorf("report %s: %w", r.path, err)
+	}
+	return nil
+}
