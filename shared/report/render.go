@@ -218,7 +218,7 @@ func share(n, most int64) float64 {
 // most maxBuckets buckets over the findings' range is used.
 var bucketSizes = []time.Duration{time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour, 91 * 24 * time.Hour, 365 * 24 * time.Hour}
 
-const maxBuckets = 90
+const maxBuckets = 100
 
 // Chart geometry, in SVG user units.
 const (

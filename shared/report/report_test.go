@@ -143,7 +143,8 @@ func TestTimelineBuckets(t *testing.T) {
 		{30 * time.Hour, "hour"},
 		{10 * 24 * time.Hour, "3-hour"},
 		{80 * 24 * time.Hour, "day"},
-		{91 * 24 * time.Hour, "week"},
+		{92 * 24 * time.Hour, "day"}, // a quarter
+		{150 * 24 * time.Hour, "week"},
 		{3 * 365 * 24 * time.Hour, "30-day"},
 	} {
 		b := New(policy.Default(), nil, DefaultLimits)
