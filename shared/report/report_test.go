@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/identity"
 	"github.com/eksguard/eksguard/shared/policy"
 )
 
@@ -170,5 +171,39 @@ func TestTimelineBuckets(t *testing.T) {
 		if tl.Buckets > maxBuckets {
 			t.Errorf("span %v: %d buckets, want at most %d", tc.span, tl.Buckets, maxBuckets)
 		}
+	}
+}
+
+// TestPrefilterKeepsEveryMatch: the quick filter never drops a principal
+// the exact matchers match.
+func TestPrefilterKeepsEveryMatch(t *testing.T) {
+	ids := []string{
+		"arn:aws:iam::111122223333:role/dev-team",
+		"arn:aws:iam::111122223333:role/teams/dev-team",
+		"arn:aws:sts::111122223333:assumed-role/dev-team/alex@example.com",
+		"arn:aws:iam::111122223333:user/dev-team",
+		"arn:aws-cn:iam::111122223333:role/dev-team",
+		"dev-team",
+		"arn:aws:iam::444455556666:role/ops",
+		"arn:aws:iam::111122223333:role/*",
+	}
+	pol := policy.Default()
+	var matched int
+	for _, entry := range ids {
+		may := prefilter(entry)
+		allow := *pol
+		allow.Rules = map[string]policy.RuleConfig{"r": {Allow: []string{entry}}}
+		for _, p := range ids {
+			exact := identity.Matches([]string{entry}, p) || allow.Allowed("r", p)
+			if exact {
+				matched++
+			}
+			if exact && !may(p) {
+				t.Errorf("entry %s matches %s, but the prefilter drops it", entry, p)
+			}
+		}
+	}
+	if matched < len(ids)+4 {
+		t.Errorf("only %d matching pairs: the cases test little", matched)
 	}
 }
