@@ -55,7 +55,11 @@ func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	for _, e := range inputErrs {
 		fmt.Fprintf(stderr, "eksguard: %v\n", e)
 	}
-	rep := newReport(*reportPath, pol, paths, inputErrs)
+	rep, err := newReport(*reportPath, pol, paths, inputErrs)
+	if err != nil {
+		fmt.Fprintf(stderr, "eksguard replay: %v\n", err)
+		return 2
+	}
 	var st replay.Stats
 	table := newTableWriter(stdout)
 	var out findingWriter = table

@@ -14,18 +14,25 @@ import (
 // when no report was asked for (a nil receiver).
 type replayReport struct {
 	path string
+	f    *os.File
 	b    *report.Builder
 }
 
-func newReport(path string, pol *policy.Policy, inputs []string, inputErrs []*replay.InputError) *replayReport {
+// newReport creates the report file before the replay starts, so a path
+// that cannot be written fails at once rather than after a long run.
+func newReport(path string, pol *policy.Policy, inputs []string, inputErrs []*replay.InputError) (*replayReport, error) {
 	if path == "" {
-		return nil
+		return nil, nil
 	}
-	r := &replayReport{path: path, b: report.New(pol, inputs, report.DefaultLimits)}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--report: %w", err)
+	}
+	r := &replayReport{path: path, f: f, b: report.New(pol, inputs, report.DefaultLimits)}
 	for _, e := range inputErrs {
 		r.b.AddError(e)
 	}
-	return r
+	return r, nil
 }
 
 func (r *replayReport) add(f *finding.Finding) {
@@ -46,16 +53,12 @@ func (r *replayReport) write(st *replay.Stats, inputErrs int) error {
 	if r == nil {
 		return nil
 	}
-	f, err := os.Create(r.path)
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	err = r.b.Write(f, report.Counts{
+	err := r.b.Write(r.f, report.Counts{
 		Files: st.Files.Load(), Bytes: st.Bytes.Load(), Records: st.Records.Load(),
 		InScope: st.InScope.Load(), Unreadable: st.Errors.Load() + int64(inputErrs),
 	})
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("report: close %s: %w", r.path, cerr)
+	if cerr := r.f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("close: %w", cerr)
 	}
 	if err != nil {
 		return fmt.Errorf("report %s: %w", r.path, err)

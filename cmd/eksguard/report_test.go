@@ -285,3 +285,18 @@ func TestReportWhatIfHolds(t *testing.T) {
 		}
 	}
 }
+
+// TestReportUnwritablePath fails before replaying anything.
+func TestReportUnwritablePath(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "no-such-dir", "report.html")
+	code, out, errOut := runCLI(t, "", "replay", "--report", path, events)
+	if code != 2 {
+		t.Errorf("exit %d, want 2", code)
+	}
+	if !strings.Contains(errOut, "--report: open "+path) {
+		t.Errorf("stderr %q, want it to name --report and the path", errOut)
+	}
+	if out != "" {
+		t.Errorf("replayed anyway: stdout %q, want nothing", out)
+	}
+}
