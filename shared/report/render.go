@@ -57,6 +57,7 @@ type page struct {
 	CSP          string
 	Style        template.CSS
 	Inputs       []string
+	InputsMore   int
 	PolicySource string
 	Digest       string
 	Counts       Counts
@@ -108,7 +109,7 @@ type ruleView struct {
 func (b *Builder) page(c Counts) *page {
 	p := &page{
 		CSP: CSP, Style: template.CSS(style),
-		Inputs: b.inputs, PolicySource: b.pol.Source(), Digest: Digest(b.pol),
+		Inputs: b.inputs[:min(len(b.inputs), maxInputs)], InputsMore: max(0, len(b.inputs)-maxInputs), PolicySource: b.pol.Source(), Digest: Digest(b.pol),
 		Counts: c, Findings: b.total, Plans: b.plans, Untimed: b.untimed,
 		Errors: b.errs, ErrorsMore: b.nerrs - int64(len(b.errs)),
 		Remedies: b.remedy.sorted(), RemediesMore: b.remedy.n - int64(len(b.remedy.items)),
@@ -213,6 +214,9 @@ func share(n, most int64) float64 {
 	}
 	return float64(int(1000*float64(n)/float64(most))) / 10
 }
+
+// maxInputs is how many of the paths given the page lists.
+const maxInputs = 20
 
 // bucketSizes are the timeline's bucket widths; the smallest that gives at
 // most maxBuckets buckets over the findings' range is used.
