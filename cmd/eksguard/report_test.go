@@ -19,7 +19,7 @@ import (
 	"github.com/eksguard/eksguard/shared/rules"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden report in testdata/")
+var updateReport = flag.Bool("update-report", false, "rewrite the golden report in testdata/")
 
 // replayReport runs `eksguard replay --report` and returns the page.
 func runReport(t *testing.T, stdin string, args ...string) string {
@@ -37,7 +37,7 @@ func runReport(t *testing.T, stdin string, args ...string) string {
 }
 
 // TestReportGolden is the report of `eksguard replay --report FILE events/`
-// run from the repository root (go test ./cmd/eksguard -update rewrites it).
+// run from the repository root (go test ./cmd/eksguard -update-report rewrites it).
 // The page holds nothing of the run's time or machine, so it is the same
 // on every run.
 func TestReportGolden(t *testing.T) {
@@ -50,7 +50,7 @@ func TestReportGolden(t *testing.T) {
 	if again := runReport(t, "", "--workers", "1", "events/"); again != got {
 		t.Fatal("two replays of events/ (default workers, one worker) gave different reports")
 	}
-	if *update {
+	if *updateReport {
 		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -63,10 +63,10 @@ func TestReportGolden(t *testing.T) {
 		gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
 		for i := range min(len(gl), len(wl)) {
 			if gl[i] != wl[i] {
-				t.Fatalf("report differs from %s at line %d:\ngot  %s\nwant %s\n(go test ./cmd/eksguard -run TestReportGolden -update rewrites it)", golden, i+1, gl[i], wl[i])
+				t.Fatalf("report differs from %s at line %d:\ngot  %s\nwant %s\n(go test ./cmd/eksguard -run TestReportGolden -update-report rewrites it)", golden, i+1, gl[i], wl[i])
 			}
 		}
-		t.Fatalf("report has %d lines, want %d (go test ./cmd/eksguard -run TestReportGolden -update)", len(gl), len(wl))
+		t.Fatalf("report has %d lines, want %d (go test ./cmd/eksguard -run TestReportGolden -update-report)", len(gl), len(wl))
 	}
 }
 
