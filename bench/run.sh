@@ -81,6 +81,33 @@ timed jq 1 "xargs gzip -dc <'$OUT/files.txt' | jq -c '$JQ_FILTER' | wc -l >'$OUT
 "$OUT/eksguard" replay --fail-on none "$ARCHIVE" | tail -1 | sed 's/^/  eksguard: /'
 echo "  jq: $(cat "$OUT/jq-count.txt") records selected (EKS and IAM events)"
 
+say "replay vs inflate alone vs replay from S3 (BenchmarkArchive, one process; $RUNS rounds, median)"
+# Sub-benchmarks of one run see the same machine; rounds alternate them again. cpu-ms/op is the
+# process's CPU time (user + system), steadier than wall time on a shared machine.
+: >"$OUT/archive.txt"
+for ((i = 0; i < RUNS; i++)); do
+	EKSGUARD_BENCH_ARCHIVE=$PWD/$ARCHIVE $GO test -run '^$' -bench Archive -benchtime 3x ./bench/gen/ | grep '^BenchmarkArchive' | tee -a "$OUT/archive.txt"
+done
+for b in replay s3 inflate; do
+	declare "AW_$b=$(median $(awk -v b="BenchmarkArchive/$b-" 'index($1,b)==1 {print $3/1e9}' "$OUT/archive.txt"))"
+	declare "AC_$b=$(median $(awk -v b="BenchmarkArchive/$b-" 'index($1,b)==1 {for (i=1;i<=NF;i++) if ($i=="cpu-ms/op") print $(i-1)/1000}' "$OUT/archive.txt"))"
+done
+say "DuckDB selection over the same files (read_json_objects + unnest + filter, $(nproc) threads; best of $RUNS)"
+DUCKDB_DIR=$OUT/duckdb
+if [ ! -d "$DUCKDB_DIR/node_modules/@duckdb/node-api" ] && command -v npm >/dev/null; then
+	mkdir -p "$DUCKDB_DIR"
+	npm install --no-audit --no-fund --prefix "$DUCKDB_DIR" @duckdb/node-api >"$OUT/duckdb-install.txt" 2>&1 || true
+fi
+if command -v node >/dev/null && [ -d "$DUCKDB_DIR/node_modules/@duckdb/node-api" ]; then
+	timed duckdb "$RUNS" "node bench/duckdb.cjs '$DUCKDB_DIR' '$ARCHIVE' $(nproc) >'$OUT/duckdb-count.txt'"
+	echo "  duckdb: $(cut -d' ' -f1 "$OUT/duckdb-count.txt") records selected (EKS and IAM calls with readOnly false)"
+else
+	echo "  skipped: @duckdb/node-api could not be installed (see $OUT/duckdb-install.txt) or node is missing"
+fi
+if command -v igzip >/dev/null; then
+	timed igzip "$RUNS" "xargs -P $(nproc) -n 16 igzip -dc <'$OUT/files.txt' >/dev/null"
+fi
+
 mbps() { echo "scale=0; $RAW / 1000000 / $1" | bc; }
 ratio() { printf '%.2f' "$(echo "scale=4; $1 / $2" | bc)"; }
 
@@ -112,6 +139,11 @@ verdict() { if [ "$(echo "scale=3; $1" | bc)" = 1 ]; then echo met; else echo MI
 	printf '%-44s %-28s %s\n' "eksguard replay (full assessment)" "$T_eksguard s, $(mbps "$T_eksguard") MB/s" "-"
 	printf '%-44s %-28s %s (%s)\n' "jq time / eksguard time" "$(ratio "$T_jq" "$T_eksguard")x" ">= 5x" "$(verdict "$T_jq / $T_eksguard >= 5")"
 	printf '%-44s %-28s %s (%s)\n' "eksguard time / gunzip time" "$(ratio "$T_eksguard" "$T_gunzip")x" "<= 1.5x" "$(verdict "$T_eksguard / $T_gunzip <= 1.5")"
+	printf '%-44s %-28s %s (%s)\n' "replay / inflate alone, CPU (BenchmarkArchive)" "$(ratio "$AC_replay" "$AC_inflate")x ($AC_replay s / $AC_inflate s)" "<= 1.25x" "$(verdict "$AC_replay / $AC_inflate <= 1.25")"
+	printf '%-44s %-28s %s\n' "replay / inflate alone, wall" "$(ratio "$AW_replay" "$AW_inflate")x ($AW_replay s / $AW_inflate s)" "-"
+	printf '%-44s %-28s %s (%s)\n' "S3 (in-process fake) / local throughput" "$(ratio "$AW_replay" "$AW_s3")x ($AW_s3 s, CPU $AC_s3 s)" ">= 0.8x" "$(verdict "$AW_replay / $AW_s3 >= 0.8")"
+	if [ -n "${T_duckdb:-}" ]; then printf '%-44s %-28s %s (%s)\n' "DuckDB time / eksguard time" "$(ratio "$T_duckdb" "$T_eksguard")x ($T_duckdb s)" ">= 5x" "$(verdict "$T_duckdb / $T_eksguard >= 5")"; fi
+	if [ -n "${T_igzip:-}" ]; then printf '%-44s %-28s %s\n' "igzip -d, $(nproc) processes (ISA-L floor)" "$T_igzip s" "-"; fi
 	printf '%-44s %-28s %s (%s)\n' "eksguard peak RSS" "$(printf '%.1f' "$(echo "scale=3; $M_eksguard / 1024" | bc)") MiB" "< 100 MB" "$(verdict "$M_eksguard < 102400")"
 	printf '%-44s %-28s %s (%s)\n' "largest bootstrap" "$(printf '%.1f' "$(echo "scale=3; $MAXBOOT / 1000000" | bc)") MB" "<= 15 MB" "$(verdict "$MAXBOOT <= 15000000")"
 	printf '%-44s %-28s %s (%s)\n' "start to first answer (slowest fn, median)" "${MAXCOLD:-?} ms" "<= 50 ms" "$(verdict "${MAXCOLD:-999} <= 50")"

@@ -52,6 +52,7 @@ func TestE2E(t *testing.T) {
 		{"unset-then-set", scenarioUnsetThenSet, false},
 		{"hanging-webhook", scenarioHangingWebhook, false},
 		{"unscoped-role-needs-review", scenarioUnscopedRoleNeedsReview, false},
+		{"unsafe-endpoint-needs-review", scenarioUnsafeEndpointNeedsReview, false},
 		{"iam-enforced", scenarioIAMEnforced, true}, // checks its probes' denials itself
 		{"missing-grant-denied", scenarioMissingGrantDenied, true},
 	}

@@ -38,8 +38,9 @@ func seedAccount(w *awsfake.World, d *deployment, hook *slackHook) {
 	w.EKS.Put(awsfake.Cluster{
 		Name: "payments-prod", RoleARN: roleARN("payments-prod-cluster-role"),
 		PublicAccess: true, PrivateAccess: true, PublicCIDRs: []string{"203.0.113.0/24"},
-		Logs:       []string{"api", "audit", "authenticator"},
-		Nodegroups: map[string]string{"general": roleARN("payments-prod-node-role")},
+		Logs:               []string{"api", "audit", "authenticator"},
+		DeletionProtection: true,
+		Nodegroups:         map[string]string{"general": roleARN("payments-prod-node-role")},
 		Entries: map[string]*awsfake.AccessEntry{
 			roleARN("platform-admins"):     {Policies: []string{clusterAdminPolicy}},
 			roleARN("break-glass"):         {Policies: []string{clusterAdminPolicy}},
@@ -77,6 +78,11 @@ func applyChange(t *testing.T, w *awsfake.World, raw []byte) {
 			EventName         string         `json:"eventName"`
 			ErrorCode         string         `json:"errorCode"`
 			RequestParameters map[string]any `json:"requestParameters"`
+			ResponseElements  struct {
+				Association struct {
+					AssociationID string `json:"associationId"`
+				} `json:"association"`
+			} `json:"responseElements"`
 		} `json:"detail"`
 	}
 	if err := json.Unmarshal(raw, &ev); err != nil {
@@ -172,6 +178,9 @@ func applyChange(t *testing.T, w *awsfake.World, raw []byte) {
 					c.PublicCIDRs = nil // EKS then allows 0.0.0.0/0
 				}
 			}
+			if b, ok := p["deletionProtection"].(bool); ok {
+				c.DeletionProtection = b
+			}
 			blocks, _ := dig(p, "logging", "clusterLogging")
 			list, _ := blocks.([]any)
 			for _, b := range list {
@@ -196,6 +205,29 @@ func applyChange(t *testing.T, w *awsfake.World, raw []byte) {
 			c.PublicCIDRs, _ = strs(v["publicAccessCidrs"])
 		}
 		w.EKS.Put(c)
+	case "AssociateIdentityProviderConfig":
+		change(func(c *awsfake.Cluster) {
+			oidc, _ := p["oidc"].(map[string]any)
+			n, _ := oidc["identityProviderConfigName"].(string)
+			issuer, _ := oidc["issuerUrl"].(string)
+			if c.IdentityProviders == nil {
+				c.IdentityProviders = map[string]string{}
+			}
+			c.IdentityProviders[n] = issuer
+		})
+	case "CreatePodIdentityAssociation", "UpdatePodIdentityAssociation":
+		change(func(c *awsfake.Cluster) {
+			id := d.ResponseElements.Association.AssociationID
+			if c.PodIdentities == nil {
+				c.PodIdentities = map[string]awsfake.PodIdentity{}
+			}
+			a := c.PodIdentities[id]
+			if ns := param("namespace"); ns != "" {
+				a.Namespace, a.ServiceAccount = ns, param("serviceAccount")
+			}
+			a.RoleARN, a.TargetRoleARN = param("roleArn"), param("targetRoleArn")
+			c.PodIdentities[id] = a
+		})
 	case "AttachRolePolicy":
 		if pol := param("policyArn"); !slices.Contains(attached, pol) {
 			w.IAM.PutRole(role, append(attached, pol)...)
@@ -203,6 +235,6 @@ func applyChange(t *testing.T, w *awsfake.World, raw []byte) {
 	case "DetachRolePolicy":
 		w.IAM.PutRole(role, slices.DeleteFunc(attached, func(s string) bool { return s == param("policyArn") })...)
 	}
-	// Other events (encryption, pod identity, deletions, inline and trust
+	// Other events (encryption, deletions, node groups, inline and trust
 	// policies, users and groups) change nothing eksguard reads back.
 }

@@ -13,13 +13,19 @@ import (
 const usage = `eksguard: see what eksguard flags and would do, before you turn it on.
 
 Usage:
-  eksguard replay [--policy FILE] [--output table|json] [--fail-on SEVERITY] [--notify slack|sns] [--report FILE.html] PATH...
+  eksguard replay [--policy FILE] [--output table|json] [--fail-on SEVERITY] [--notify slack|sns]
+                 [--since TIME] [--until TIME] [--account ID]... [--region REGION]... [--workers N]
+                 [--report FILE.html] PATH...
   eksguard rules [--policy FILE] [--output table|json|markdown]
   eksguard policy validate FILE...
 
-PATH is a file, a directory (read recursively) or - for standard input, holding
-EventBridge events, CloudTrail records, arrays of either, CloudTrail S3 log
-files ({"Records":[...]}, plain or .gz) or JSON Lines.
+PATH is a file, a directory (read recursively), s3://BUCKET/PREFIX (read where
+CloudTrail delivered it, with the standard AWS credentials and AWS_ENDPOINT_URL_S3)
+or - for standard input, holding EventBridge events, CloudTrail records, arrays of
+either, CloudTrail S3 log files ({"Records":[...]}, plain or .gz) or JSON Lines.
+--since, --until, --account and --region select by the CloudTrail key layout
+(AWSLogs/[o-ORG/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/), listing only what they
+keep; TIME is a date, an RFC 3339 time or a duration before now (7d, 12h).
 
 Exit status of replay: 0 when no finding reaches --fail-on (default high),
 1 when one does, 2 when some input could not be read.

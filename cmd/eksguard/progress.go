@@ -23,15 +23,16 @@ func isTerminal(w io.Writer) bool {
 // progressEvery is how often the bar is redrawn.
 const progressEvery = 200 * time.Millisecond
 
-// progress draws a replay's progress on a terminal: a bar over the input
-// bytes with the time left, the records read per second and the findings
-// so far. Everything else the replay writes to that terminal goes through
-// pause, so that lines do not mix with the bar.
+// progress draws a replay's progress on a terminal: a bar over the bytes
+// of the inputs listed so far (local files and S3 objects; the listing runs
+// while they are read), the inputs read of those listed, the records read
+// per second and the findings so far. Everything else the replay writes to
+// that terminal goes through pause, so that lines do not mix with the bar.
 type progress struct {
 	mu    sync.Mutex
 	bar   *progressbar.ProgressBar
 	st    *replay.Stats
-	total int64
+	total int64 // the bar's length: bytes listed, 0 while unknown (a spinner)
 	now   func() time.Time
 	start time.Time
 	stop  chan struct{}
@@ -39,18 +40,14 @@ type progress struct {
 }
 
 // startProgress draws the bar on w and redraws it every progressEvery
-// until finish. total is the size of the input files (-1 if unknown: the
-// bar is then a spinner).
-func startProgress(w io.Writer, total int64, st *replay.Stats, now func() time.Time) *progress {
-	if total <= 0 {
-		total = -1
-	}
-	p := &progress{st: st, total: total, now: now, start: now(), stop: make(chan struct{}), done: make(chan struct{})}
-	p.bar = progressbar.NewOptions64(total,
+// until finish.
+func startProgress(w io.Writer, st *replay.Stats, now func() time.Time) *progress {
+	p := &progress{st: st, now: now, start: now(), stop: make(chan struct{}), done: make(chan struct{})}
+	p.bar = progressbar.NewOptions64(-1,
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetDescription(p.describe()),
-		progressbar.OptionShowBytes(total > 0), // compressed bytes read, of total
-		progressbar.OptionSetPredictTime(total > 0),
+		progressbar.OptionShowBytes(true), // compressed bytes read, of those listed
+		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionSetWidth(24),
 		progressbar.OptionThrottle(progressEvery/2),
 		progressbar.OptionSetRenderBlankState(true),
@@ -72,20 +69,26 @@ func startProgress(w io.Writer, total int64, st *replay.Stats, now func() time.T
 	return p
 }
 
-// describe is the text before the bar: "1,234,567 records (456,789/s), 12 findings".
+// describe is the text before the bar:
+// "12/340 files, 1,234,567 records (456,789/s), 12 findings".
 func (p *progress) describe() string {
 	records := p.st.Records.Load()
 	rate := int64(0)
 	if d := p.now().Sub(p.start); d > 0 {
 		rate = int64(float64(records) / d.Seconds())
 	}
-	return fmt.Sprintf("%s records (%s/s), %s findings", thousands(records), thousands(rate), thousands(p.st.Findings.Load()))
+	return fmt.Sprintf("%s/%s files, %s records (%s/s), %s findings", thousands(p.st.Done.Load()),
+		thousands(p.st.Listed.Load()), thousands(records), thousands(rate), thousands(p.st.Findings.Load()))
 }
 
 func (p *progress) update() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.bar.Describe(p.describe())
+	if listed := p.st.ListedBytes.Load(); listed > p.total {
+		p.total = listed
+		p.bar.ChangeMax64(listed)
+	}
 	if p.total > 0 {
 		_ = p.bar.Set64(min(p.st.Bytes.Load(), p.total))
 	} else {
@@ -110,26 +113,18 @@ func (p *progress) finish(complete bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.bar.Describe(p.describe())
+	if listed := p.st.ListedBytes.Load(); listed > p.total {
+		p.total = listed
+		p.bar.ChangeMax64(listed)
+	}
+	if p.total > 0 {
+		_ = p.bar.Set64(min(p.st.Bytes.Load(), p.total))
+	}
 	if complete {
 		_ = p.bar.Finish()
 		return
 	}
 	_ = p.bar.Exit() // prints the newline
-}
-
-// inputSize is the size of the input files, for the bar; standard input
-// and files it cannot stat count as nothing.
-func inputSize(files []string) int64 {
-	var n int64
-	for _, f := range files {
-		if f == "-" {
-			continue
-		}
-		if info, err := os.Stat(f); err == nil {
-			n += info.Size()
-		}
-	}
-	return n
 }
 
 // thousands writes n with thousands separators.

@@ -9,8 +9,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/eksguard/eksguard/internal/testsupport/s3fake"
 )
 
 // openPTY opens a pseudo-terminal: what the CLI writes to slave, master reads.
@@ -82,5 +85,26 @@ func TestReplayProgressOnTerminalFromStdin(t *testing.T) {
 	code, _, shown := onTerminal(t, string(rec)+"\n"+string(rec), "replay", "--fail-on", "none", "-")
 	if code != 0 || !strings.Contains(shown, "2 records (") || !strings.Contains(shown, "2 findings") {
 		t.Errorf("exit %d, terminal:\n%q", code, shown)
+	}
+}
+
+// From S3 the bar follows the listing: the files read of those listed, the
+// bytes of the objects listed, full at the end.
+func TestReplayProgressOnTerminalFromS3(t *testing.T) {
+	srv := s3fake.New()
+	defer srv.Close()
+	s3Env(t, srv)
+	day := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	for i := range 3 {
+		srv.Put("trails", trailKey("111122223333", "eu-west-1", day.Add(time.Duration(i)*time.Hour)), gzipLog(grantRecord(fmt.Sprint(i), day)))
+	}
+	code, _, shown := onTerminal(t, "", "replay", "--fail-on", "none", "s3://trails/AWSLogs/")
+	if code != 0 {
+		t.Errorf("got exit %d, want 0; terminal:\n%q", code, shown)
+	}
+	for _, want := range []string{"3/3 files, 3 records (", "3 findings", "100%"} {
+		if !strings.Contains(shown, want) {
+			t.Errorf("terminal lacks %q:\n%q", want, shown)
+		}
 	}
 }

@@ -58,13 +58,15 @@ func TestProgressDescription(t *testing.T) {
 	t0 := time.Date(2026, 11, 2, 3, 0, 0, 0, time.UTC)
 	now := t0
 	p := &progress{st: &st, start: t0, now: func() time.Time { return now }}
-	if got := p.describe(); got != "0 records (0/s), 0 findings" {
+	if got := p.describe(); got != "0/0 files, 0 records (0/s), 0 findings" {
 		t.Errorf("at start: %q", got)
 	}
+	st.Listed.Store(3_400)
+	st.Done.Store(1_200)
 	st.Records.Store(1_234_500)
 	st.Findings.Store(1_003)
 	now = t0.Add(2 * time.Second)
-	if got, want := p.describe(), "1,234,500 records (617,250/s), 1,003 findings"; got != want {
+	if got, want := p.describe(), "1,200/3,400 files, 1,234,500 records (617,250/s), 1,003 findings"; got != want {
 		t.Errorf("describe = %q, want %q", got, want)
 	}
 }
@@ -75,15 +77,5 @@ func TestThousands(t *testing.T) {
 		if got := thousands(n); got != want {
 			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
 		}
-	}
-}
-
-func TestInputSize(t *testing.T) {
-	dir := t.TempDir()
-	a, b := dir+"/a.json", dir+"/b.json"
-	os.WriteFile(a, make([]byte, 100), 0o644)
-	os.WriteFile(b, make([]byte, 23), 0o644)
-	if got := inputSize([]string{a, "-", b, dir + "/gone.json"}); got != 123 {
-		t.Errorf("inputSize = %d, want 123 (stdin and missing files count as nothing)", got)
 	}
 }

@@ -5,13 +5,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
+	"runtime"
 	"strings"
 	"time"
 
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/replay"
 	"github.com/eksguard/eksguard/shared/rules"
+	"github.com/eksguard/eksguard/shared/s3archive"
 	"github.com/eksguard/eksguard/shared/slackalert"
+	"github.com/eksguard/eksguard/shared/trailfile"
 )
 
 func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -19,15 +23,20 @@ func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	policyPath := fs.String("policy", "", "policy file (default: built-in defaults)")
 	output := fs.String("output", "table", "output format: table or json")
 	failOn := fs.String("fail-on", "high", "exit 1 when a finding has at least this severity (info|low|medium|high|critical), or none")
-	workers := fs.Int("workers", 0, "files read at once (default: one per CPU)")
+	workers := fs.Int("workers", 0, "inputs read at once (default: one per CPU for local files, 4 per CPU with s3:// inputs)")
 	notifyChannel := fs.String("notify", "", "print the exact payloads a channel would receive instead of findings: slack or sns")
+	since := fs.String("since", "", "only records at or after this time: a date (2026-11-01), an RFC 3339 time, or a duration before now (30d, 12h)")
+	until := fs.String("until", "", "only records before this time: a date (the whole day included), an RFC 3339 time, or a duration before now")
+	var accounts, regions listFlag
+	fs.Var(&accounts, "account", "only the logs of this account (repeatable); CloudTrail layout AWSLogs/[o-ORG/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/")
+	fs.Var(&regions, "region", "only the logs of this region (repeatable)")
 	reportPath := fs.String("report", "", "also write the replay as a self-contained HTML report to FILE")
 	paths, err := parseInterleaved(fs, args)
 	if err != nil {
 		return 2
 	}
 	if len(paths) == 0 {
-		fmt.Fprintln(stderr, "eksguard replay: no PATH given (a file, a directory or - for stdin)")
+		fmt.Fprintln(stderr, "eksguard replay: no PATH given (a file, a directory, s3://BUCKET/PREFIX or - for stdin)")
 		return 2
 	}
 	threshold, err := finding.ParseSeverity(*failOn)
@@ -46,19 +55,37 @@ func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		fmt.Fprintf(stderr, "eksguard replay: --notify: unknown channel %q (want slack or sns)\n", *notifyChannel)
 		return 2
 	}
+	filter := trailfile.Filter{Accounts: accounts, Regions: regions}
+	now := time.Now()
+	if filter.Since, err = parseTime(*since, now, false); err != nil {
+		fmt.Fprintf(stderr, "eksguard replay: --since: %v\n", err)
+		return 2
+	}
+	if filter.Until, err = parseTime(*until, now, true); err != nil {
+		fmt.Fprintf(stderr, "eksguard replay: --until: %v\n", err)
+		return 2
+	}
+	if !filter.Since.IsZero() && !filter.Until.IsZero() && !filter.Until.After(filter.Since) {
+		fmt.Fprintf(stderr, "eksguard replay: --until %s is not after --since %s\n", filter.Until.Format(time.RFC3339), filter.Since.Format(time.RFC3339))
+		return 2
+	}
 	pol, err := loadPolicy(*policyPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "eksguard replay: %v\n", err)
 		return 2
 	}
-	files, inputErrs := replay.Inputs(paths)
-	for _, e := range inputErrs {
-		fmt.Fprintf(stderr, "eksguard: %v\n", e)
-	}
-	rep, err := newReport(*reportPath, pol, paths, inputErrs)
+	rep, err := newReport(*reportPath, pol, paths)
 	if err != nil {
 		fmt.Fprintf(stderr, "eksguard replay: %v\n", err)
 		return 2
+	}
+	inputs, remote, err := replayInputs(ctx, paths, filter, stdin)
+	if err != nil {
+		fmt.Fprintf(stderr, "eksguard replay: %v\n", err)
+		return 2
+	}
+	if *workers <= 0 && remote {
+		*workers = 4 * runtime.GOMAXPROCS(0)
 	}
 	var st replay.Stats
 	table := newTableWriter(stdout)
@@ -77,7 +104,7 @@ func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	writeError := func(e *replay.InputError) { fmt.Fprintf(stderr, "eksguard: %v\n", e) }
 	var bar *progress
 	if isTerminal(stderr) {
-		bar = startProgress(stderr, inputSize(files), &st, time.Now)
+		bar = startProgress(stderr, &st, time.Now)
 		if isTerminal(stdout) {
 			writeFinding = func(f *finding.Finding) { bar.pause(func() { out.write(f) }) }
 		}
@@ -86,10 +113,10 @@ func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		}
 	}
 	reached := false
-	err = replay.Run(ctx, files, replay.Options{
+	err = replay.Run(ctx, inputs, replay.Options{
 		Engine:  rules.NewEngine(pol, rules.All()),
 		Workers: *workers,
-		Stdin:   stdin,
+		Window:  filter,
 		OnFinding: func(f *finding.Finding) {
 			if f.Severity >= threshold {
 				reached = true
@@ -103,7 +130,7 @@ func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		bar.finish(err == nil)
 	}
 	out.flush()
-	if err := rep.write(&st, len(inputErrs)); err != nil {
+	if err := rep.write(&st); err != nil {
 		fmt.Fprintf(stderr, "eksguard replay: %v\n", err)
 		return 2
 	}
@@ -113,20 +140,60 @@ func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			return 2
 		}
 	} else if *output == "table" {
-		fmt.Fprintf(stdout, "\n%d files, %d records, %d in scope, %d findings%s, %d unreadable (policy: %s)\n",
-			st.Files.Load(), st.Records.Load(), st.InScope.Load(), st.Findings.Load(), table.summary(),
-			st.Errors.Load()+int64(len(inputErrs)), pol.Source())
+		outside := ""
+		if n := st.Outside.Load(); n > 0 {
+			outside = fmt.Sprintf(", %d outside --since/--until", n)
+		}
+		fmt.Fprintf(stdout, "\n%d files, %d records%s, %d in scope, %d findings%s, %d unreadable (policy: %s)\n",
+			st.Files.Load(), st.Records.Load(), outside, st.InScope.Load(), st.Findings.Load(), table.summary(),
+			st.Errors.Load(), pol.Source())
 	}
 	switch {
 	case err != nil:
 		fmt.Fprintf(stderr, "eksguard replay: %v\n", err)
 		return 2
-	case len(inputErrs) > 0 || st.Errors.Load() > 0:
+	case st.Errors.Load() > 0:
 		return 2
 	case reached:
 		return 1
 	}
 	return 0
+}
+
+// replayInputs turns the PATH arguments into inputs, in order: local files
+// and directories, s3://BUCKET/PREFIX listings (remote reports one), and
+// - for stdin. The S3 client is made once, from the standard AWS
+// configuration, when the first s3:// path is met.
+func replayInputs(ctx context.Context, paths []string, f trailfile.Filter, stdin io.Reader) (iter.Seq[replay.Input], bool, error) {
+	var seqs []iter.Seq[replay.Input]
+	var archive *s3archive.Archive
+	for _, p := range paths {
+		loc, ok, err := s3archive.ParseURL(p)
+		if err != nil {
+			return nil, false, err
+		}
+		if !ok {
+			seqs = append(seqs, replay.Inputs([]string{p}, f, stdin))
+			continue
+		}
+		if archive == nil {
+			client, err := s3archive.NewClient(ctx)
+			if err != nil {
+				return nil, false, err
+			}
+			archive = &s3archive.Archive{Client: client, Filter: f}
+		}
+		seqs = append(seqs, archive.Inputs(ctx, loc))
+	}
+	return func(yield func(replay.Input) bool) {
+		for _, seq := range seqs {
+			for in := range seq {
+				if !yield(in) {
+					return
+				}
+			}
+		}
+	}, archive != nil, nil
 }
 
 type findingWriter interface {

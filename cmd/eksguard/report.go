@@ -20,7 +20,7 @@ type replayReport struct {
 
 // newReport creates the report file before the replay starts, so a path
 // that cannot be written fails at once rather than after a long run.
-func newReport(path string, pol *policy.Policy, inputs []string, inputErrs []*replay.InputError) (*replayReport, error) {
+func newReport(path string, pol *policy.Policy, inputs []string) (*replayReport, error) {
 	if path == "" {
 		return nil, nil
 	}
@@ -28,11 +28,7 @@ func newReport(path string, pol *policy.Policy, inputs []string, inputErrs []*re
 	if err != nil {
 		return nil, fmt.Errorf("--report: %w", err)
 	}
-	r := &replayReport{path: path, f: f, b: report.New(pol, inputs, report.DefaultLimits)}
-	for _, e := range inputErrs {
-		r.b.AddError(e)
-	}
-	return r, nil
+	return &replayReport{path: path, f: f, b: report.New(pol, inputs, report.DefaultLimits)}, nil
 }
 
 func (r *replayReport) add(f *finding.Finding) {
@@ -47,15 +43,14 @@ func (r *replayReport) addError(e *replay.InputError) {
 	}
 }
 
-// write renders the report; unreadable counts the replay's errors plus the
-// inputs that could not be listed, as the table summary does.
-func (r *replayReport) write(st *replay.Stats, inputErrs int) error {
+// write renders the report with the replay's totals, as the table summary gives them.
+func (r *replayReport) write(st *replay.Stats) error {
 	if r == nil {
 		return nil
 	}
 	err := r.b.Write(r.f, report.Counts{
 		Files: st.Files.Load(), Bytes: st.Bytes.Load(), Records: st.Records.Load(),
-		InScope: st.InScope.Load(), Unreadable: st.Errors.Load() + int64(inputErrs),
+		InScope: st.InScope.Load(), Outside: st.Outside.Load(), Unreadable: st.Errors.Load(),
 	})
 	if cerr := r.f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("close: %w", cerr)

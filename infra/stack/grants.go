@@ -34,6 +34,8 @@ const (
 	clusters scope = iota
 	accessEntries
 	nodegroups
+	identityProviderConfigs
+	podIdentityAssociations
 	roles
 	// anyResource is for actions without resource-level permissions.
 	anyResource
@@ -52,12 +54,14 @@ type write struct {
 // the reads its pre-check makes (shared/remediate). An action a rule names
 // but this table lacks fails the synth.
 var writes = map[string]write{
-	finding.ActionDisassociateAccessPolicy: {on: accessEntries, reads: []string{"eks:ListAssociatedAccessPolicies"}},
-	finding.ActionDeleteAccessEntry:        {on: accessEntries, reads: []string{"eks:DescribeAccessEntry"}},
-	finding.ActionUpdateAccessEntry:        {on: accessEntries, reads: []string{"eks:DescribeAccessEntry"}},
-	finding.ActionUpdateClusterConfig:      {on: clusters, reads: []string{"eks:DescribeCluster"}},
-	finding.ActionAttachRolePolicy:         {on: roles, reads: []string{"iam:ListAttachedRolePolicies"}, policyARNs: EKSManagedPolicies},
-	finding.ActionDetachRolePolicy:         {on: roles, reads: []string{"iam:ListAttachedRolePolicies"}, policyARNs: AdminPolicies},
+	finding.ActionDisassociateAccessPolicy:           {on: accessEntries, reads: []string{"eks:ListAssociatedAccessPolicies"}},
+	finding.ActionDeleteAccessEntry:                  {on: accessEntries, reads: []string{"eks:DescribeAccessEntry"}},
+	finding.ActionUpdateAccessEntry:                  {on: accessEntries, reads: []string{"eks:DescribeAccessEntry"}},
+	finding.ActionUpdateClusterConfig:                {on: clusters, reads: []string{"eks:DescribeCluster"}},
+	finding.ActionDisassociateIdentityProviderConfig: {on: identityProviderConfigs, reads: []string{"eks:DescribeIdentityProviderConfig"}},
+	finding.ActionDeletePodIdentityAssociation:       {on: podIdentityAssociations, reads: []string{"eks:DescribePodIdentityAssociation"}},
+	finding.ActionAttachRolePolicy:                   {on: roles, reads: []string{"iam:ListAttachedRolePolicies"}, policyARNs: EKSManagedPolicies},
+	finding.ActionDetachRolePolicy:                   {on: roles, reads: []string{"iam:ListAttachedRolePolicies"}, policyARNs: AdminPolicies},
 }
 
 // detectionReads are the reads a family's function makes on every event,
@@ -70,13 +74,15 @@ var detectionReads = map[string][]string{
 
 // readScopes scopes every read action.
 var readScopes = map[string]scope{
-	"eks:DescribeAccessEntry":          accessEntries,
-	"eks:ListAssociatedAccessPolicies": accessEntries,
-	"eks:DescribeCluster":              clusters,
-	"eks:ListNodegroups":               clusters,
-	"eks:DescribeNodegroup":            nodegroups,
-	"eks:ListClusters":                 anyResource,
-	"iam:ListAttachedRolePolicies":     roles,
+	"eks:DescribeAccessEntry":            accessEntries,
+	"eks:ListAssociatedAccessPolicies":   accessEntries,
+	"eks:DescribeCluster":                clusters,
+	"eks:ListNodegroups":                 clusters,
+	"eks:DescribeNodegroup":              nodegroups,
+	"eks:DescribeIdentityProviderConfig": identityProviderConfigs,
+	"eks:DescribePodIdentityAssociation": podIdentityAssociations,
+	"eks:ListClusters":                   anyResource,
+	"iam:ListAttachedRolePolicies":       roles,
 }
 
 // EKSManagedPolicies are the AWS managed policies eksguard may re-attach to
@@ -197,12 +203,12 @@ func RemediationGrants(fam families.Family, pol *policy.Policy, catalogue []rule
 		}
 		writesBy[w.on] = append(writesBy[w.on], a)
 	}
-	for _, sc := range []scope{accessEntries, clusters} {
+	for _, sc := range []scope{accessEntries, clusters, identityProviderConfigs, podIdentityAssociations} {
 		if len(writesBy[sc]) > 0 {
 			out = append(out, Statement{Sid: "Remediate" + scopeNames[sc], Actions: sorted(writesBy[sc]), Resources: res[sc], Why: scopeWhy[sc]})
 		}
 	}
-	for _, sc := range []scope{accessEntries, clusters, roles} {
+	for _, sc := range []scope{accessEntries, clusters, identityProviderConfigs, podIdentityAssociations, roles} {
 		if len(readsBy[sc]) > 0 {
 			out = append(out, Statement{Sid: "Check" + scopeNames[sc], Actions: sorted(readsBy[sc]), Resources: res[sc], Why: scopeWhy[sc]})
 		}
@@ -219,14 +225,17 @@ func RemediationGrants(fam families.Family, pol *policy.Policy, catalogue []rule
 
 var scopeNames = map[scope]string{
 	clusters: "Clusters", accessEntries: "AccessEntries", nodegroups: "Nodegroups", roles: "EKSRoles", anyResource: "Unscoped",
+	identityProviderConfigs: "IdentityProviderConfigs", podIdentityAssociations: "PodIdentityAssociations",
 }
 
 var scopeWhy = map[scope]string{
-	clusters:      "clusters are named at runtime from the event; scoped to this account and region (or to clusterNames)",
-	accessEntries: "access-entry ARNs end in principal type, account, name and a generated ID known only at runtime; scoped to this account's clusters (or clusterNames)",
-	nodegroups:    "node-group ARNs end in a generated ID known only at runtime; scoped to this account's clusters (or clusterNames)",
-	roles:         "role-name patterns from the policy's roles.cluster and roles.node",
-	anyResource:   "eks:ListClusters has no resource-level permissions",
+	clusters:                "clusters are named at runtime from the event; scoped to this account and region (or to clusterNames)",
+	accessEntries:           "access-entry ARNs end in principal type, account, name and a generated ID known only at runtime; scoped to this account's clusters (or clusterNames)",
+	nodegroups:              "node-group ARNs end in a generated ID known only at runtime; scoped to this account's clusters (or clusterNames)",
+	identityProviderConfigs: "identity-provider-config ARNs end in the config's name and a generated ID known only at runtime; scoped to this account's clusters (or clusterNames)",
+	podIdentityAssociations: "pod-identity-association IDs are generated by EKS and known only at runtime; scoped to this account's clusters (or clusterNames)",
+	roles:                   "role-name patterns from the policy's roles.cluster and roles.node",
+	anyResource:             "eks:ListClusters has no resource-level permissions",
 }
 
 // eksResources renders the EKS scopes' ARN templates in one region, for the
@@ -242,6 +251,8 @@ func eksResources(region string, clusterNames []string) map[scope][]string {
 		res[clusters] = append(res[clusters], eks+"cluster/"+n)
 		res[accessEntries] = append(res[accessEntries], eks+"access-entry/"+n+"/*")
 		res[nodegroups] = append(res[nodegroups], eks+"nodegroup/"+n+"/*")
+		res[identityProviderConfigs] = append(res[identityProviderConfigs], eks+"identityproviderconfig/"+n+"/*")
+		res[podIdentityAssociations] = append(res[podIdentityAssociations], eks+"podidentityassociation/"+n+"/*")
 	}
 	return res
 }

@@ -195,7 +195,8 @@ func TestGrantsAreScopedToClusterNamesAndRolePatterns(t *testing.T) {
 				switch {
 				case r == "*":
 				case strings.Contains(r, ":eks:"):
-					if !strings.Contains(r, ":cluster/prod") && !strings.Contains(r, ":access-entry/prod/") && !strings.Contains(r, ":nodegroup/prod/") {
+					if !strings.Contains(r, ":cluster/prod") && !strings.Contains(r, ":access-entry/prod/") && !strings.Contains(r, ":nodegroup/prod/") &&
+						!strings.Contains(r, ":identityproviderconfig/prod/") && !strings.Contains(r, ":podidentityassociation/prod/") {
 						t.Errorf("%s/%s: %s is outside cluster prod", fam.Name, s.Sid, r)
 					}
 				case strings.Contains(r, ":iam::"):

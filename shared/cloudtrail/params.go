@@ -63,14 +63,30 @@ type LogSetup struct {
 	Enabled *Bool    `json:"enabled"`
 }
 
-// Disabled lists the log types the block turns off.
+// Disabled lists the log types the block turns off (enabled: false).
 func (l *Logging) Disabled() []string {
 	return l.types(false)
 }
 
-// Enabled lists the log types the block turns on.
+// Enabled lists the log types the block turns on (enabled: true).
 func (l *Logging) Enabled() []string {
 	return l.types(true)
+}
+
+// Unstated lists the log types of entries without an enabled key. The EKS
+// API reference makes enabled optional and states no default, so the call
+// alone does not say whether these types are now on or off.
+func (l *Logging) Unstated() []string {
+	if l == nil {
+		return nil
+	}
+	var out []string
+	for _, s := range l.ClusterLogging {
+		if s.Enabled == nil {
+			out = append(out, s.Types...)
+		}
+	}
+	return out
 }
 
 func (l *Logging) types(enabled bool) []string {
@@ -79,8 +95,7 @@ func (l *Logging) types(enabled bool) []string {
 	}
 	var out []string
 	for _, s := range l.ClusterLogging {
-		on := s.Enabled != nil && bool(*s.Enabled)
-		if on == enabled {
+		if s.Enabled != nil && bool(*s.Enabled) == enabled {
 			out = append(out, s.Types...)
 		}
 	}
@@ -101,12 +116,34 @@ type EncryptionConfig struct {
 	} `json:"provider"`
 }
 
+// ComputeConfig is the EKS Auto Mode compute block.
+type ComputeConfig struct {
+	Enabled     *Bool    `json:"enabled"`
+	NodePools   []string `json:"nodePools"`
+	NodeRoleARN string   `json:"nodeRoleArn"`
+}
+
+// RemoteNetworkConfig is the hybrid-nodes network block: the on-premises
+// CIDRs of nodes and pods the cluster accepts.
+type RemoteNetworkConfig struct {
+	RemoteNodeNetworks []RemoteNetwork `json:"remoteNodeNetworks"`
+	RemotePodNetworks  []RemoteNetwork `json:"remotePodNetworks"`
+}
+
+// RemoteNetwork is one remote node or pod network.
+type RemoteNetwork struct {
+	CIDRs []string `json:"cidrs"`
+}
+
 // ClusterConfigParams are the parameters of UpdateClusterConfig.
 type ClusterConfigParams struct {
 	clusterRef
-	ResourcesVPCConfig *VPCConfig    `json:"resourcesVpcConfig"`
-	Logging            *Logging      `json:"logging"`
-	AccessConfig       *AccessConfig `json:"accessConfig"`
+	ResourcesVPCConfig  *VPCConfig           `json:"resourcesVpcConfig"`
+	Logging             *Logging             `json:"logging"`
+	AccessConfig        *AccessConfig        `json:"accessConfig"`
+	DeletionProtection  *Bool                `json:"deletionProtection"`
+	ComputeConfig       *ComputeConfig       `json:"computeConfig"`
+	RemoteNetworkConfig *RemoteNetworkConfig `json:"remoteNetworkConfig"`
 }
 
 // CreateClusterParams are the parameters of CreateCluster.
@@ -118,6 +155,8 @@ type CreateClusterParams struct {
 	Logging            *Logging           `json:"logging"`
 	EncryptionConfig   []EncryptionConfig `json:"encryptionConfig"`
 	AccessConfig       *AccessConfig      `json:"accessConfig"`
+	DeletionProtection *Bool              `json:"deletionProtection"`
+	ComputeConfig      *ComputeConfig     `json:"computeConfig"`
 }
 
 // ClusterParams are the parameters of DeleteCluster.
@@ -131,12 +170,56 @@ type EncryptionParams struct {
 	EncryptionConfig []EncryptionConfig `json:"encryptionConfig"`
 }
 
-// PodIdentityParams are the parameters of CreatePodIdentityAssociation.
+// PodIdentityParams are the parameters of CreatePodIdentityAssociation and
+// UpdatePodIdentityAssociation (an update names the association, not its
+// namespace and service account).
 type PodIdentityParams struct {
 	clusterRef
+	AssociationID  string `json:"associationId"`
 	Namespace      string `json:"namespace"`
 	ServiceAccount string `json:"serviceAccount"`
 	RoleARN        string `json:"roleArn"`
+	// TargetRoleARN is the role in another account that EKS chains RoleARN to.
+	TargetRoleARN string `json:"targetRoleArn"`
+}
+
+// IdentityProviderParams are the parameters of AssociateIdentityProviderConfig.
+type IdentityProviderParams struct {
+	clusterRef
+	OIDC *OIDCConfig `json:"oidc"`
+}
+
+// OIDCConfig is an OIDC identity provider a cluster trusts for sign-in.
+type OIDCConfig struct {
+	Name           string            `json:"identityProviderConfigName"`
+	IssuerURL      string            `json:"issuerUrl"`
+	ClientID       string            `json:"clientId"`
+	UsernameClaim  string            `json:"usernameClaim"`
+	UsernamePrefix string            `json:"usernamePrefix"`
+	GroupsClaim    string            `json:"groupsClaim"`
+	GroupsPrefix   string            `json:"groupsPrefix"`
+	RequiredClaims map[string]string `json:"requiredClaims"`
+}
+
+// NodegroupParams are the parameters of CreateNodegroup.
+type NodegroupParams struct {
+	clusterRef
+	NodegroupName string        `json:"nodegroupName"`
+	NodeRole      string        `json:"nodeRole"`
+	AMIType       string        `json:"amiType"`
+	RemoteAccess  *RemoteAccess `json:"remoteAccess"`
+	// LaunchTemplate, when set, carries the SSH settings instead (EKS
+	// rejects remoteAccess together with a launch template).
+	LaunchTemplate *struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	} `json:"launchTemplate"`
+}
+
+// RemoteAccess is a managed node group's SSH access.
+type RemoteAccess struct {
+	EC2SSHKey            string   `json:"ec2SshKey"`
+	SourceSecurityGroups []string `json:"sourceSecurityGroups"`
 }
 
 // RolePolicyParams are the parameters of AttachRolePolicy and DetachRolePolicy.
@@ -158,41 +241,30 @@ type TrustPolicyParams struct {
 	PolicyDocument string `json:"policyDocument"`
 }
 
-// UserPolicyParams are the parameters of DetachUserPolicy.
-type UserPolicyParams struct {
-	UserName  string `json:"userName"`
-	PolicyARN string `json:"policyArn"`
-}
-
-// GroupPolicyParams are the parameters of DetachGroupPolicy.
-type GroupPolicyParams struct {
-	GroupName string `json:"groupName"`
-	PolicyARN string `json:"policyArn"`
-}
-
 // eventKey names an event: its eventSource and eventName.
 type eventKey struct{ source, name string }
 
 // paramDecoders maps each in-scope event to the decoder of its request
 // parameters.
 var paramDecoders = map[eventKey]func([]byte) (any, error){
-	{"eks.amazonaws.com", "CreateAccessEntry"}:            decodeAccessEntry,
-	{"eks.amazonaws.com", "UpdateAccessEntry"}:            decodeAccessEntry,
-	{"eks.amazonaws.com", "DeleteAccessEntry"}:            decodeAccessEntry,
-	{"eks.amazonaws.com", "AssociateAccessPolicy"}:        decodeAccessPolicy,
-	{"eks.amazonaws.com", "DisassociateAccessPolicy"}:     decodeAccessPolicy,
-	{"eks.amazonaws.com", "UpdateClusterConfig"}:          decodeInto[ClusterConfigParams],
-	{"eks.amazonaws.com", "CreateCluster"}:                decodeInto[CreateClusterParams],
-	{"eks.amazonaws.com", "DeleteCluster"}:                decodeInto[ClusterParams],
-	{"eks.amazonaws.com", "AssociateEncryptionConfig"}:    decodeInto[EncryptionParams],
-	{"eks.amazonaws.com", "CreatePodIdentityAssociation"}: decodeInto[PodIdentityParams],
-	{"iam.amazonaws.com", "DetachRolePolicy"}:             decodeInto[RolePolicyParams],
-	{"iam.amazonaws.com", "AttachRolePolicy"}:             decodeInto[RolePolicyParams],
-	{"iam.amazonaws.com", "PutRolePolicy"}:                decodeInto[InlinePolicyParams],
-	{"iam.amazonaws.com", "DeleteRolePolicy"}:             decodeInto[InlinePolicyParams],
-	{"iam.amazonaws.com", "UpdateAssumeRolePolicy"}:       decodeInto[TrustPolicyParams],
-	{"iam.amazonaws.com", "DetachUserPolicy"}:             decodeInto[UserPolicyParams],
-	{"iam.amazonaws.com", "DetachGroupPolicy"}:            decodeInto[GroupPolicyParams],
+	{"eks.amazonaws.com", "CreateAccessEntry"}:               decodeAccessEntry,
+	{"eks.amazonaws.com", "UpdateAccessEntry"}:               decodeAccessEntry,
+	{"eks.amazonaws.com", "DeleteAccessEntry"}:               decodeAccessEntry,
+	{"eks.amazonaws.com", "AssociateAccessPolicy"}:           decodeAccessPolicy,
+	{"eks.amazonaws.com", "DisassociateAccessPolicy"}:        decodeAccessPolicy,
+	{"eks.amazonaws.com", "UpdateClusterConfig"}:             decodeInto[ClusterConfigParams],
+	{"eks.amazonaws.com", "CreateCluster"}:                   decodeInto[CreateClusterParams],
+	{"eks.amazonaws.com", "DeleteCluster"}:                   decodeInto[ClusterParams],
+	{"eks.amazonaws.com", "AssociateEncryptionConfig"}:       decodeInto[EncryptionParams],
+	{"eks.amazonaws.com", "CreatePodIdentityAssociation"}:    decodeInto[PodIdentityParams],
+	{"eks.amazonaws.com", "UpdatePodIdentityAssociation"}:    decodeInto[PodIdentityParams],
+	{"eks.amazonaws.com", "AssociateIdentityProviderConfig"}: decodeInto[IdentityProviderParams],
+	{"eks.amazonaws.com", "CreateNodegroup"}:                 decodeInto[NodegroupParams],
+	{"iam.amazonaws.com", "DetachRolePolicy"}:                decodeInto[RolePolicyParams],
+	{"iam.amazonaws.com", "AttachRolePolicy"}:                decodeInto[RolePolicyParams],
+	{"iam.amazonaws.com", "PutRolePolicy"}:                   decodeInto[InlinePolicyParams],
+	{"iam.amazonaws.com", "DeleteRolePolicy"}:                decodeInto[InlinePolicyParams],
+	{"iam.amazonaws.com", "UpdateAssumeRolePolicy"}:          decodeInto[TrustPolicyParams],
 }
 
 // Decodable reports whether the event has typed request parameters here.

@@ -70,3 +70,9 @@ var (
 	detailTypeKey = []byte(`"detail-type"`)
 	detailKey     = []byte(`"detail"`)
 )
+
+var eventTimeKey = []byte(`"eventTime"`)
+
+// PeekTime returns a raw record's eventTime string without decoding the
+// record (nil if it has none), for tools that select records by time.
+func PeekTime(raw []byte) []byte { return peekString(raw, eventTimeKey) }

@@ -15,6 +15,9 @@ const (
 	ActionUpdateClusterConfig      = "eks:UpdateClusterConfig"
 	ActionAttachRolePolicy         = "iam:AttachRolePolicy"
 	ActionDetachRolePolicy         = "iam:DetachRolePolicy"
+
+	ActionDisassociateIdentityProviderConfig = "eks:DisassociateIdentityProviderConfig"
+	ActionDeletePodIdentityAssociation       = "eks:DeletePodIdentityAssociation"
 )
 
 // Plan is the AWS API call that would undo a change, as data. Only the
@@ -32,6 +35,22 @@ type Plan struct {
 	// EndpointPublicAccess and PublicAccessCIDRs set the public endpoint.
 	EndpointPublicAccess *bool    `json:"endpointPublicAccess,omitempty"`
 	PublicAccessCIDRs    []string `json:"publicAccessCidrs,omitempty"`
+	// NodeEgressApproved says the policy states that the approved CIDRs hold
+	// the nodes' egress addresses, so narrowing the public endpoint is safe
+	// even while private access is off.
+	NodeEgressApproved bool `json:"nodeEgressApproved,omitempty"`
+	// IdentityProviderConfig and IssuerURL name the OIDC identity provider
+	// config DisassociateIdentityProviderConfig removes, and the issuer it
+	// must still have.
+	IdentityProviderConfig string `json:"identityProviderConfig,omitempty"`
+	IssuerURL              string `json:"issuerUrl,omitempty"`
+	// AssociationID and RoleARN name the pod identity association
+	// DeletePodIdentityAssociation removes, and the role it must still give.
+	AssociationID string `json:"associationId,omitempty"`
+	RoleARN       string `json:"roleArn,omitempty"`
+	// DeletionProtection is the deletion protection UpdateClusterConfig sets
+	// (only ever true: eksguard does not remove protection).
+	DeletionProtection *bool `json:"deletionProtection,omitempty"`
 	// Reason says in a few words why this call undoes the change.
 	Reason string `json:"reason,omitempty"`
 }
@@ -64,6 +83,13 @@ func (p *Plan) CLI(region string) string {
 		return fmt.Sprintf("aws eks update-access-entry --cluster-name %s --principal-arn %s %s%s",
 			q(p.Cluster), q(p.PrincipalARN), groups, reg)
 	case ActionUpdateClusterConfig:
+		if p.DeletionProtection != nil {
+			flag := "--deletion-protection"
+			if !*p.DeletionProtection {
+				flag = "--no-deletion-protection"
+			}
+			return fmt.Sprintf("aws eks update-cluster-config --name %s %s%s", q(p.Cluster), flag, reg)
+		}
 		if len(p.EnableLogTypes) > 0 {
 			return fmt.Sprintf("aws eks update-cluster-config --name %s --logging '{\"clusterLogging\":[{\"types\":[%s],\"enabled\":true}]}'%s",
 				q(p.Cluster), quoteJSONList(p.EnableLogTypes), reg)
@@ -79,6 +105,12 @@ func (p *Plan) CLI(region string) string {
 			vpc += "publicAccessCidrs=" + q(strings.Join(p.PublicAccessCIDRs, ","))
 		}
 		return fmt.Sprintf("aws eks update-cluster-config --name %s --resources-vpc-config %s%s", q(p.Cluster), vpc, reg)
+	case ActionDisassociateIdentityProviderConfig:
+		return fmt.Sprintf("aws eks disassociate-identity-provider-config --cluster-name %s --identity-provider-config %s%s",
+			q(p.Cluster), q("type=oidc,name="+p.IdentityProviderConfig), reg)
+	case ActionDeletePodIdentityAssociation:
+		return fmt.Sprintf("aws eks delete-pod-identity-association --cluster-name %s --association-id %s%s",
+			q(p.Cluster), q(p.AssociationID), reg)
 	case ActionAttachRolePolicy:
 		return fmt.Sprintf("aws iam attach-role-policy --role-name %s --policy-arn %s", q(p.RoleName), q(p.PolicyARN))
 	case ActionDetachRolePolicy:
@@ -100,6 +132,9 @@ func (p *Plan) Summary() string {
 	case ActionUpdateAccessEntry:
 		return fmt.Sprintf("set the Kubernetes groups of %s on %s to [%s]", p.PrincipalARN, p.Cluster, strings.Join(p.KubernetesGroups, ", "))
 	case ActionUpdateClusterConfig:
+		if p.DeletionProtection != nil {
+			return fmt.Sprintf("turn deletion protection of %s back on", p.Cluster)
+		}
 		if len(p.EnableLogTypes) > 0 {
 			return fmt.Sprintf("re-enable %s logging on %s", strings.Join(p.EnableLogTypes, ", "), p.Cluster)
 		}
@@ -107,6 +142,10 @@ func (p *Plan) Summary() string {
 			return fmt.Sprintf("turn off the public endpoint of %s", p.Cluster)
 		}
 		return fmt.Sprintf("restrict the public endpoint of %s to %s", p.Cluster, strings.Join(p.PublicAccessCIDRs, ", "))
+	case ActionDisassociateIdentityProviderConfig:
+		return fmt.Sprintf("disassociate OIDC identity provider %s (%s) from %s", p.IdentityProviderConfig, p.IssuerURL, p.Cluster)
+	case ActionDeletePodIdentityAssociation:
+		return fmt.Sprintf("delete pod identity association %s (%s) on %s", p.AssociationID, p.RoleARN, p.Cluster)
 	case ActionAttachRolePolicy:
 		return fmt.Sprintf("re-attach %s to role %s", identity.Name(p.PolicyARN), p.RoleName)
 	case ActionDetachRolePolicy:

@@ -233,3 +233,54 @@ func TestUnsafeEndpointFixIsHeldForReview(t *testing.T) {
 		t.Fatalf("cluster changed: %+v", c)
 	}
 }
+
+// Narrowing the public endpoint of a cluster whose private endpoint is off
+// can cut its nodes off (they reach the API server from their NAT egress
+// addresses): held for review unless the policy says the approved CIDRs
+// hold that egress.
+func TestNarrowingTheOnlyEndpointIsHeldForReview(t *testing.T) {
+	const approved = remediateAll + "endpoint:\n  publicAccessCidrs: [\"198.51.100.0/24\"]\n"
+	world := func() awsfake.Cluster {
+		c := paymentsProd()
+		c.PrivateAccess = false
+		c.PublicCIDRs = []string{"0.0.0.0/0"}
+		return c
+	}
+	endpointFinding := func(t *testing.T, h *harness) finding.Finding {
+		t.Helper()
+		for _, f := range h.published() {
+			if f.Rule == "public-endpoint-opened" {
+				return f
+			}
+		}
+		t.Fatalf("no public-endpoint-opened finding in %+v", h.published())
+		return finding.Finding{}
+	}
+	t.Run("held without approvedIncludesNodeEgress", func(t *testing.T) {
+		h := newHarness(t, families.Cluster, approved, nil)
+		h.w.EKS.Put(world())
+		if err := h.g.HandleEvent(context.Background(), event(t, "cluster/update-config-open-public-endpoint-to-world.json", nil)); err != nil {
+			t.Fatal(err)
+		}
+		h.calls("eks", "eks DescribeCluster GET /clusters/payments-prod")
+		if f := endpointFinding(t, h); f.Outcome.Status != finding.StatusNeedsReview || !strings.Contains(f.Outcome.Message, "approvedIncludesNodeEgress") {
+			t.Fatalf("outcome = %+v, want needs-review naming endpoint.approvedIncludesNodeEgress", f.Outcome)
+		}
+		if c, _ := h.w.EKS.Get("payments-prod"); c.Updates != 0 || strings.Join(c.PublicCIDRs, ",") != "0.0.0.0/0" {
+			t.Fatalf("cluster changed: %+v", c)
+		}
+	})
+	t.Run("made when the policy says the approved CIDRs hold the node egress", func(t *testing.T) {
+		h := newHarness(t, families.Cluster, approved+"  approvedIncludesNodeEgress: true\n", nil)
+		h.w.EKS.Put(world())
+		if err := h.g.HandleEvent(context.Background(), event(t, "cluster/update-config-open-public-endpoint-to-world.json", nil)); err != nil {
+			t.Fatal(err)
+		}
+		if f := endpointFinding(t, h); f.Outcome.Status != finding.StatusRemediated {
+			t.Fatalf("outcome = %+v, want remediated", f.Outcome)
+		}
+		if c, _ := h.w.EKS.Get("payments-prod"); strings.Join(c.PublicCIDRs, ",") != "198.51.100.0/24" {
+			t.Fatalf("public CIDRs after = %v, want the approved 198.51.100.0/24", c.PublicCIDRs)
+		}
+	})
+}

@@ -159,6 +159,19 @@ func (v *validator) check(p *Policy, knownRules []string) {
 			v.errorf(path, "%q allows the whole internet; leave the list empty to forbid public access instead", c)
 		}
 	}
+	if p.Endpoint.ApprovedIncludesNodeEgress && len(p.Endpoint.PublicAccessCIDRs) == 0 {
+		v.errorf("endpoint.approvedIncludesNodeEgress", "is true but endpoint.publicAccessCidrs is empty: there are no approved CIDRs to hold the node egress")
+	}
+	for i, c := range p.Clusters.Protected {
+		if strings.TrimSpace(c) == "" {
+			v.errorf(fmt.Sprintf("clusters.protected[%d]", i), "empty cluster-name pattern")
+		}
+	}
+	for i, u := range p.IdentityProviders.Allowed {
+		if !strings.HasPrefix(u, "https://") || len(u) == len("https://") {
+			v.errorf(fmt.Sprintf("identityProviders.allowed[%d]", i), "%q is not an issuer URL pattern (OIDC issuers are https:// URLs, globs allowed)", u)
+		}
+	}
 	for i, l := range p.Logging.Required {
 		if !slices.Contains(LogTypes, l) {
 			v.errorf(fmt.Sprintf("logging.required[%d]", i), "unknown log type %q (want one of %s)", l, strings.Join(LogTypes, ", "))

@@ -15,18 +15,21 @@ import (
 
 // Policy is a parsed, validated policy file.
 type Policy struct {
-	Version     int                   `yaml:"version" json:"version"`
-	Defaults    Defaults              `yaml:"defaults" json:"defaults"`
-	Accounts    Accounts              `yaml:"accounts" json:"accounts"`
-	Principals  Principals            `yaml:"principals" json:"principals"`
-	Kubernetes  Kubernetes            `yaml:"kubernetes" json:"kubernetes"`
-	Endpoint    Endpoint              `yaml:"endpoint" json:"endpoint"`
-	Logging     Logging               `yaml:"logging" json:"logging"`
-	Roles       Roles                 `yaml:"roles" json:"roles"`
-	Rules       map[string]RuleConfig `yaml:"rules" json:"rules"`
-	Notify      Notify                `yaml:"notify" json:"notify"`
-	Remediation Remediation           `yaml:"remediation" json:"remediation"`
-	sourceName  string
+	Version    int        `yaml:"version" json:"version"`
+	Defaults   Defaults   `yaml:"defaults" json:"defaults"`
+	Accounts   Accounts   `yaml:"accounts" json:"accounts"`
+	Principals Principals `yaml:"principals" json:"principals"`
+	Kubernetes Kubernetes `yaml:"kubernetes" json:"kubernetes"`
+	Endpoint   Endpoint   `yaml:"endpoint" json:"endpoint"`
+	Clusters   Clusters   `yaml:"clusters" json:"clusters"`
+	// IdentityProviders are the OIDC identity providers clusters may trust.
+	IdentityProviders IdentityProviders     `yaml:"identityProviders" json:"identityProviders"`
+	Logging           Logging               `yaml:"logging" json:"logging"`
+	Roles             Roles                 `yaml:"roles" json:"roles"`
+	Rules             map[string]RuleConfig `yaml:"rules" json:"rules"`
+	Notify            Notify                `yaml:"notify" json:"notify"`
+	Remediation       Remediation           `yaml:"remediation" json:"remediation"`
+	sourceName        string
 }
 
 // Defaults apply to every rule that does not say otherwise.
@@ -61,6 +64,24 @@ type Kubernetes struct {
 type Endpoint struct {
 	// PublicAccessCIDRs are the only CIDRs a public endpoint may allow.
 	PublicAccessCIDRs []string `yaml:"publicAccessCidrs" json:"publicAccessCidrs"`
+	// ApprovedIncludesNodeEgress states that the approved CIDRs hold the
+	// egress (NAT) addresses of the nodes and in-VPC tools. Only then may
+	// eksguard narrow the public endpoint of a cluster whose private
+	// endpoint is off: without it, nodes that reach the API server through
+	// the public endpoint could be cut off, so the fix is held for review.
+	ApprovedIncludesNodeEgress bool `yaml:"approvedIncludesNodeEgress" json:"approvedIncludesNodeEgress,omitempty"`
+}
+
+// Clusters settings.
+type Clusters struct {
+	// Protected are cluster-name globs whose deletion is critical.
+	Protected []string `yaml:"protected" json:"protected,omitempty"`
+}
+
+// IdentityProviders settings.
+type IdentityProviders struct {
+	// Allowed are OIDC issuer URL globs clusters may trust for sign-in.
+	Allowed []string `yaml:"allowed" json:"allowed,omitempty"`
 }
 
 // Logging settings for the control plane.
@@ -233,6 +254,14 @@ func (p *Policy) IsAutomation(id *cloudtrail.Identity) bool {
 		return false
 	}
 	return identity.Matches(p.Principals.Automation, id.ActorRole()) || identity.Matches(p.Principals.Automation, id.ARN)
+}
+
+// IsProtectedCluster reports whether the cluster name matches clusters.protected.
+func (p *Policy) IsProtectedCluster(name string) bool { return glob.Any(p.Clusters.Protected, name) }
+
+// AllowedIssuer reports whether the OIDC issuer URL matches identityProviders.allowed.
+func (p *Policy) AllowedIssuer(issuer string) bool {
+	return glob.Any(p.IdentityProviders.Allowed, strings.TrimSuffix(issuer, "/"))
 }
 
 // IsClusterRole reports whether the role name matches the cluster-role patterns.

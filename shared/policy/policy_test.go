@@ -106,6 +106,9 @@ func TestParseErrorsGiveLine(t *testing.T) {
 		{"remediating admin grants without admins", "version: 1\nrules:\n  cluster-admin-granted: {mode: remediate}\n", []string{"p.yaml:3", "principals.admins is empty"}},
 		{"remediate by default without admins", "version: 1\ndefaults: {mode: remediate}\n", []string{"defaults.mode", "cluster-admin-granted cannot remediate"}},
 		{"duplicate key", "version: 1\nversion: 1\n", []string{"p.yaml", "line 2"}},
+		{"node egress without approved CIDRs", "version: 1\nendpoint:\n  approvedIncludesNodeEgress: true\n", []string{"p.yaml:3", "endpoint.approvedIncludesNodeEgress", "publicAccessCidrs is empty"}},
+		{"empty protected cluster", "version: 1\nclusters: {protected: [\"\"]}\n", []string{"clusters.protected[0]", "empty"}},
+		{"issuer that is not a URL", "version: 1\nidentityProviders:\n  allowed: [\"https://ok.example.com\", \"oidc.example.com\"]\n", []string{"identityProviders.allowed[1]", "https://"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

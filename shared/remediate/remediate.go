@@ -11,11 +11,21 @@
 //   - eks:UpdateAccessEntry only removes groups: the new list is the current
 //     groups that the plan allows, so groups revoked since are not re-granted;
 //   - eks:UpdateClusterConfig (logging) enables only the types still disabled;
+//   - eks:UpdateClusterConfig (deletion protection) turns it on only when
+//     DescribeCluster shows it off, and never turns it off;
 //   - eks:UpdateClusterConfig (endpoint) acts only when the public endpoint is
 //     on with a CIDR outside the approved set; it keeps the current CIDRs that
 //     are approved, or sets the approved set when none is; it turns the public
 //     endpoint off only while private access is on (otherwise the nodes and
-//     every user outside the VPC would lose the cluster: UnsafeRemediation);
+//     every user outside the VPC would lose the cluster: UnsafeRemediation),
+//     and narrows it while private access is off only when the plan says the
+//     approved CIDRs hold the nodes' egress addresses (otherwise nodes that
+//     reach the API server from their NAT addresses would be cut off);
+//   - eks:DisassociateIdentityProviderConfig only when
+//     DescribeIdentityProviderConfig still finds the config with the issuer
+//     the event added (another issuer means someone changed it since: held);
+//   - eks:DeletePodIdentityAssociation only when
+//     DescribePodIdentityAssociation still finds it giving the same role;
 //   - iam:AttachRolePolicy only when ListAttachedRolePolicies lacks the policy;
 //   - iam:DetachRolePolicy only when it still lists it.
 package remediate
@@ -47,6 +57,10 @@ type EKS interface {
 	DisassociateAccessPolicy(ctx context.Context, params *eks.DisassociateAccessPolicyInput, optFns ...func(*eks.Options)) (*eks.DisassociateAccessPolicyOutput, error)
 	DescribeCluster(ctx context.Context, params *eks.DescribeClusterInput, optFns ...func(*eks.Options)) (*eks.DescribeClusterOutput, error)
 	UpdateClusterConfig(ctx context.Context, params *eks.UpdateClusterConfigInput, optFns ...func(*eks.Options)) (*eks.UpdateClusterConfigOutput, error)
+	DescribeIdentityProviderConfig(ctx context.Context, params *eks.DescribeIdentityProviderConfigInput, optFns ...func(*eks.Options)) (*eks.DescribeIdentityProviderConfigOutput, error)
+	DisassociateIdentityProviderConfig(ctx context.Context, params *eks.DisassociateIdentityProviderConfigInput, optFns ...func(*eks.Options)) (*eks.DisassociateIdentityProviderConfigOutput, error)
+	DescribePodIdentityAssociation(ctx context.Context, params *eks.DescribePodIdentityAssociationInput, optFns ...func(*eks.Options)) (*eks.DescribePodIdentityAssociationOutput, error)
+	DeletePodIdentityAssociation(ctx context.Context, params *eks.DeletePodIdentityAssociationInput, optFns ...func(*eks.Options)) (*eks.DeletePodIdentityAssociationOutput, error)
 }
 
 // IAM is the part of the IAM client remediation uses.
@@ -182,6 +196,12 @@ func (e *Executor) Prepare(ctx context.Context, region string, p *finding.Plan, 
 	case finding.ActionUpdateClusterConfig:
 		endpoint := p.EndpointPublicAccess != nil || len(p.PublicAccessCIDRs) > 0
 		switch {
+		case p.DeletionProtection != nil && (endpoint || len(p.EnableLogTypes) > 0):
+			return nil, &PlanError{"deletion protection, logging and endpoint fixes must be separate updates"}
+		case p.DeletionProtection != nil && !*p.DeletionProtection:
+			return nil, &PlanError{"eksguard only turns deletion protection on"}
+		case p.DeletionProtection != nil:
+			return protectDeletion(ctx, e.EKS(region), p, token)
 		case len(p.EnableLogTypes) > 0 && endpoint:
 			return nil, &PlanError{"logging and endpoint fixes must be separate updates"}
 		case len(p.EnableLogTypes) > 0:
@@ -190,6 +210,16 @@ func (e *Executor) Prepare(ctx context.Context, region string, p *finding.Plan, 
 			return restrictEndpoint(ctx, e.EKS(region), p, token)
 		}
 		return nil, &PlanError{p.Action + " with neither logging nor endpoint settings"}
+	case finding.ActionDisassociateIdentityProviderConfig:
+		if p.IdentityProviderConfig == "" || p.IssuerURL == "" {
+			return nil, &PlanError{p.Action + " needs identityProviderConfig and issuerUrl"}
+		}
+		return disassociateIdentityProvider(ctx, e.EKS(region), p, token)
+	case finding.ActionDeletePodIdentityAssociation:
+		if p.AssociationID == "" || p.RoleARN == "" {
+			return nil, &PlanError{p.Action + " needs associationId and roleArn"}
+		}
+		return deletePodIdentity(ctx, e.EKS(region), p)
 	case finding.ActionAttachRolePolicy, finding.ActionDetachRolePolicy:
 		if p.RoleName == "" || p.PolicyARN == "" {
 			return nil, &PlanError{p.Action + " needs roleName and policyArn"}
@@ -393,6 +423,94 @@ func enableLogging(ctx context.Context, c EKS, p *finding.Plan, token string) (*
 	}, nil
 }
 
+func protectDeletion(ctx context.Context, c EKS, p *finding.Plan, token string) (*Action, error) {
+	cl, err := describeCluster(ctx, c, p.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	if cl == nil {
+		return compliant("cluster %s no longer exists", p.Cluster), nil
+	}
+	if aws.ToBool(cl.DeletionProtection) {
+		return compliant("deletion protection of %s is on", p.Cluster), nil
+	}
+	in := &eks.UpdateClusterConfigInput{Name: aws.String(p.Cluster), DeletionProtection: aws.Bool(true)}
+	if token != "" {
+		in.ClientRequestToken = aws.String(token)
+	}
+	return &Action{
+		Needed: true,
+		Found:  fmt.Sprintf("deletion protection of %s is off", p.Cluster),
+		Call:   call(p.Action, map[string]any{"name": p.Cluster, "deletionProtection": true}),
+		apply: func(ctx context.Context) error {
+			_, err := c.UpdateClusterConfig(ctx, in)
+			return gone(err, "turn on deletion protection of %s", p.Cluster)
+		},
+	}, nil
+}
+
+func disassociateIdentityProvider(ctx context.Context, c EKS, p *finding.Plan, token string) (*Action, error) {
+	ref := &ekstypes.IdentityProviderConfig{Type: aws.String("oidc"), Name: aws.String(p.IdentityProviderConfig)}
+	out, err := c.DescribeIdentityProviderConfig(ctx, &eks.DescribeIdentityProviderConfigInput{ClusterName: aws.String(p.Cluster), IdentityProviderConfig: ref})
+	if notFound(err) {
+		return compliant("identity provider config %s is no longer associated with %s", p.IdentityProviderConfig, p.Cluster), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("describe identity provider config %s of %s: %w", p.IdentityProviderConfig, p.Cluster, err)
+	}
+	if out.IdentityProviderConfig == nil || out.IdentityProviderConfig.Oidc == nil {
+		return nil, fmt.Errorf("describe identity provider config %s of %s: no OIDC config in the response", p.IdentityProviderConfig, p.Cluster)
+	}
+	oidc := out.IdentityProviderConfig.Oidc
+	if issuer := aws.ToString(oidc.IssuerUrl); issuer != p.IssuerURL {
+		return nil, &UnsafeError{fmt.Sprintf("identity provider config %s of %s now trusts issuer %s, not %s as the event set: it changed since, so this needs a person",
+			p.IdentityProviderConfig, p.Cluster, issuer, p.IssuerURL)}
+	}
+	in := &eks.DisassociateIdentityProviderConfigInput{ClusterName: aws.String(p.Cluster), IdentityProviderConfig: ref}
+	if token != "" {
+		in.ClientRequestToken = aws.String(token)
+	}
+	return &Action{
+		Needed: true,
+		Found:  fmt.Sprintf("identity provider config %s of %s trusts issuer %s (status %s)", p.IdentityProviderConfig, p.Cluster, p.IssuerURL, oidc.Status),
+		Call: call(p.Action, map[string]any{"clusterName": p.Cluster,
+			"identityProviderConfig": map[string]string{"type": "oidc", "name": p.IdentityProviderConfig}}),
+		apply: func(ctx context.Context) error {
+			_, err := c.DisassociateIdentityProviderConfig(ctx, in)
+			return gone(err, "disassociate identity provider config %s from %s", p.IdentityProviderConfig, p.Cluster)
+		},
+	}, nil
+}
+
+func deletePodIdentity(ctx context.Context, c EKS, p *finding.Plan) (*Action, error) {
+	out, err := c.DescribePodIdentityAssociation(ctx, &eks.DescribePodIdentityAssociationInput{ClusterName: aws.String(p.Cluster), AssociationId: aws.String(p.AssociationID)})
+	if notFound(err) {
+		return compliant("pod identity association %s on %s no longer exists", p.AssociationID, p.Cluster), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("describe pod identity association %s on %s: %w", p.AssociationID, p.Cluster, err)
+	}
+	if out.Association == nil {
+		return nil, fmt.Errorf("describe pod identity association %s on %s: empty response", p.AssociationID, p.Cluster)
+	}
+	a := out.Association
+	if role := aws.ToString(a.RoleArn); role != p.RoleARN {
+		return nil, &UnsafeError{fmt.Sprintf("pod identity association %s on %s now gives %s, not %s as the event set: it changed since, so this needs a person",
+			p.AssociationID, p.Cluster, role, p.RoleARN)}
+	}
+	in := &eks.DeletePodIdentityAssociationInput{ClusterName: aws.String(p.Cluster), AssociationId: aws.String(p.AssociationID)}
+	return &Action{
+		Needed: true,
+		Found: fmt.Sprintf("pod identity association %s on %s still gives %s/%s role %s", p.AssociationID, p.Cluster,
+			aws.ToString(a.Namespace), aws.ToString(a.ServiceAccount), p.RoleARN),
+		Call: call(p.Action, map[string]string{"clusterName": p.Cluster, "associationId": p.AssociationID}),
+		apply: func(ctx context.Context) error {
+			_, err := c.DeletePodIdentityAssociation(ctx, in)
+			return gone(err, "delete pod identity association %s on %s", p.AssociationID, p.Cluster)
+		},
+	}, nil
+}
+
 func restrictEndpoint(ctx context.Context, c EKS, p *finding.Plan, token string) (*Action, error) {
 	turnOff := p.EndpointPublicAccess != nil && !*p.EndpointPublicAccess
 	var approved []netip.Prefix
@@ -445,6 +563,11 @@ func restrictEndpoint(ctx context.Context, c EKS, p *finding.Plan, token string)
 		}
 		if len(outside) == 0 {
 			return compliant("the public endpoint of %s is open only to approved CIDRs (%s)", p.Cluster, strings.Join(current, ", ")), nil
+		}
+		if !vpc.EndpointPrivateAccess && !p.NodeEgressApproved {
+			return nil, &UnsafeError{fmt.Sprintf("the public endpoint of %s is its only endpoint (private access is off), so its nodes "+
+				"reach the API server from their NAT egress addresses; narrowing it to the approved CIDRs could cut every node off "+
+				"unless those hold the egress addresses (say so with endpoint.approvedIncludesNodeEgress: true), so this needs a person", p.Cluster)}
 		}
 		found = fmt.Sprintf("the public endpoint of %s is open to %s, outside the approved CIDRs", p.Cluster, strings.Join(outside, ", "))
 		if len(keep) == 0 {

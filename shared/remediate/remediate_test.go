@@ -249,7 +249,7 @@ func TestPrepareAndApply(t *testing.T) {
 				c.PublicCIDRs = nil // 0.0.0.0/0
 				w.EKS.Put(c)
 			},
-			plan:   finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: "prod", PublicAccessCIDRs: []string{"203.0.113.0/24", "198.51.100.0/24"}},
+			plan:   finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: "prod", PublicAccessCIDRs: []string{"203.0.113.0/24", "198.51.100.0/24"}, NodeEgressApproved: true},
 			needed: true, found: "open to 0.0.0.0/0, outside the approved CIDRs",
 			call: `eks:UpdateClusterConfig {"name":"prod","resourcesVpcConfig":{"publicAccessCidrs":["203.0.113.0/24","198.51.100.0/24"]}}`,
 			calls: []step{
@@ -262,6 +262,7 @@ func TestPrepareAndApply(t *testing.T) {
 			setup: func(w *awsfake.World) {
 				c := prodCluster()
 				c.PublicCIDRs = []string{"203.0.113.64/26", "0.0.0.0/0"}
+				c.PrivateAccess = true // nodes reach the API server privately
 				w.EKS.Put(c)
 			},
 			plan:   finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: "prod", PublicAccessCIDRs: []string{"203.0.113.0/24", "198.51.100.0/24"}},
@@ -306,6 +307,88 @@ func TestPrepareAndApply(t *testing.T) {
 			},
 			plan:  finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: "prod", EndpointPublicAccess: aws.Bool(false)},
 			found: "public endpoint of prod is off",
+			calls: []step{{call: "eks DescribeCluster GET /clusters/prod"}},
+		},
+		{
+			name: "identity provider disassociated",
+			setup: func(w *awsfake.World) {
+				c := prodCluster()
+				c.IdentityProviders = map[string]string{"contractor-sso": "https://oidc.contractor.example.net", "corp-sso": "https://login.example.com"}
+				w.EKS.Put(c)
+			},
+			plan: finding.Plan{Action: finding.ActionDisassociateIdentityProviderConfig, Cluster: "prod",
+				IdentityProviderConfig: "contractor-sso", IssuerURL: "https://oidc.contractor.example.net"},
+			needed: true, found: "contractor-sso of prod trusts issuer https://oidc.contractor.example.net",
+			call: `eks:DisassociateIdentityProviderConfig {"clusterName":"prod","identityProviderConfig":{"name":"contractor-sso","type":"oidc"}}`,
+			calls: []step{
+				{call: "eks DescribeIdentityProviderConfig POST /clusters/prod/identity-provider-configs/describe", body: `{"identityProviderConfig":{"name":"contractor-sso","type":"oidc"}}`},
+				{call: "eks DisassociateIdentityProviderConfig POST /clusters/prod/identity-provider-configs/disassociate", body: `{"clientRequestToken":"tok-1","identityProviderConfig":{"name":"contractor-sso","type":"oidc"}}`},
+			},
+			after: func(t *testing.T, w *awsfake.World) {
+				if c, _ := w.EKS.Get("prod"); !reflect.DeepEqual(c.IdentityProviders, map[string]string{"corp-sso": "https://login.example.com"}) {
+					t.Errorf("identity providers after = %v, want only corp-sso", c.IdentityProviders)
+				}
+			},
+		},
+		{
+			name:  "identity provider already gone",
+			plan:  finding.Plan{Action: finding.ActionDisassociateIdentityProviderConfig, Cluster: "prod", IdentityProviderConfig: "contractor-sso", IssuerURL: "https://oidc.contractor.example.net"},
+			found: "no longer associated with prod",
+			calls: []step{{call: "eks DescribeIdentityProviderConfig POST /clusters/prod/identity-provider-configs/describe"}},
+		},
+		{
+			name: "pod identity association deleted",
+			setup: func(w *awsfake.World) {
+				c := prodCluster()
+				c.PodIdentities = map[string]awsfake.PodIdentity{
+					"a-1": {Namespace: "payments", ServiceAccount: "reports", RoleARN: "arn:aws:iam::111122223333:role/prod-node-role"},
+					"a-2": {Namespace: "payments", ServiceAccount: "api", RoleARN: "arn:aws:iam::111122223333:role/api"},
+				}
+				w.EKS.Put(c)
+			},
+			plan:   finding.Plan{Action: finding.ActionDeletePodIdentityAssociation, Cluster: "prod", AssociationID: "a-1", RoleARN: "arn:aws:iam::111122223333:role/prod-node-role"},
+			needed: true, found: "a-1 on prod still gives payments/reports role arn:aws:iam::111122223333:role/prod-node-role",
+			call: `eks:DeletePodIdentityAssociation {"associationId":"a-1","clusterName":"prod"}`,
+			calls: []step{
+				{call: "eks DescribePodIdentityAssociation GET /clusters/prod/pod-identity-associations/a-1"},
+				{call: "eks DeletePodIdentityAssociation DELETE /clusters/prod/pod-identity-associations/a-1"},
+			},
+			after: func(t *testing.T, w *awsfake.World) {
+				if c, _ := w.EKS.Get("prod"); len(c.PodIdentities) != 1 || c.PodIdentities["a-2"].RoleARN == "" {
+					t.Errorf("pod identities after = %v, want only a-2", c.PodIdentities)
+				}
+			},
+		},
+		{
+			name:  "pod identity association already gone",
+			plan:  finding.Plan{Action: finding.ActionDeletePodIdentityAssociation, Cluster: "prod", AssociationID: "a-1", RoleARN: "arn:aws:iam::111122223333:role/prod-node-role"},
+			found: "a-1 on prod no longer exists",
+			calls: []step{{call: "eks DescribePodIdentityAssociation GET /clusters/prod/pod-identity-associations/a-1"}},
+		},
+		{
+			name:   "deletion protection turned back on",
+			plan:   finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: "prod", DeletionProtection: aws.Bool(true)},
+			needed: true, found: "deletion protection of prod is off",
+			call: `eks:UpdateClusterConfig {"deletionProtection":true,"name":"prod"}`,
+			calls: []step{
+				{call: "eks DescribeCluster GET /clusters/prod"},
+				{call: "eks UpdateClusterConfig POST /clusters/prod/update-config", body: `{"clientRequestToken":"tok-1","deletionProtection":true}`},
+			},
+			after: func(t *testing.T, w *awsfake.World) {
+				if c, _ := w.EKS.Get("prod"); !c.DeletionProtection || c.Updates != 1 {
+					t.Errorf("deletion protection after: %v (%d updates), want on after one update", c.DeletionProtection, c.Updates)
+				}
+			},
+		},
+		{
+			name: "deletion protection already on",
+			setup: func(w *awsfake.World) {
+				c := prodCluster()
+				c.DeletionProtection = true
+				w.EKS.Put(c)
+			},
+			plan:  finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: "prod", DeletionProtection: aws.Bool(true)},
+			found: "deletion protection of prod is on",
 			calls: []step{{call: "eks DescribeCluster GET /clusters/prod"}},
 		},
 		{
@@ -461,6 +544,46 @@ func TestApplyErrors(t *testing.T) {
 		}
 		checkCalls(t, w.Log.Calls(), []step{{call: "eks DescribeCluster GET /clusters/prod"}})
 	})
+	t.Run("narrowing the only endpoint is held unless node egress is approved", func(t *testing.T) {
+		w := awsfake.New(t)
+		c := prodCluster() // private access off
+		c.PublicCIDRs = []string{"0.0.0.0/0"}
+		w.EKS.Put(c)
+		_, err := executor(w).Prepare(ctx, "eu-west-1", &finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: "prod", PublicAccessCIDRs: []string{"203.0.113.0/24"}}, "t")
+		if remediate.ErrorCode(err) != "UnsafeRemediation" || !strings.Contains(err.Error(), "endpoint.approvedIncludesNodeEgress") {
+			t.Fatalf("err = %v, want UnsafeRemediation naming endpoint.approvedIncludesNodeEgress", err)
+		}
+		checkCalls(t, w.Log.Calls(), []step{{call: "eks DescribeCluster GET /clusters/prod"}})
+		if got, _ := w.EKS.Get("prod"); got.Updates != 0 || strings.Join(got.PublicCIDRs, ",") != "0.0.0.0/0" {
+			t.Fatalf("cluster changed: %+v", got)
+		}
+	})
+	t.Run("identity provider with another issuer since is held", func(t *testing.T) {
+		w := awsfake.New(t)
+		c := prodCluster()
+		c.IdentityProviders = map[string]string{"sso": "https://login.example.com"}
+		w.EKS.Put(c)
+		_, err := executor(w).Prepare(ctx, "eu-west-1", &finding.Plan{Action: finding.ActionDisassociateIdentityProviderConfig, Cluster: "prod",
+			IdentityProviderConfig: "sso", IssuerURL: "https://oidc.contractor.example.net"}, "t")
+		if remediate.ErrorCode(err) != "UnsafeRemediation" || !strings.Contains(err.Error(), "now trusts issuer https://login.example.com") {
+			t.Fatalf("err = %v, want UnsafeRemediation naming the current issuer", err)
+		}
+		checkCalls(t, w.Log.Calls(), []step{{call: "eks DescribeIdentityProviderConfig POST /clusters/prod/identity-provider-configs/describe"}})
+	})
+	t.Run("pod identity association with another role since is held", func(t *testing.T) {
+		w := awsfake.New(t)
+		c := prodCluster()
+		c.PodIdentities = map[string]awsfake.PodIdentity{"a-1": {Namespace: "payments", ServiceAccount: "reports", RoleARN: "arn:aws:iam::111122223333:role/reports"}}
+		w.EKS.Put(c)
+		_, err := executor(w).Prepare(ctx, "eu-west-1", &finding.Plan{Action: finding.ActionDeletePodIdentityAssociation, Cluster: "prod",
+			AssociationID: "a-1", RoleARN: "arn:aws:iam::111122223333:role/prod-node-role"}, "t")
+		if remediate.ErrorCode(err) != "UnsafeRemediation" || !strings.Contains(err.Error(), "now gives arn:aws:iam::111122223333:role/reports") {
+			t.Fatalf("err = %v, want UnsafeRemediation naming the current role", err)
+		}
+		if got, _ := w.EKS.Get("prod"); len(got.PodIdentities) != 1 {
+			t.Fatalf("association deleted: %+v", got.PodIdentities)
+		}
+	})
 	t.Run("attach to a deleted role fails", func(t *testing.T) {
 		w := awsfake.New(t)
 		_, err := executor(w).Prepare(ctx, "", &finding.Plan{Action: finding.ActionAttachRolePolicy, RoleName: "gone", PolicyARN: cniPol}, "")
@@ -480,6 +603,10 @@ func TestInvalidPlans(t *testing.T) {
 		{Action: finding.ActionUpdateClusterConfig, Cluster: "prod", EnableLogTypes: []string{"api"}, EndpointPublicAccess: aws.Bool(false)},
 		{Action: finding.ActionUpdateClusterConfig, Cluster: "prod", EndpointPublicAccess: aws.Bool(true)},
 		{Action: finding.ActionUpdateClusterConfig, Cluster: "prod", PublicAccessCIDRs: []string{"not-a-cidr"}},
+		{Action: finding.ActionUpdateClusterConfig, Cluster: "prod", DeletionProtection: aws.Bool(false)},
+		{Action: finding.ActionUpdateClusterConfig, Cluster: "prod", DeletionProtection: aws.Bool(true), EnableLogTypes: []string{"api"}},
+		{Action: finding.ActionDisassociateIdentityProviderConfig, Cluster: "prod", IdentityProviderConfig: "sso"},
+		{Action: finding.ActionDeletePodIdentityAssociation, Cluster: "prod", AssociationID: "a-1"},
 		{Action: finding.ActionAttachRolePolicy, RoleName: "r"},
 	} {
 		_, err := executor(w).Prepare(context.Background(), "eu-west-1", &p, "")

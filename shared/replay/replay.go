@@ -8,13 +8,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"iter"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/eksguard/eksguard/shared/cloudtrail"
 	"github.com/eksguard/eksguard/shared/finding"
@@ -40,81 +41,129 @@ func (e *InputError) Unwrap() error { return e.Err }
 
 // Stats counts what a replay saw. Fields are updated atomically while it runs.
 type Stats struct {
-	Files    atomic.Int64
-	Bytes    atomic.Int64 // compressed bytes read from files
-	Records  atomic.Int64
-	InScope  atomic.Int64 // records some rule looks at
-	Findings atomic.Int64
-	Errors   atomic.Int64
+	Listed      atomic.Int64 // inputs found (files, objects)
+	ListedBytes atomic.Int64 // their sizes, where known
+	Files       atomic.Int64 // inputs opened
+	Done        atomic.Int64 // inputs finished with, read or not
+	Bytes       atomic.Int64 // compressed bytes read from them
+	Records     atomic.Int64
+	InScope     atomic.Int64 // records some rule looks at
+	Outside     atomic.Int64 // records skipped as outside the time window
+	Findings    atomic.Int64
+	Errors      atomic.Int64
 }
 
 // Options configure a replay.
 type Options struct {
 	Engine *rules.Engine
-	// Workers is how many files are read at once; 0 means one per CPU.
+	// Workers is how many inputs are read at once; 0 means one per CPU.
 	Workers int
 	// OnFinding receives findings in input order (file order, then record order). Called from one goroutine.
 	OnFinding func(*finding.Finding)
 	// OnError receives unreadable records and files. Called from one goroutine.
 	OnError func(*InputError)
-	// Stdin is read for the path "-".
-	Stdin io.Reader
+	// Window bounds the records assessed by time (Since, Until); records of
+	// inputs marked CheckTime outside it are skipped.
+	Window trailfile.Filter
 }
 
-// Inputs expands paths into the files to read: files as given, directories
-// walked recursively for CloudTrail files (.json, .jsonl, .ndjson and their
-// .gz forms), "-" for standard input.
-func Inputs(paths []string) ([]string, []*InputError) {
-	var files []string
-	var errs []*InputError
-	for _, p := range paths {
-		if p == "-" {
-			files = append(files, p)
-			continue
-		}
-		info, err := os.Stat(p)
-		if err != nil {
-			errs = append(errs, &InputError{File: p, Index: -1, Err: err})
-			continue
-		}
-		if !info.IsDir() {
-			files = append(files, p)
-			continue
-		}
-		var found []string
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				errs = append(errs, &InputError{File: path, Index: -1, Err: err})
-				return nil
+// Input is one thing to read: a file, an S3 object, a stream.
+type Input struct {
+	Name string // how errors name it: a path, s3://bucket/key, <stdin>
+	Size int64  // bytes, -1 if unknown
+	// Open starts reading it.
+	Open func(ctx context.Context) (io.ReadCloser, error)
+	// Err, when set, is why the input could not even be listed (a
+	// directory or prefix); it is reported in its place, and Open unused.
+	Err error
+	// CheckTime says the records must be checked one by one against
+	// Options.Window: the input's day straddles the window or is unknown.
+	CheckTime bool
+}
+
+// Inputs expands local paths into inputs: files as given (read whatever
+// their name), directories walked recursively for the CloudTrail files f
+// selects (.json, .jsonl, .ndjson and their .gz forms; no digest or Insights
+// files; directories of the CloudTrail layout f excludes are not entered),
+// "-" for stdin.
+func Inputs(paths []string, f trailfile.Filter, stdin io.Reader) iter.Seq[Input] {
+	return func(yield func(Input) bool) {
+		for _, p := range paths {
+			if !localInputs(p, f, stdin, yield) {
+				return
 			}
-			if !d.IsDir() && isTrailFile(d.Name()) {
-				found = append(found, path)
+		}
+	}
+}
+
+func localInputs(p string, f trailfile.Filter, stdin io.Reader, yield func(Input) bool) bool {
+	if p == "-" {
+		if stdin == nil {
+			stdin = os.Stdin
+		}
+		return yield(Input{Name: "<stdin>", Size: -1, CheckTime: f.Windowed(),
+			Open: func(context.Context) (io.ReadCloser, error) { return io.NopCloser(stdin), nil }})
+	}
+	info, err := os.Stat(p)
+	if err != nil {
+		return yield(Input{Name: p, Err: err})
+	}
+	if !info.IsDir() {
+		return yield(fileInput(p, info.Size(), f, true))
+	}
+	var found []Input
+	var errs []Input
+	err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			errs = append(errs, Input{Name: path, Err: err})
+			return nil
+		}
+		slash := filepath.ToSlash(path)
+		if d.IsDir() {
+			if path != p && !f.Admits(trailfile.Locate(slash+"/")) {
+				return fs.SkipDir
 			}
 			return nil
-		})
-		if err != nil {
-			errs = append(errs, &InputError{File: p, Index: -1, Err: err})
 		}
-		sort.Strings(found)
-		files = append(files, found...)
+		if !f.IsLogFile(slash) {
+			return nil
+		}
+		size := int64(-1)
+		if info, err := d.Info(); err == nil {
+			size = info.Size()
+		}
+		found = append(found, fileInput(path, size, f, false))
+		return nil
+	})
+	if err != nil {
+		errs = append(errs, Input{Name: p, Err: err})
 	}
-	return files, errs
+	sort.Slice(found, func(i, j int) bool { return found[i].Name < found[j].Name })
+	for _, in := range append(errs, found...) {
+		if !yield(in) {
+			return false
+		}
+	}
+	return true
 }
 
-func isTrailFile(name string) bool {
-	name = strings.TrimSuffix(strings.ToLower(name), ".gz")
-	return strings.HasSuffix(name, ".json") || strings.HasSuffix(name, ".jsonl") || strings.HasSuffix(name, ".ndjson")
+func fileInput(path string, size int64, f trailfile.Filter, explicit bool) Input {
+	check := f.Straddles(trailfile.Locate(filepath.ToSlash(path)))
+	return Input{Name: path, Size: size, CheckTime: check || explicit && f.Windowed(),
+		Open: func(context.Context) (io.ReadCloser, error) { return os.Open(path) }}
 }
 
-// fileResult is what one worker found in one file.
+// fileResult is what one worker found in one input.
 type fileResult struct {
 	findings []finding.Finding
 	errs     []*InputError
 }
 
-// Run replays the files in order and reports findings and errors through
-// opts. It returns when every file is read or ctx is done.
-func Run(ctx context.Context, files []string, opts Options, st *Stats) error {
+// Run replays the inputs in order and reports findings and errors through
+// opts. It returns when every input is read or ctx is done. The inputs are
+// pulled as the workers need them, so a listing can run while earlier
+// inputs are read.
+func Run(ctx context.Context, inputs iter.Seq[Input], opts Options, st *Stats) error {
 	if opts.Engine == nil {
 		return errors.New("replay: no rules engine")
 	}
@@ -122,46 +171,59 @@ func Run(ctx context.Context, files []string, opts Options, st *Stats) error {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	workers = min(workers, max(len(files), 1))
 
-	// At most window files are in flight (being read, or read and waiting
-	// for the files before them to be delivered), so memory stays bounded
-	// whatever the number of files; file i uses result slot i%window.
+	// At most window inputs are in flight (being read, or read and waiting
+	// for the inputs before them to be delivered), so memory stays bounded
+	// whatever the number of inputs; input i uses result slot i%window.
 	window := 4 * workers
 	results := make([]chan fileResult, window)
 	for i := range results {
 		results[i] = make(chan fileResult, 1)
 	}
+	type job struct {
+		i  int
+		in Input
+	}
 	slots := make(chan struct{}, window)
-	next := make(chan int)
+	next := make(chan job)
+	fed := make(chan struct{}, window) // one per input handed out, in order
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
-				results[i%window] <- replayFile(files[i], opts, st)
+			for j := range next {
+				results[j.i%window] <- replayInput(ctx, j.in, opts, st)
 			}
 		}()
 	}
 	go func() {
+		defer close(fed)
 		defer close(next)
-		for i := range files {
+		i := 0
+		for in := range inputs {
+			st.Listed.Add(1)
+			if in.Size > 0 {
+				st.ListedBytes.Add(in.Size)
+			}
 			select {
 			case slots <- struct{}{}:
 			case <-ctx.Done():
 				return
 			}
 			select {
-			case next <- i:
+			case next <- job{i, in}:
 			case <-ctx.Done():
 				return
 			}
+			fed <- struct{}{}
+			i++
 		}
 	}()
 	// Deliver in input order.
 	var err error
-	for i := range files {
+	i := 0
+	for range fed {
 		select {
 		case r := <-results[i%window]:
 			<-slots
@@ -181,6 +243,15 @@ func Run(ctx context.Context, files []string, opts Options, st *Stats) error {
 		if err != nil {
 			break
 		}
+		i++
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		// Let the feeder see the cancellation and stop.
+		for range fed {
+		}
 	}
 	// Result channels are buffered, so workers never block on them; they stop
 	// once the feeder closes next.
@@ -188,38 +259,43 @@ func Run(ctx context.Context, files []string, opts Options, st *Stats) error {
 	return err
 }
 
-// replayFile reads one file.
-func replayFile(name string, opts Options, st *Stats) fileResult {
+// replayInput reads one input.
+func replayInput(ctx context.Context, in Input, opts Options, st *Stats) fileResult {
+	defer st.Done.Add(1)
 	var res fileResult
-	var src io.Reader
-	if name == "-" {
-		src = opts.Stdin
-		if src == nil {
-			src = os.Stdin
-		}
-	} else {
-		f, err := os.Open(name)
-		if err != nil {
-			st.Errors.Add(1)
-			res.errs = append(res.errs, &InputError{File: name, Index: -1, Err: err})
-			return res
-		}
-		defer f.Close()
-		src = &countingReader{r: f, n: &st.Bytes}
+	fail := func(err error) fileResult {
+		st.Errors.Add(1)
+		res.errs = append(res.errs, &InputError{File: in.Name, Index: -1, Err: err})
+		return res
 	}
+	if in.Err != nil {
+		return fail(in.Err)
+	}
+	if ctx.Err() != nil {
+		return res
+	}
+	rc, err := in.Open(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	defer rc.Close()
 	st.Files.Add(1)
-	display := name
-	if name == "-" {
-		display = "<stdin>"
+	var window *trailfile.Filter
+	if in.CheckTime && opts.Window.Windowed() {
+		window = &opts.Window
 	}
-	fs, errs := Stream(src, display, opts.Engine, st)
-	res.findings, res.errs = fs, errs
+	res.findings, res.errs = stream(&countingReader{r: rc, n: &st.Bytes}, in.Name, opts.Engine, window, st)
 	return res
 }
 
 // Stream replays one stream: each in-scope record is decoded and assessed;
 // the rest are skipped without decoding.
 func Stream(src io.Reader, name string, eng *rules.Engine, st *Stats) ([]finding.Finding, []*InputError) {
+	return stream(src, name, eng, nil, st)
+}
+
+// stream is Stream, skipping the records outside window when it is not nil.
+func stream(src io.Reader, name string, eng *rules.Engine, window *trailfile.Filter, st *Stats) ([]finding.Finding, []*InputError) {
 	var out []finding.Finding
 	var errs []*InputError
 	rd, err := trailfile.NewReader(src)
@@ -245,7 +321,19 @@ func Stream(src io.Reader, name string, eng *rules.Engine, st *Stats) ([]finding
 			break
 		}
 		records++
-		fs, inScope, err := Assess(eng, raw)
+		src, evName := cloudtrail.Peek(raw) // once per record: the hot path
+		if len(src) == 0 {
+			// Neither a CloudTrail record nor an envelope of one: skipping it
+			// in silence would count a file of anything else as clean.
+			st.Errors.Add(1)
+			errs = append(errs, &InputError{File: name, Index: rd.Index(), Err: errNotARecord})
+			continue
+		}
+		if window != nil && !inWindow(raw, window) {
+			st.Outside.Add(1)
+			continue
+		}
+		fs, inScope, err := assessPeeked(eng, raw, src, evName)
 		if !inScope {
 			continue
 		}
@@ -261,6 +349,8 @@ func Stream(src io.Reader, name string, eng *rules.Engine, st *Stats) ([]finding
 	return out, errs
 }
 
+var errNotARecord = errors.New("not a CloudTrail record, EventBridge event, log file or lookup-events output: no eventSource")
+
 // statsEvery is how many records Stream reads between updates of
 // Stats.Records, which progress displays read while a file is replayed.
 const statsEvery = 4096
@@ -269,6 +359,11 @@ const statsEvery = 4096
 // skipped without decoding (inScope false); the rest are decoded and assessed.
 func Assess(eng *rules.Engine, raw []byte) (fs []finding.Finding, inScope bool, err error) {
 	src, name := cloudtrail.Peek(raw)
+	return assessPeeked(eng, raw, src, name)
+}
+
+// assessPeeked is Assess for a record already peeked at.
+func assessPeeked(eng *rules.Engine, raw, src, name []byte) (fs []finding.Finding, inScope bool, err error) {
 	if !eng.Relevant(src, name) {
 		return nil, false, nil
 	}
@@ -277,6 +372,21 @@ func Assess(eng *rules.Engine, raw []byte) (fs []finding.Finding, inScope bool, 
 		return nil, true, err
 	}
 	return eng.Assess(rec), true, nil
+}
+
+// inWindow reports whether a raw record's eventTime is inside the window.
+// A record without a readable eventTime is kept: the rules see it, and
+// its decoding reports what is wrong with it.
+func inWindow(raw []byte, w *trailfile.Filter) bool {
+	s := cloudtrail.PeekTime(raw)
+	if s == nil {
+		return true
+	}
+	t, err := time.Parse(time.RFC3339, string(s))
+	if err != nil {
+		return true
+	}
+	return w.InWindow(t)
 }
 
 type countingReader struct {

@@ -5,15 +5,26 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"iter"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/policy"
 	"github.com/eksguard/eksguard/shared/rules"
+	"github.com/eksguard/eksguard/shared/trailfile"
 )
+
+func collect(seq iter.Seq[Input]) []Input {
+	var out []Input
+	for in := range seq {
+		out = append(out, in)
+	}
+	return out
+}
 
 // grant returns a record granting cluster admin, with its own event ID.
 func grant(id string) string {
@@ -58,14 +69,14 @@ func TestRunKeepsInputOrderAndReportsErrors(t *testing.T) {
 	}
 	writeFile(t, filepath.Join(dir, "README.txt"), []byte("not a trail file"))
 
-	files, errs := Inputs([]string{dir})
-	if len(errs) != 0 || len(files) != 12 {
-		t.Fatalf("Inputs: %d files, errors %v", len(files), errs)
+	files := collect(Inputs([]string{dir}, trailfile.Filter{}, nil))
+	if len(files) != 12 {
+		t.Fatalf("Inputs: got %d inputs, want 12", len(files))
 	}
 	var ids []string
 	var inputErrs []*InputError
 	var st Stats
-	err := Run(context.Background(), files, Options{
+	err := Run(context.Background(), slices.Values(files), Options{
 		Engine:    rules.NewEngine(policy.Default(), rules.All()),
 		Workers:   4,
 		OnFinding: func(f *finding.Finding) { ids = append(ids, f.EventID) },
@@ -93,30 +104,30 @@ func TestRunKeepsInputOrderAndReportsErrors(t *testing.T) {
 }
 
 func TestRunStdinAndMissingFiles(t *testing.T) {
-	files, errs := Inputs([]string{"-", "/does/not/exist"})
-	if len(files) != 1 || len(errs) != 1 || !strings.Contains(errs[0].Error(), "/does/not/exist") {
-		t.Fatalf("files %v errors %v", files, errs)
-	}
+	inputs := Inputs([]string{"-", "/does/not/exist"}, trailfile.Filter{}, strings.NewReader(grant("a")+"\n"+grant("b")+"\n"))
 	var n int
+	var errs []*InputError
 	var st Stats
-	err := Run(context.Background(), files, Options{
+	err := Run(context.Background(), inputs, Options{
 		Engine:    rules.NewEngine(policy.Default(), rules.All()),
-		Stdin:     strings.NewReader(grant("a") + "\n" + grant("b") + "\n"),
 		OnFinding: func(*finding.Finding) { n++ },
+		OnError:   func(e *InputError) { errs = append(errs, e) },
 	}, &st)
 	if err != nil || n != 2 {
-		t.Fatalf("stdin: %d findings, err %v", n, err)
+		t.Fatalf("stdin: got %d findings, err %v; want 2, nil", n, err)
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "/does/not/exist") || st.Errors.Load() != 1 {
+		t.Errorf("got errors %v (%d counted), want the missing path, counted once", errs, st.Errors.Load())
 	}
 }
 
 func TestRunUnreadableStream(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "bad.json"), []byte(`{"Records":[`+grant("ok")+`, {"eventID":`))
-	files, _ := Inputs([]string{dir})
 	var errs []*InputError
 	var n int
 	var st Stats
-	_ = Run(context.Background(), files, Options{
+	_ = Run(context.Background(), Inputs([]string{dir}, trailfile.Filter{}, nil), Options{
 		Engine:    rules.NewEngine(policy.Default(), rules.All()),
 		OnFinding: func(*finding.Finding) { n++ },
 		OnError:   func(e *InputError) { errs = append(errs, e) },
@@ -134,11 +145,10 @@ func TestRunStopsOnCancel(t *testing.T) {
 	for i := range 5 {
 		writeFile(t, filepath.Join(dir, fmt.Sprintf("%d.json", i)), []byte(grant("x")))
 	}
-	files, _ := Inputs([]string{dir})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var st Stats
-	err := Run(ctx, files, Options{Engine: rules.NewEngine(policy.Default(), rules.All())}, &st)
+	err := Run(ctx, Inputs([]string{dir}, trailfile.Filter{}, nil), Options{Engine: rules.NewEngine(policy.Default(), rules.All())}, &st)
 	if err == nil {
 		t.Fatal("want the context error")
 	}
@@ -155,10 +165,9 @@ func TestRunManyFilesKeepsOrder(t *testing.T) {
 		writeFile(t, filepath.Join(dir, fmt.Sprintf("%03d.json", i)), []byte(`{"Records":[`+recs+`]}`))
 		want = append(want, id)
 	}
-	files, _ := Inputs([]string{dir})
 	var got []string
 	var st Stats
-	err := Run(context.Background(), files, Options{
+	err := Run(context.Background(), Inputs([]string{dir}, trailfile.Filter{}, nil), Options{
 		Engine:    rules.NewEngine(policy.Default(), rules.All()),
 		Workers:   2,
 		OnFinding: func(f *finding.Finding) { got = append(got, f.EventID) },
@@ -190,5 +199,25 @@ func TestStreamCountsEveryRecord(t *testing.T) {
 	fs, errs := Stream(strings.NewReader(b.String()), "big", rules.NewEngine(policy.Default(), rules.All()), &st)
 	if len(fs) != 0 || len(errs) != 0 || st.Records.Load() != n || st.InScope.Load() != 0 {
 		t.Errorf("findings %d errors %v records %d in scope %d", len(fs), errs, st.Records.Load(), st.InScope.Load())
+	}
+}
+
+// JSON that is no CloudTrail record (no eventSource) is unreadable, not
+// silently out of scope.
+func TestStreamReportsItemsWithoutEventSource(t *testing.T) {
+	in := `[` + string(irrelevantRecord) + `,{"Items":[1,2]},{"eventName":"CreateAccessEntry"},{"version":"0","detail-type":"EC2 Instance State-change Notification","detail":{"state":"running"}}]`
+	var st Stats
+	_, errs := Stream(strings.NewReader(in), "odd.json", rules.NewEngine(policy.Default(), rules.All()), &st)
+	var got []string
+	for _, e := range errs {
+		got = append(got, e.Error())
+	}
+	want := []string{
+		"odd.json: record 1: " + errNotARecord.Error(),
+		"odd.json: record 2: " + errNotARecord.Error(),
+		"odd.json: record 3: " + errNotARecord.Error(),
+	}
+	if !slices.Equal(got, want) || st.Errors.Load() != 3 || st.Records.Load() != 4 {
+		t.Errorf("errors %q (%d counted), records %d; want %q, 3 counted, 4 records", got, st.Errors.Load(), st.Records.Load(), want)
 	}
 }

@@ -40,6 +40,8 @@ var DefaultLimits = Limits{PerRule: 25, Remediations: 250, Errors: 50, Top: 10}
 // Counts are what the replay read, as its summary line gives them.
 type Counts struct {
 	Files, Bytes, Records, InScope, Unreadable int64
+	// Outside are the records skipped as outside --since/--until.
+	Outside int64
 }
 
 // Builder collects findings and unreadable inputs as a replay delivers

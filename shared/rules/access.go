@@ -24,11 +24,13 @@ var ClusterAdminGranted = Rule{
 	Title:    "Cluster-admin access granted to a non-admin principal",
 	Severity: finding.Critical,
 	Rationale: "AmazonEKSClusterAdminPolicy (or AmazonEKSAdminPolicy at cluster scope) gives full control of every " +
-		"Kubernetes object, including secrets and RBAC. Only the principals the policy names as admins should hold it.",
+		"Kubernetes object, including secrets and RBAC. Only the principals the policy names as admins should hold it. " +
+		"At namespace scope it still controls everything in those namespaces (high; critical when they take in kube-system).",
 	Fix:     "Disassociate the access policy from the principal.",
 	Actions: []string{finding.ActionDisassociateAccessPolicy},
 	Examples: []Example{
 		{Name: "cluster admin policy to a dev role", Event: "AssociateAccessPolicy", Params: `{"name":"prod","principalArn":"arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fdev-team","policyArn":"arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy","accessScope":{"type":"cluster"}}`, Fires: true},
+		{Name: "cluster admin policy at namespace scope", Event: "AssociateAccessPolicy", Params: `{"name":"prod","principalArn":"arn:aws:iam::111122223333:role/dev-team","policyArn":"arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy","accessScope":{"type":"namespace","namespaces":["team-a"]}}`, Fires: true},
 		{Name: "admin policy at namespace scope", Event: "AssociateAccessPolicy", Params: `{"name":"prod","principalArn":"arn:aws:iam::111122223333:role/dev-team","policyArn":"arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminPolicy","accessScope":{"type":"namespace","namespaces":["team-a"]}}`, Fires: false},
 		{Name: "cluster admin policy to a listed admin", Event: "AssociateAccessPolicy", Params: `{"name":"prod","principalArn":"arn:aws:iam::111122223333:role/platform-admins","policyArn":"arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy","accessScope":{"type":"cluster"}}`, Fires: false},
 		{Name: "view policy", Event: "AssociateAccessPolicy", Params: `{"name":"prod","principalArn":"arn:aws:iam::111122223333:role/dev-team","policyArn":"arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy","accessScope":{"type":"cluster"}}`, Fires: false},
@@ -45,7 +47,7 @@ var ClusterAdminGranted = Rule{
 		if p.IsAdmin(ap.PrincipalARN) {
 			return nil
 		}
-		return []finding.Finding{{
+		f := finding.Finding{
 			Cluster:   ap.Cluster(),
 			Principal: ap.PrincipalARN,
 			Summary:   fmt.Sprintf("%s was granted %s on cluster %s (cluster scope) and is not a listed admin", ap.PrincipalARN, name, ap.Cluster()),
@@ -55,7 +57,22 @@ var ClusterAdminGranted = Rule{
 				PrincipalARN: ap.PrincipalARN, PolicyARN: ap.PolicyARN,
 				Reason: "removes the admin access policy; the access entry itself stays",
 			},
-		}}
+		}
+		if !clusterScope {
+			// Full control of everything in those namespaces, RBAC and secrets
+			// included: admin-class there, cluster-wide when a namespace is
+			// kube-system or a pattern that takes every namespace.
+			ns := ap.AccessScope.Namespaces
+			f.Severity = finding.High
+			scope := "namespace scope: " + strings.Join(ns, ", ")
+			if slices.ContainsFunc(ns, func(n string) bool { return n == "kube-system" || strings.Trim(n, "*") == "" }) {
+				f.Severity = finding.Critical
+				scope += "; that takes in kube-system, whose service accounts control the cluster"
+			}
+			f.Summary = fmt.Sprintf("%s was granted %s on cluster %s (%s) and is not a listed admin", ap.PrincipalARN, name, ap.Cluster(), scope)
+			f.After = name + " at namespace scope (" + strings.Join(ns, ", ") + ")"
+		}
+		return []finding.Finding{f}
 	}, "AssociateAccessPolicy")},
 }
 
@@ -126,7 +143,23 @@ var ForeignPrincipalGranted = Rule{
 	},
 	Judge: []Judgement{On(EKS, func(r *cloudtrail.Record, ae *cloudtrail.AccessEntryParams, p *policy.Policy) []finding.Finding {
 		acct := identity.Account(ae.PrincipalARN)
-		if acct == "" || p.TrustedAccount(acct, r.Account()) {
+		var unknown string
+		switch {
+		case acct == "":
+			unknown = fmt.Sprintf("principal %q names no account", ae.PrincipalARN)
+		case len(p.Accounts.Trusted) == 0 && r.Account() == "":
+			unknown = "the policy trusts only the event's own account (accounts.trusted is empty) and the record names no account"
+		}
+		if unknown != "" {
+			return []finding.Finding{{
+				Severity:   finding.Medium,
+				Cluster:    ae.Cluster(),
+				Principal:  ae.PrincipalARN,
+				Summary:    fmt.Sprintf("access entry on cluster %s created for %s: whether its account is trusted could not be judged", ae.Cluster(), orUnknown(ae.PrincipalARN)),
+				NeedsCheck: unknown + "; check the principal's account by hand",
+			}}
+		}
+		if p.TrustedAccount(acct, r.Account()) {
 			return nil
 		}
 		return []finding.Finding{{
@@ -209,17 +242,30 @@ var AccessChangeDenied = Rule{
 	Title:    "Denied attempt to change cluster access",
 	Severity: finding.Low,
 	Rationale: "A denied CreateAccessEntry, UpdateAccessEntry or AssociateAccessPolicy means an identity tried to " +
-		"grant cluster access it is not allowed to; repeated attempts suggest probing with stolen credentials.",
+		"grant cluster access it is not allowed to; a denied DeleteAccessEntry or DisassociateAccessPolicy, to take " +
+		"someone's access away (a step in locking defenders out). Repeated attempts suggest probing with stolen credentials.",
 	Fix: "Check who the actor is and whether the attempt was expected.",
 	Examples: []Example{
 		{Name: "denied admin association", Event: "AssociateAccessPolicy", Params: `{"name":"prod","principalArn":"arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fdev-team","policyArn":"arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy","accessScope":{"type":"cluster"}}`, ErrorCode: "AccessDeniedException", Fires: true},
 		{Name: "denied entry creation", Event: "CreateAccessEntry", Params: `{"name":"prod","principalArn":"arn:aws:iam::111122223333:role/dev-team"}`, ErrorCode: "AccessDeniedException", Fires: true},
+		{Name: "denied removal of the break-glass entry", Event: "DeleteAccessEntry", Params: `{"name":"prod","principalArn":"arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fbreak-glass"}`, ErrorCode: "AccessDeniedException", Fires: true},
+		{Name: "denied disassociation", Event: "DisassociateAccessPolicy", Params: `{"name":"prod","principalArn":"arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fdev-team","policyArn":"arn%3Aaws%3Aeks%3A%3Aaws%3Acluster-access-policy%2FAmazonEKSViewPolicy"}`, ErrorCode: "AccessDeniedException", Fires: true},
 		{Name: "entry that already exists", Event: "CreateAccessEntry", Params: `{"name":"prod","principalArn":"arn:aws:iam::111122223333:role/dev-team"}`, ErrorCode: "ResourceInUseException", Fires: false},
 	},
 	Judge: []Judgement{
 		OnDenied(EKS, func(r *cloudtrail.Record, ae *cloudtrail.AccessEntryParams, p *policy.Policy) []finding.Finding {
 			return accessChangeDenied(r, finding.Low, ae.Cluster(), ae.PrincipalARN, "")
 		}, "CreateAccessEntry", "UpdateAccessEntry"),
+		OnDenied(EKS, func(r *cloudtrail.Record, ae *cloudtrail.AccessEntryParams, p *policy.Policy) []finding.Finding {
+			return accessChangeDenied(r, removalSeverity(p, ae.PrincipalARN), ae.Cluster(), ae.PrincipalARN, "")
+		}, "DeleteAccessEntry"),
+		OnDenied(EKS, func(r *cloudtrail.Record, ap *cloudtrail.AccessPolicyParams, p *policy.Policy) []finding.Finding {
+			what := ""
+			if name, ok := accessPolicyName(ap.PolicyARN); ok {
+				what = " of " + name
+			}
+			return accessChangeDenied(r, removalSeverity(p, ap.PrincipalARN), ap.Cluster(), ap.PrincipalARN, what)
+		}, "DisassociateAccessPolicy"),
 		OnDenied(EKS, func(r *cloudtrail.Record, ap *cloudtrail.AccessPolicyParams, p *policy.Policy) []finding.Finding {
 			sev, what := finding.Low, ""
 			if name, ok := accessPolicyName(ap.PolicyARN); ok {
@@ -231,6 +277,15 @@ var AccessChangeDenied = Rule{
 			return accessChangeDenied(r, sev, ap.Cluster(), ap.PrincipalARN, what)
 		}, "AssociateAccessPolicy"),
 	},
+}
+
+// removalSeverity: an attempt to remove a protected principal's access is
+// worth a closer look.
+func removalSeverity(p *policy.Policy, principal string) finding.Severity {
+	if p.IsProtected(principal) {
+		return finding.Medium
+	}
+	return finding.Low
 }
 
 func accessChangeDenied(r *cloudtrail.Record, sev finding.Severity, cluster, principal, what string) []finding.Finding {
@@ -255,4 +310,48 @@ func orUnknown(s string) string {
 		return "(unknown)"
 	}
 	return s
+}
+
+// Access entry types that make the principal a node: EKS puts it in the
+// system:nodes group (and system:bootstrappers), with the node authorizer's
+// rights.
+var nodeEntryTypes = []string{"EC2_LINUX", "EC2_WINDOWS", "EC2", "HYBRID_LINUX", "HYPERPOD_LINUX"}
+
+// NodeEntryForNonNodeRole flags a node-type access entry for a role that is
+// not a node role.
+var NodeEntryForNonNodeRole = Rule{
+	ID:       "node-entry-for-non-node-role",
+	Title:    "Node access entry created for a role that is not a node role",
+	Severity: finding.High,
+	Rationale: "An access entry of type EC2_LINUX, EC2_WINDOWS, EC2, HYBRID_LINUX or HYPERPOD_LINUX makes its principal " +
+		"a node: it joins system:nodes and can read the secrets and service-account tokens of pods scheduled to it, " +
+		"or register nodes that attract workloads. Only node roles should have one.",
+	Fix:     "Delete the access entry.",
+	Actions: []string{finding.ActionDeleteAccessEntry},
+	Examples: []Example{
+		{Name: "EC2_LINUX entry for a dev role", Event: "CreateAccessEntry", Params: `{"name":"prod","principalArn":"arn:aws:iam::111122223333:role/dev-team","type":"EC2_LINUX"}`, Fires: true},
+		{Name: "EC2_LINUX entry for the node role", Event: "CreateAccessEntry", Params: `{"name":"prod","principalArn":"arn:aws:iam::111122223333:role/prod-node-role","type":"EC2_LINUX"}`, Fires: false},
+		{Name: "standard entry", Event: "CreateAccessEntry", Params: `{"name":"prod","principalArn":"arn:aws:iam::111122223333:role/dev-team","type":"STANDARD"}`, Fires: false},
+	},
+	Judge: []Judgement{On(EKS, func(r *cloudtrail.Record, ae *cloudtrail.AccessEntryParams, p *policy.Policy) []finding.Finding {
+		typ := strings.ToUpper(ae.Type)
+		if !slices.Contains(nodeEntryTypes, typ) {
+			return nil
+		}
+		name := identity.Name(ae.PrincipalARN)
+		if strings.Contains(ae.PrincipalARN, ":role/") && p.IsNodeRole(name) {
+			return nil
+		}
+		return []finding.Finding{{
+			Cluster:   ae.Cluster(),
+			Principal: ae.PrincipalARN,
+			Summary: fmt.Sprintf("%s access entry on cluster %s created for %s, which matches no roles.node pattern: it joins system:nodes",
+				typ, ae.Cluster(), ae.PrincipalARN),
+			After: "access entry type " + typ,
+			Plan: &finding.Plan{
+				Action: finding.ActionDeleteAccessEntry, Cluster: ae.Cluster(), PrincipalARN: ae.PrincipalARN,
+				Reason: "removes the node identity from a role that is not a node role",
+			},
+		}}
+	}, "CreateAccessEntry")},
 }

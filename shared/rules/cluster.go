@@ -11,12 +11,6 @@ import (
 	"github.com/eksguard/eksguard/shared/policy"
 )
 
-// worldOpen reports whether a CIDR admits every address of its family.
-func worldOpen(cidr string) bool {
-	pfx, err := netip.ParsePrefix(strings.TrimSpace(cidr))
-	return err == nil && pfx.Bits() == 0
-}
-
 // outside returns the CIDRs not contained in any approved prefix. A CIDR
 // that does not parse counts as outside.
 func outside(cidrs, approved []string) []string {
@@ -40,6 +34,20 @@ func outside(cidrs, approved []string) []string {
 		}
 	}
 	return out
+}
+
+// opens words an exposure for a summary, leading with "the whole internet"
+// when it is that.
+func opens(e exposure) string {
+	switch {
+	case e.publicV4 == publicV4 && e.worldV6:
+		return "the whole internet (every public IPv4 and IPv6 address)"
+	case e.publicV4 == publicV4:
+		return "the whole internet (every public IPv4 address)"
+	case e.worldV6:
+		return "the whole internet (every public IPv6 address)"
+	}
+	return e.String()
 }
 
 func isUnset(b *cloudtrail.Bool) bool { return b != nil && !bool(*b) }
@@ -76,23 +84,28 @@ var PublicEndpointOpened = Rule{
 			f.Summary = fmt.Sprintf("public endpoint of cluster %s turned on without stating CIDRs", cc.Cluster())
 			f.NeedsCheck = "the call did not state publicAccessCidrs, so the cluster keeps its previous list " +
 				"(0.0.0.0/0 unless it was set before); check with aws eks describe-cluster"
-		case slices.ContainsFunc(vpc.PublicAccessCIDRs, worldOpen):
-			f.Summary = fmt.Sprintf("public endpoint of cluster %s opened to the whole internet", cc.Cluster())
 		case len(approved) > 0:
 			bad := outside(vpc.PublicAccessCIDRs, approved)
 			if len(bad) == 0 {
 				return nil
 			}
-			f.Summary = fmt.Sprintf("public endpoint of cluster %s opened to unapproved CIDRs %s", cc.Cluster(), strings.Join(bad, ", "))
+			f.Summary = fmt.Sprintf("public endpoint of cluster %s opened to unapproved CIDRs %s: %s",
+				cc.Cluster(), strings.Join(bad, ", "), opens(exposureOf(bad)))
 		default:
-			return nil // specific CIDRs and no approved list to compare with
+			// No approved list: judge how much of the internet the union opens.
+			e := exposureOf(vpc.PublicAccessCIDRs)
+			if !e.wide() {
+				return nil
+			}
+			f.Summary = fmt.Sprintf("public endpoint of cluster %s opened to %s", cc.Cluster(), opens(e))
 		}
 		switch {
 		case len(approved) > 0:
 			on := true
 			f.Plan = &finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: cc.Cluster(),
 				EndpointPublicAccess: &on, PublicAccessCIDRs: slices.Clone(approved),
-				Reason: "limits the public endpoint to the approved CIDRs"}
+				NodeEgressApproved: p.Endpoint.ApprovedIncludesNodeEgress,
+				Reason:             "limits the public endpoint to the approved CIDRs; while private access is off, only if the policy says they hold the node egress"}
 		case !isUnset(vpc.EndpointPrivateAccess):
 			off := false
 			f.Plan = &finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: cc.Cluster(),
@@ -140,28 +153,47 @@ var ControlPlaneLoggingDisabled = Rule{
 		{Name: "audit logging off", Event: "UpdateClusterConfig", Params: `{"name":"prod","logging":{"clusterLogging":[{"types":["audit"],"enabled":false}]}}`, Fires: true},
 		{Name: "scheduler logging off (not required)", Event: "UpdateClusterConfig", Params: `{"name":"prod","logging":{"clusterLogging":[{"types":["scheduler"],"enabled":false}]}}`, Fires: false},
 		{Name: "audit logging on", Event: "UpdateClusterConfig", Params: `{"name":"prod","logging":{"clusterLogging":[{"types":["audit"],"enabled":true}]}}`, Fires: false},
+		{Name: "audit logging set without enabled", Event: "UpdateClusterConfig", Params: `{"name":"prod","logging":{"clusterLogging":[{"types":["audit"]}]}}`, Fires: true},
 	},
 	Judge: []Judgement{On(EKS, func(r *cloudtrail.Record, cc *cloudtrail.ClusterConfigParams, p *policy.Policy) []finding.Finding {
 		if cc.Logging == nil {
 			return nil
 		}
-		var off []string
-		for _, t := range cc.Logging.Disabled() {
-			if slices.Contains(p.Logging.Required, t) && !slices.Contains(off, t) {
-				off = append(off, t)
-			}
-		}
-		if len(off) == 0 {
+		off := required(p, cc.Logging.Disabled())
+		unstated := slices.DeleteFunc(required(p, cc.Logging.Unstated()), func(t string) bool { return slices.Contains(off, t) })
+		if len(off) == 0 && len(unstated) == 0 {
 			return nil
 		}
-		return []finding.Finding{{
+		f := finding.Finding{
 			Cluster: cc.Cluster(),
-			Summary: fmt.Sprintf("%s logging turned off on cluster %s", strings.Join(off, ", "), cc.Cluster()),
-			Before:  strings.Join(off, ", ") + " enabled", After: strings.Join(off, ", ") + " disabled",
-			Plan: &finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: cc.Cluster(), EnableLogTypes: off,
+			Plan: &finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: cc.Cluster(), EnableLogTypes: slices.Concat(off, unstated),
 				Reason: "re-enables only the required types that were turned off"},
-		}}
+		}
+		if len(unstated) > 0 {
+			f.NeedsCheck = fmt.Sprintf("the call set %s logging without an enabled key, for which the EKS API reference states no default; "+
+				"check with aws eks describe-cluster (the fix enables them only if they are off)", strings.Join(unstated, ", "))
+		}
+		if len(off) == 0 {
+			f.Severity = finding.Medium // not known to be off
+			f.Summary = fmt.Sprintf("%s logging set on cluster %s without saying whether it is enabled", strings.Join(unstated, ", "), cc.Cluster())
+			f.After = strings.Join(unstated, ", ") + " enabled not stated"
+			return []finding.Finding{f}
+		}
+		f.Summary = fmt.Sprintf("%s logging turned off on cluster %s", strings.Join(off, ", "), cc.Cluster())
+		f.Before, f.After = strings.Join(off, ", ")+" enabled", strings.Join(off, ", ")+" disabled"
+		return []finding.Finding{f}
 	}, "UpdateClusterConfig")},
+}
+
+// required keeps the log types the policy requires, once each, in order.
+func required(p *policy.Policy, types []string) []string {
+	var out []string
+	for _, t := range types {
+		if slices.Contains(p.Logging.Required, t) && !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // AuthenticationModeChanged flags a change of the cluster's authentication mode.
@@ -194,11 +226,11 @@ var ClusterCreatedInsecure = Rule{
 	Title:    "Cluster created without the security baseline",
 	Severity: finding.Medium,
 	Rationale: "Settings left at their defaults at creation stay that way: a world-open endpoint, no audit logs, " +
-		"unencrypted secrets, and a creator who silently keeps cluster-admin.",
-	Fix: "Restrict the endpoint, enable the required logs, enable secrets encryption and remove the creator's admin entry.",
+		"unencrypted secrets, no deletion protection, and a creator who silently keeps cluster-admin.",
+	Fix: "Restrict the endpoint, enable the required logs, enable secrets encryption and deletion protection, and remove the creator's admin entry.",
 	Examples: []Example{
 		{Name: "created with the defaults", Event: "CreateCluster", Params: `{"name":"prod","roleArn":"arn:aws:iam::111122223333:role/prod-cluster-role","resourcesVpcConfig":{"subnetIds":["subnet-1","subnet-2"]}}`, Fires: true},
-		{Name: "created with the baseline", Event: "CreateCluster", Params: `{"name":"prod","roleArn":"arn:aws:iam::111122223333:role/prod-cluster-role","resourcesVpcConfig":{"endpointPublicAccess":false,"endpointPrivateAccess":true},"logging":{"clusterLogging":[{"types":["api","audit","authenticator"],"enabled":true}]},"encryptionConfig":[{"resources":["secrets"],"provider":{"keyArn":"arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}}],"accessConfig":{"authenticationMode":"API","bootstrapClusterCreatorAdminPermissions":false}}`, Fires: false},
+		{Name: "created with the baseline", Event: "CreateCluster", Params: `{"name":"prod","roleArn":"arn:aws:iam::111122223333:role/prod-cluster-role","resourcesVpcConfig":{"endpointPublicAccess":false,"endpointPrivateAccess":true},"logging":{"clusterLogging":[{"types":["api","audit","authenticator"],"enabled":true}]},"encryptionConfig":[{"resources":["secrets"],"provider":{"keyArn":"arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}}],"accessConfig":{"authenticationMode":"API","bootstrapClusterCreatorAdminPermissions":false},"deletionProtection":true}`, Fires: false},
 	},
 	Judge: []Judgement{On(EKS, func(r *cloudtrail.Record, cc *cloudtrail.CreateClusterParams, p *policy.Policy) []finding.Finding {
 		var issues []string
@@ -207,11 +239,17 @@ var ClusterCreatedInsecure = Rule{
 		if vpc == nil {
 			vpc = &cloudtrail.VPCConfig{}
 		}
-		if !isUnset(vpc.EndpointPublicAccess) && (len(vpc.PublicAccessCIDRs) == 0 || slices.ContainsFunc(vpc.PublicAccessCIDRs, worldOpen)) {
+		switch {
+		case isUnset(vpc.EndpointPublicAccess):
+		case len(vpc.PublicAccessCIDRs) == 0:
 			issues = append(issues, "public endpoint open to 0.0.0.0/0")
-		} else if !isUnset(vpc.EndpointPublicAccess) && len(p.Endpoint.PublicAccessCIDRs) > 0 {
+		case len(p.Endpoint.PublicAccessCIDRs) > 0:
 			if bad := outside(vpc.PublicAccessCIDRs, p.Endpoint.PublicAccessCIDRs); len(bad) > 0 {
-				issues = append(issues, "public endpoint open to unapproved CIDRs "+strings.Join(bad, ", "))
+				issues = append(issues, "public endpoint open to unapproved CIDRs "+strings.Join(bad, ", ")+": "+opens(exposureOf(bad)))
+			}
+		default:
+			if e := exposureOf(vpc.PublicAccessCIDRs); e.wide() {
+				issues = append(issues, "public endpoint open to "+opens(e))
 			}
 		}
 		enabled := cc.Logging.Enabled()
@@ -233,6 +271,9 @@ var ClusterCreatedInsecure = Rule{
 		if !encrypted {
 			issues = append(issues, "no KMS encryption of secrets")
 		}
+		if cc.DeletionProtection == nil || !bool(*cc.DeletionProtection) {
+			issues = append(issues, "no deletion protection")
+		}
 		if cc.AccessConfig == nil || !isUnset(cc.AccessConfig.BootstrapClusterCreatorAdminPermissions) {
 			issues = append(issues, "creator keeps cluster-admin (bootstrapClusterCreatorAdminPermissions)")
 		}
@@ -245,4 +286,73 @@ var ClusterCreatedInsecure = Rule{
 			After:   strings.Join(issues, "; "),
 		}}
 	}, "CreateCluster")},
+}
+
+// ConfigChangeDenied flags failed attempts to weaken or remove a cluster:
+// the cluster-level counterpart of access-change-denied.
+var ConfigChangeDenied = Rule{
+	ID:       "config-change-denied",
+	Title:    "Denied attempt to change or delete a cluster",
+	Severity: finding.Medium,
+	Rationale: "A denied UpdateClusterConfig that would turn audit logging off or open the endpoint, a denied DeleteCluster " +
+		"or a denied AssociateIdentityProviderConfig means an identity tried to blind, expose, destroy or add a way into " +
+		"the cluster without the permission to; with stolen credentials that is often the first thing tried.",
+	Fix: "Check who the actor is, what it tried and whether the attempt was expected.",
+	Examples: []Example{
+		{Name: "denied turning audit logging off", Event: "UpdateClusterConfig", Params: `{"name":"prod","logging":{"clusterLogging":[{"types":["audit"],"enabled":false}]}}`, ErrorCode: "AccessDeniedException", Fires: true},
+		{Name: "denied delete", Event: "DeleteCluster", Params: `{"name":"prod"}`, ErrorCode: "AccessDeniedException", Fires: true},
+		{Name: "delete of a cluster that is busy", Event: "DeleteCluster", Params: `{"name":"prod"}`, ErrorCode: "ResourceInUseException", Fires: false},
+	},
+	Judge: []Judgement{
+		OnDenied(EKS, func(r *cloudtrail.Record, cc *cloudtrail.ClusterConfigParams, p *policy.Policy) []finding.Finding {
+			var tried []string
+			if off := required(p, cc.Logging.Disabled()); len(off) > 0 {
+				tried = append(tried, "turn off "+strings.Join(off, ", ")+" logging")
+			}
+			if vpc := cc.ResourcesVPCConfig; vpc != nil {
+				if open := vpc.PublicAccessCIDRs; !isUnset(vpc.EndpointPublicAccess) && open != nil {
+					if approved := p.Endpoint.PublicAccessCIDRs; len(approved) > 0 {
+						open = outside(open, approved)
+					}
+					if e := exposureOf(open); len(open) > 0 && (len(p.Endpoint.PublicAccessCIDRs) > 0 || e.wide()) {
+						tried = append(tried, "open the public endpoint to "+opens(e))
+					}
+				}
+				if isUnset(vpc.EndpointPrivateAccess) {
+					tried = append(tried, "turn the private endpoint off")
+				}
+			}
+			if isUnset(cc.DeletionProtection) {
+				tried = append(tried, "turn deletion protection off")
+			}
+			sev, what := finding.Medium, strings.Join(tried, ", ")
+			if len(tried) == 0 {
+				sev, what = finding.Low, "change its configuration"
+			}
+			return configChangeDenied(r, sev, cc.Cluster(), what)
+		}, "UpdateClusterConfig"),
+		OnDenied(EKS, func(r *cloudtrail.Record, c *cloudtrail.ClusterParams, p *policy.Policy) []finding.Finding {
+			sev := finding.Medium
+			if p.IsProtectedCluster(c.Cluster()) {
+				sev = finding.High
+			}
+			return configChangeDenied(r, sev, c.Cluster(), "delete it")
+		}, "DeleteCluster"),
+		OnDenied(EKS, func(r *cloudtrail.Record, ip *cloudtrail.IdentityProviderParams, p *policy.Policy) []finding.Finding {
+			what := "associate an OIDC identity provider"
+			if ip.OIDC != nil && ip.OIDC.IssuerURL != "" {
+				what += " with issuer " + ip.OIDC.IssuerURL
+			}
+			return configChangeDenied(r, finding.Medium, ip.Cluster(), what)
+		}, "AssociateIdentityProviderConfig"),
+	},
+}
+
+func configChangeDenied(r *cloudtrail.Record, sev finding.Severity, cluster, what string) []finding.Finding {
+	return []finding.Finding{{
+		Severity: sev,
+		Cluster:  cluster,
+		Summary: fmt.Sprintf("%s was denied %s on cluster %s: tried to %s (%s)", r.UserIdentity.ARN, r.EventName,
+			orUnknown(cluster), what, r.ErrorCode),
+	}}
 }

@@ -96,6 +96,18 @@ func logging(enabled bool, types ...string) *cloudtrail.ClusterConfigParams {
 	return p
 }
 
+func nsAssoc(principal, policyARN string, namespaces ...string) *cloudtrail.AccessPolicyParams {
+	p := assoc(principal, policyARN, "namespace")
+	p.AccessScope.Namespaces = namespaces
+	return p
+}
+
+func unstatedLogging(types ...string) *cloudtrail.ClusterConfigParams {
+	p := &cloudtrail.ClusterConfigParams{Logging: &cloudtrail.Logging{ClusterLogging: []cloudtrail.LogSetup{{Types: types}}}}
+	p.Name = cluster
+	return p
+}
+
 func rolePolicy(role, policyARN string) *cloudtrail.RolePolicyParams {
 	return &cloudtrail.RolePolicyParams{RoleName: role, PolicyARN: policyARN}
 }
@@ -166,6 +178,12 @@ func TestClusterAdminGranted(t *testing.T) {
 		{"fires for other partition", ev("AssociateAccessPolicy", assoc(devRole, "arn:aws-cn:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy", "cluster")),
 			nil, []want{{finding.Critical, devRole, finding.ActionDisassociateAccessPolicy, "payments-prod"}}},
 		{"does not fire for admin policy at namespace scope", ev("AssociateAccessPolicy", assoc(devRole, adminARN, "namespace")), nil, nil},
+		{"cluster admin policy at namespace scope is high, and says so", ev("AssociateAccessPolicy", nsAssoc(devRole, clusterAdminARN, "payments", "payments-jobs")),
+			nil, []want{{finding.High, devRole, finding.ActionDisassociateAccessPolicy, "(namespace scope: payments, payments-jobs)"}}},
+		{"cluster admin policy over kube-system is critical", ev("AssociateAccessPolicy", nsAssoc(devRole, clusterAdminARN, "payments", "kube-system")),
+			nil, []want{{finding.Critical, devRole, finding.ActionDisassociateAccessPolicy, "takes in kube-system"}}},
+		{"cluster admin policy over every namespace is critical", ev("AssociateAccessPolicy", nsAssoc(devRole, clusterAdminARN, "*")),
+			nil, []want{{finding.Critical, devRole, finding.ActionDisassociateAccessPolicy, "takes in kube-system"}}},
 		{"does not fire for view policy", ev("AssociateAccessPolicy", assoc(devRole, viewARN, "cluster")), nil, nil},
 		{"does not fire for an IAM policy of a similar name", ev("AssociateAccessPolicy", assoc(devRole, "arn:aws:iam::aws:policy/AmazonEKSClusterAdminPolicy", "cluster")), nil, nil},
 		{"does not fire for a listed admin", ev("AssociateAccessPolicy", assoc(admin, clusterAdminARN, "cluster")), nil, nil},
@@ -211,12 +229,24 @@ func TestForeignPrincipalGranted(t *testing.T) {
 			[]want{{finding.High, foreignRole, finding.ActionDeleteAccessEntry, "untrusted account"}}},
 		{"failed call", ev("CreateAccessEntry", entry(foreignRole), failed("AccessDeniedException")), nil, nil},
 		{"trusted automation", ev("CreateAccessEntry", entry(foreignRole), byAutomation), nil, nil},
+		{"principal without an account cannot be judged", ev("CreateAccessEntry", entry("arn:aws:iam:::role/odd")),
+			nil, []want{{finding.Medium, "arn:aws:iam:::role/odd", "", "could not be judged"}}},
+
 		{"allowlisted", ev("CreateAccessEntry", entry(foreignRole)), func() *policy.Policy {
 			p := testPolicy(t)
 			p.Rules["foreign-principal-granted"] = policy.RuleConfig{Allow: []string{"arn:aws:iam::444455556666:role/contractor"}}
 			return p
 		}(), nil},
 	})
+	// A record that names no account (runRule expects the home account).
+	noAccount := ev("CreateAccessEntry", entry(foreignRole), func(r *cloudtrail.Record) { r.RecipientAccountID, r.UserIdentity.AccountID = "", "" })
+	if f := NewEngine(policy.Default(), []Rule{ForeignPrincipalGranted}).Assess(noAccount); len(f) != 1 || f[0].Severity != finding.Medium ||
+		f[0].Plan != nil || !strings.Contains(f[0].Summary, "could not be judged") || !strings.Contains(f[0].NeedsCheck, "names no account") {
+		t.Errorf("defaults, record without account: got %+v, want one medium could-not-be-judged finding without a plan", f)
+	}
+	if f := NewEngine(testPolicy(t), []Rule{ForeignPrincipalGranted}).Assess(noAccount); len(f) != 1 || f[0].Severity != finding.High || f[0].Plan == nil {
+		t.Errorf("trusted list, record without account: got %+v, want the high finding with its plan", f)
+	}
 }
 
 func TestIAMUserGranted(t *testing.T) {
@@ -263,6 +293,10 @@ func TestAccessChangeDenied(t *testing.T) {
 			nil, []want{{finding.Medium, devRole, "", "denied AssociateAccessPolicy of AmazonEKSClusterAdminPolicy"}}},
 		{"fires low on a denied view associate", ev("AssociateAccessPolicy", assoc(devRole, viewARN, "cluster"), failed("AccessDeniedException")),
 			nil, []want{{finding.Low, devRole, "", "AmazonEKSViewPolicy"}}},
+		{"fires on a denied delete", ev("DeleteAccessEntry", entry(devRole), failed("AccessDeniedException")),
+			nil, []want{{finding.Low, devRole, "", "denied DeleteAccessEntry"}}},
+		{"fires medium on a denied removal of a protected principal", ev("DisassociateAccessPolicy", assoc(glass, clusterAdminARN, ""), failed("AccessDeniedException")),
+			nil, []want{{finding.Medium, glass, "", "denied DisassociateAccessPolicy of AmazonEKSClusterAdminPolicy"}}},
 		{"does not fire on success", ev("CreateAccessEntry", entry(devRole)), nil, nil},
 		{"does not fire on other errors", ev("CreateAccessEntry", entry(devRole), failed("ResourceInUseException")), nil, nil},
 		{"trusted automation", ev("CreateAccessEntry", entry(devRole), failed("AccessDeniedException"), byAutomation), nil, nil},
@@ -288,6 +322,14 @@ func TestPublicEndpointOpened(t *testing.T) {
 		{"no approved CIDRs and private off: no plan", ev("UpdateClusterConfig", vpc(bptr(true), bptr(false), "0.0.0.0/0")), noApproved,
 			[]want{{finding.High, "", "", "whole internet"}}},
 		{"does not fire inside the approved list", ev("UpdateClusterConfig", vpc(bptr(true), nil, "203.0.113.128/25")), nil, nil},
+		{"no approved CIDRs: two halves are the whole internet", ev("UpdateClusterConfig", vpc(bptr(true), bptr(true), "0.0.0.0/1", "128.0.0.0/1")), noApproved,
+			[]want{{finding.High, "", finding.ActionUpdateClusterConfig, "whole internet (every public IPv4 address)"}}},
+		{"no approved CIDRs: more than a /8 worth", ev("UpdateClusterConfig", vpc(bptr(true), bptr(true), "52.0.0.0/8", "54.0.0.0/8")), noApproved,
+			[]want{{finding.High, "", finding.ActionUpdateClusterConfig, "33,554,432 public IPv4 addresses"}}},
+		{"no approved CIDRs: a wide IPv6 range", ev("UpdateClusterConfig", vpc(bptr(true), bptr(true), "2600::/16")), noApproved,
+			[]want{{finding.High, "", finding.ActionUpdateClusterConfig, "IPv6 ranges wider than a /32"}}},
+		{"no approved CIDRs: an office /24 is quiet", ev("UpdateClusterConfig", vpc(bptr(true), bptr(true), "198.51.100.0/24", "52.1.0.0/16")), noApproved, nil},
+		{"no approved CIDRs: private ranges open nothing", ev("UpdateClusterConfig", vpc(bptr(true), bptr(true), "10.0.0.0/8", "172.16.0.0/12")), noApproved, nil},
 		{"does not fire when public access is turned off", ev("UpdateClusterConfig", vpc(bptr(false), bptr(true))), nil, nil},
 		{"does not fire for logging changes", ev("UpdateClusterConfig", logging(true, "api")), nil, nil},
 		{"failed call", ev("UpdateClusterConfig", vpc(bptr(true), nil, "0.0.0.0/0"), failed("AccessDeniedException")), nil, nil},
@@ -296,6 +338,14 @@ func TestPublicEndpointOpened(t *testing.T) {
 	f := NewEngine(testPolicy(t), []Rule{PublicEndpointOpened}).Assess(open)
 	if p := f[0].Plan; p.EndpointPublicAccess == nil || !*p.EndpointPublicAccess || strings.Join(p.PublicAccessCIDRs, ",") != "203.0.113.0/24" {
 		t.Errorf("plan %+v, want public on with the approved CIDRs", p)
+	}
+	if f[0].Plan.NodeEgressApproved {
+		t.Errorf("plan %+v says node egress is approved, the policy does not", f[0].Plan)
+	}
+	egress := testPolicy(t)
+	egress.Endpoint.ApprovedIncludesNodeEgress = true
+	if f := NewEngine(egress, []Rule{PublicEndpointOpened}).Assess(open); !f[0].Plan.NodeEgressApproved {
+		t.Errorf("plan %+v, want nodeEgressApproved from endpoint.approvedIncludesNodeEgress", f[0].Plan)
 	}
 	f = NewEngine(noApproved, []Rule{PublicEndpointOpened}).Assess(open)
 	if p := f[0].Plan; p.EndpointPublicAccess == nil || *p.EndpointPublicAccess {
@@ -321,8 +371,17 @@ func TestControlPlaneLoggingDisabled(t *testing.T) {
 		{"does not fire when enabling", ev("UpdateClusterConfig", logging(true, "audit")), nil, nil},
 		{"failed call", ev("UpdateClusterConfig", logging(false, "audit"), failed("AccessDeniedException")), nil, nil},
 		{"trusted automation", ev("UpdateClusterConfig", logging(false, "audit"), byAutomation), nil, nil},
+		{"no enabled key: not known to be off, checked", ev("UpdateClusterConfig", unstatedLogging("audit", "scheduler")), nil,
+			[]want{{finding.Medium, "", finding.ActionUpdateClusterConfig, "without an enabled key"}}},
+		{"no enabled key on an optional type", ev("UpdateClusterConfig", unstatedLogging("scheduler")), nil, nil},
 	})
-	f := NewEngine(testPolicy(t), []Rule{ControlPlaneLoggingDisabled}).Assess(ev("UpdateClusterConfig", logging(false, "api", "scheduler", "authenticator")))
+	mixed := logging(false, "api")
+	mixed.Logging.ClusterLogging = append(mixed.Logging.ClusterLogging, cloudtrail.LogSetup{Types: []string{"audit", "api"}})
+	f := NewEngine(testPolicy(t), []Rule{ControlPlaneLoggingDisabled}).Assess(ev("UpdateClusterConfig", mixed))
+	if len(f) != 1 || f[0].Severity != finding.High || strings.Join(f[0].Plan.EnableLogTypes, ",") != "api,audit" || !strings.Contains(f[0].NeedsCheck, "audit logging without an enabled key") {
+		t.Errorf("got %+v, want one high finding re-enabling api,audit that says audit's enabled key is missing", f)
+	}
+	f = NewEngine(testPolicy(t), []Rule{ControlPlaneLoggingDisabled}).Assess(ev("UpdateClusterConfig", logging(false, "api", "scheduler", "authenticator")))
 	if got := strings.Join(f[0].Plan.EnableLogTypes, ","); got != "api,authenticator" {
 		t.Errorf("plan re-enables %q, want exactly api,authenticator", got)
 	}
@@ -349,6 +408,7 @@ func TestClusterCreatedInsecure(t *testing.T) {
 			Logging:            &cloudtrail.Logging{ClusterLogging: []cloudtrail.LogSetup{{Types: []string{"api", "audit", "authenticator"}, Enabled: bptr(true)}}},
 			EncryptionConfig:   []cloudtrail.EncryptionConfig{{Resources: []string{"secrets"}}},
 			AccessConfig:       &cloudtrail.AccessConfig{AuthenticationMode: "API", BootstrapClusterCreatorAdminPermissions: bptr(false)},
+			DeletionProtection: bptr(true),
 		}
 		p.EncryptionConfig[0].Provider.KeyARN = "arn:aws:kms:eu-west-1:111122223333:key/k"
 		p.Name = cluster
@@ -360,7 +420,12 @@ func TestClusterCreatedInsecure(t *testing.T) {
 	noLogs.Logging = nil
 	runRule(t, ClusterCreatedInsecure, []row{
 		{"fires on all defaults", ev("CreateCluster", defaults), nil,
-			[]want{{finding.Medium, "", "", "0.0.0.0/0; required logs off: api, audit, authenticator; no KMS encryption of secrets; creator keeps cluster-admin"}}},
+			[]want{{finding.Medium, "", "", "0.0.0.0/0; required logs off: api, audit, authenticator; no KMS encryption of secrets; no deletion protection; creator keeps cluster-admin"}}},
+		{"fires on missing deletion protection only", ev("CreateCluster", func() *cloudtrail.CreateClusterParams {
+			p := secure()
+			p.DeletionProtection = bptr(false)
+			return p
+		}()), nil, []want{{finding.Medium, "", "", "created with: no deletion protection"}}},
 		{"fires on missing logs only", ev("CreateCluster", noLogs), nil, []want{{finding.Medium, "", "", "required logs off"}}},
 		{"does not fire for a secure cluster", ev("CreateCluster", secure()), nil, nil},
 		{"failed call", ev("CreateCluster", defaults, failed("AccessDeniedException")), nil, nil},
@@ -456,4 +521,252 @@ func TestEngineRelevant(t *testing.T) {
 	if e.Relevant([]byte("eks.amazonaws.com"), []byte("DescribeCluster")) {
 		t.Error("DescribeCluster is not")
 	}
+}
+
+func TestExposure(t *testing.T) {
+	tests := []struct {
+		cidrs       []string
+		wide, whole bool
+		says        string
+	}{
+		{[]string{"0.0.0.0/0"}, true, true, "the whole IPv4 internet"},
+		{[]string{"0.0.0.0/1", "128.0.0.0/1"}, true, true, "the whole IPv4 internet"},
+		{[]string{"0.0.0.0/1", "128.0.0.0/2"}, true, false, "public IPv4 addresses"},
+		{[]string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"}, false, false, "no public addresses"},
+		{[]string{"52.0.0.0/8"}, false, false, "16,777,216 public IPv4 addresses"},
+		{[]string{"52.0.0.0/8", "52.0.0.0/9"}, false, false, "a /8 worth"},
+		{[]string{"52.0.0.0/8", "54.0.0.0/8"}, true, false, "33,554,432 public IPv4 addresses"},
+		{[]string{"2001:db8::/32"}, false, false, "no public addresses"},
+		{[]string{"2001::/16"}, true, false, "IPv6 ranges wider than a /32 (2001::/16)"},
+		{[]string{"::/0"}, true, true, "the whole IPv6 internet"},
+		{[]string{"not-a-cidr"}, true, false, "not CIDRs (not-a-cidr)"},
+	}
+	for _, tt := range tests {
+		e := exposureOf(tt.cidrs)
+		if e.wide() != tt.wide || e.whole() != tt.whole || !strings.Contains(e.String(), tt.says) {
+			t.Errorf("%v: got wide %v whole %v %q, want wide %v whole %v mentioning %q", tt.cidrs, e.wide(), e.whole(), e.String(), tt.wide, tt.whole, tt.says)
+		}
+	}
+}
+
+func TestConfigChangeDenied(t *testing.T) {
+	denied := failed("AccessDeniedException")
+	del := &cloudtrail.ClusterParams{}
+	del.Name = cluster
+	idp := &cloudtrail.IdentityProviderParams{OIDC: &cloudtrail.OIDCConfig{IssuerURL: "https://idp.example.net"}}
+	idp.ClusterName = cluster
+	protected := testPolicy(t)
+	protected.Clusters.Protected = []string{"payments-*"}
+	runRule(t, ConfigChangeDenied, []row{
+		{"denied turning audit logging off", ev("UpdateClusterConfig", logging(false, "audit"), denied), nil,
+			[]want{{finding.Medium, "", "", "tried to turn off audit logging"}}},
+		{"denied opening the endpoint", ev("UpdateClusterConfig", vpc(bptr(true), bptr(false), "0.0.0.0/0"), denied), nil,
+			[]want{{finding.Medium, "", "", "open the public endpoint to the whole internet"}}},
+		{"denied opening the endpoint to an unapproved office range", ev("UpdateClusterConfig", vpc(bptr(true), nil, "198.51.100.0/24"), denied), nil,
+			[]want{{finding.Medium, "", "", "open the public endpoint to 256 public IPv4 addresses"}}},
+		{"denied narrowing to the approved range is low", ev("UpdateClusterConfig", vpc(bptr(true), nil, "203.0.113.0/24"), denied), nil,
+			[]want{{finding.Low, "", "", "change its configuration"}}},
+		{"denied turning deletion protection off", ev("UpdateClusterConfig", &cloudtrail.ClusterConfigParams{DeletionProtection: bptr(false)}, denied), nil,
+			[]want{{finding.Medium, "", "", "turn deletion protection off"}}},
+		{"denied harmless change is low", ev("UpdateClusterConfig", logging(true, "audit"), denied), nil,
+			[]want{{finding.Low, "", "", "change its configuration"}}},
+		{"denied delete", ev("DeleteCluster", del, denied), nil, []want{{finding.Medium, "", "", "tried to delete it"}}},
+		{"denied delete of a protected cluster is high", ev("DeleteCluster", del, denied), protected, []want{{finding.High, "", "", "tried to delete it"}}},
+		{"denied identity provider", ev("AssociateIdentityProviderConfig", idp, denied), nil,
+			[]want{{finding.Medium, "", "", "issuer https://idp.example.net"}}},
+		{"successful change is another rule's business", ev("UpdateClusterConfig", logging(false, "audit")), nil, nil},
+		{"other errors", ev("DeleteCluster", del, failed("ResourceInUseException")), nil, nil},
+		{"trusted automation", ev("DeleteCluster", del, denied, byAutomation), nil, nil},
+	})
+}
+
+func clusterConfig(mod func(*cloudtrail.ClusterConfigParams)) *cloudtrail.ClusterConfigParams {
+	p := &cloudtrail.ClusterConfigParams{}
+	p.Name = cluster
+	mod(p)
+	return p
+}
+
+func TestDeletionProtectionDisabled(t *testing.T) {
+	off := ev("UpdateClusterConfig", clusterConfig(func(p *cloudtrail.ClusterConfigParams) { p.DeletionProtection = bptr(false) }))
+	runRule(t, DeletionProtectionDisabled, []row{
+		{"fires when turned off", off, nil, []want{{finding.High, "", finding.ActionUpdateClusterConfig, "deletion protection of cluster payments-prod turned off"}}},
+		{"does not fire when turned on", ev("UpdateClusterConfig", clusterConfig(func(p *cloudtrail.ClusterConfigParams) { p.DeletionProtection = bptr(true) })), nil, nil},
+		{"does not fire when not stated", ev("UpdateClusterConfig", logging(false, "audit")), nil, nil},
+		{"failed call", ev("UpdateClusterConfig", clusterConfig(func(p *cloudtrail.ClusterConfigParams) { p.DeletionProtection = bptr(false) }), failed("AccessDeniedException")), nil, nil},
+		{"trusted automation", ev("UpdateClusterConfig", clusterConfig(func(p *cloudtrail.ClusterConfigParams) { p.DeletionProtection = bptr(false) }), byAutomation), nil, nil},
+	})
+	f := NewEngine(testPolicy(t), []Rule{DeletionProtectionDisabled}).Assess(off)
+	if p := f[0].Plan; p.DeletionProtection == nil || !*p.DeletionProtection || p.EndpointPublicAccess != nil || len(p.EnableLogTypes) > 0 {
+		t.Errorf("plan %+v, want only deletionProtection true", p)
+	}
+	if got := f[0].Plan.CLI("eu-west-1"); got != "aws eks update-cluster-config --name payments-prod --deletion-protection --region eu-west-1" {
+		t.Errorf("CLI %q", got)
+	}
+}
+
+func TestClusterDeleted(t *testing.T) {
+	del := &cloudtrail.ClusterParams{}
+	del.Name = cluster
+	protected := testPolicy(t)
+	protected.Clusters.Protected = []string{"payments-*"}
+	other := testPolicy(t)
+	other.Clusters.Protected = []string{"checkout-*"}
+	runRule(t, ClusterDeleted, []row{
+		{"fires high", ev("DeleteCluster", del), nil, []want{{finding.High, "", "", "cluster payments-prod deleted in account 111122223333, region eu-west-1, by arn:aws:sts::111122223333:assumed-role/dev-team/alice from 198.51.100.7"}}},
+		{"critical for a protected cluster", ev("DeleteCluster", del), protected, []want{{finding.Critical, "", "", "(a protected cluster)"}}},
+		{"high when another glob is protected", ev("DeleteCluster", del), other, []want{{finding.High, "", "", "deleted"}}},
+		{"refused deletion", ev("DeleteCluster", del, failed("ResourceInUseException")), nil, nil},
+		{"trusted automation", ev("DeleteCluster", del, byAutomation), nil, nil},
+	})
+}
+
+func TestClusterNetworkChanged(t *testing.T) {
+	runRule(t, ClusterNetworkChanged, []row{
+		{"security groups", ev("UpdateClusterConfig", clusterConfig(func(p *cloudtrail.ClusterConfigParams) {
+			p.ResourcesVPCConfig = &cloudtrail.VPCConfig{SecurityGroupIDs: []string{"sg-1", "sg-2"}}
+		})), nil, []want{{finding.Medium, "", "", "security groups [sg-1, sg-2]"}}},
+		{"security groups emptied", ev("UpdateClusterConfig", clusterConfig(func(p *cloudtrail.ClusterConfigParams) {
+			p.ResourcesVPCConfig = &cloudtrail.VPCConfig{SecurityGroupIDs: []string{}}
+		})), nil, []want{{finding.Medium, "", "", "security groups []"}}},
+		{"subnets", ev("UpdateClusterConfig", clusterConfig(func(p *cloudtrail.ClusterConfigParams) {
+			p.ResourcesVPCConfig = &cloudtrail.VPCConfig{SubnetIDs: []string{"subnet-1", "subnet-2"}}
+		})), nil, []want{{finding.Medium, "", "", "subnets [subnet-1, subnet-2]"}}},
+		{"remote networks", ev("UpdateClusterConfig", clusterConfig(func(p *cloudtrail.ClusterConfigParams) {
+			p.RemoteNetworkConfig = &cloudtrail.RemoteNetworkConfig{RemoteNodeNetworks: []cloudtrail.RemoteNetwork{{CIDRs: []string{"10.80.0.0/16", "10.90.0.0/16"}}}}
+		})), nil, []want{{finding.Medium, "", "", "remote node networks [10.80.0.0/16, 10.90.0.0/16]; remote pod networks []"}}},
+		{"endpoint only", ev("UpdateClusterConfig", vpc(bptr(true), bptr(true), "203.0.113.0/24")), nil, nil},
+		{"failed call", ev("UpdateClusterConfig", clusterConfig(func(p *cloudtrail.ClusterConfigParams) {
+			p.ResourcesVPCConfig = &cloudtrail.VPCConfig{SecurityGroupIDs: []string{"sg-1"}}
+		}), failed("AccessDeniedException")), nil, nil},
+	})
+}
+
+func TestAutoModeNodeRoleChanged(t *testing.T) {
+	role := func(arn string) *cloudtrail.ClusterConfigParams {
+		return clusterConfig(func(p *cloudtrail.ClusterConfigParams) {
+			p.ComputeConfig = &cloudtrail.ComputeConfig{Enabled: bptr(true), NodeRoleARN: arn}
+		})
+	}
+	runRule(t, AutoModeNodeRoleChanged, []row{
+		{"role of another account", ev("UpdateClusterConfig", role("arn:aws:iam::444455556666:role/prod-node-role")), nil,
+			[]want{{finding.High, "arn:aws:iam::444455556666:role/prod-node-role", "", "of untrusted account 444455556666"}}},
+		{"role that is not a node role", ev("UpdateClusterConfig", role("arn:aws:iam::111122223333:role/ops-admin")), nil,
+			[]want{{finding.High, "arn:aws:iam::111122223333:role/ops-admin", "", "not matching roles.node"}}},
+		{"both", ev("UpdateClusterConfig", role("arn:aws:iam::444455556666:role/x")), nil,
+			[]want{{finding.High, "arn:aws:iam::444455556666:role/x", "", "of untrusted account 444455556666 and not matching roles.node"}}},
+		{"the node role", ev("UpdateClusterConfig", role("arn:aws:iam::111122223333:role/prod-node-role")), nil, nil},
+		{"Auto Mode turned off", ev("UpdateClusterConfig", clusterConfig(func(p *cloudtrail.ClusterConfigParams) {
+			p.ComputeConfig = &cloudtrail.ComputeConfig{Enabled: bptr(false)}
+		})), nil, nil},
+		{"trusted automation", ev("UpdateClusterConfig", role("arn:aws:iam::444455556666:role/x"), byAutomation), nil, nil},
+	})
+}
+
+func TestNodegroupSSHOpen(t *testing.T) {
+	ng := func(key, ami string, sgs ...string) *cloudtrail.NodegroupParams {
+		p := &cloudtrail.NodegroupParams{NodegroupName: "ng-1", AMIType: ami}
+		if key != "" || sgs != nil {
+			p.RemoteAccess = &cloudtrail.RemoteAccess{EC2SSHKey: key, SourceSecurityGroups: sgs}
+		}
+		p.ClusterName = cluster
+		return p
+	}
+	runRule(t, NodegroupSSHOpen, []row{
+		{"key and no source groups", ev("CreateNodegroup", ng("ops", "AL2023_x86_64_STANDARD")), nil,
+			[]want{{finding.High, "", "", "port 22 (SSH) of every node is open to 0.0.0.0/0"}}},
+		{"Windows nodes: RDP", ev("CreateNodegroup", ng("ops", "WINDOWS_CORE_2022_x86_64")), nil,
+			[]want{{finding.High, "", "", "port 3389 (RDP)"}}},
+		{"says how to replace the node group", ev("CreateNodegroup", ng("ops", "")), nil,
+			[]want{{finding.High, "", "", "create a replacement node group"}}},
+		{"source groups set", ev("CreateNodegroup", ng("ops", "", "sg-bastion")), nil, nil},
+		{"no remote access", ev("CreateNodegroup", ng("", "")), nil, nil},
+		{"failed call", ev("CreateNodegroup", ng("ops", ""), failed("InvalidParameterException")), nil, nil},
+	})
+}
+
+func TestNodeEntryForNonNodeRole(t *testing.T) {
+	typed := func(principal, typ string) *cloudtrail.AccessEntryParams {
+		p := entry(principal)
+		p.Type = typ
+		return p
+	}
+	runRule(t, NodeEntryForNonNodeRole, []row{
+		{"EC2_LINUX for a dev role", ev("CreateAccessEntry", typed(devRole, "EC2_LINUX")), nil,
+			[]want{{finding.High, devRole, finding.ActionDeleteAccessEntry, "joins system:nodes"}}},
+		{"HYBRID_LINUX for a dev role", ev("CreateAccessEntry", typed(devRole, "HYBRID_LINUX")), nil,
+			[]want{{finding.High, devRole, finding.ActionDeleteAccessEntry, "HYBRID_LINUX access entry"}}},
+		{"EC2 (Auto Mode) for an IAM user", ev("CreateAccessEntry", typed("arn:aws:iam::111122223333:user/prod-node-role", "EC2")), nil,
+			[]want{{finding.High, "arn:aws:iam::111122223333:user/prod-node-role", finding.ActionDeleteAccessEntry, "EC2 access entry"}}},
+		{"EC2_WINDOWS for a node role", ev("CreateAccessEntry", typed("arn:aws:iam::111122223333:role/prod-node-role", "EC2_WINDOWS")), nil, nil},
+		{"standard entry", ev("CreateAccessEntry", typed(devRole, "STANDARD")), nil, nil},
+		{"FARGATE_LINUX is another rule's business", ev("CreateAccessEntry", typed(devRole, "FARGATE_LINUX")), nil, nil},
+		{"failed call", ev("CreateAccessEntry", typed(devRole, "EC2_LINUX"), failed("AccessDeniedException")), nil, nil},
+		{"trusted automation", ev("CreateAccessEntry", typed(devRole, "EC2_LINUX"), byAutomation), nil, nil},
+	})
+}
+
+func TestIdentityProviderAssociated(t *testing.T) {
+	idp := func(name, issuer, groups string) *cloudtrail.IdentityProviderParams {
+		p := &cloudtrail.IdentityProviderParams{OIDC: &cloudtrail.OIDCConfig{Name: name, IssuerURL: issuer, ClientID: "kubernetes", GroupsClaim: groups}}
+		p.ClusterName = cluster
+		return p
+	}
+	allowed := testPolicy(t)
+	allowed.IdentityProviders.Allowed = []string{"https://login.example.com/*"}
+	runRule(t, IdentityProviderAssociated, []row{
+		{"names issuer, client ID and groups claim", ev("AssociateIdentityProviderConfig", idp("sso", "https://idp.example.net", "groups")), nil,
+			[]want{{finding.High, "", finding.ActionDisassociateIdentityProviderConfig, "issuer https://idp.example.net, client ID kubernetes, groups claim groups, username claim sub"}}},
+		{"issuer outside the allowed list", ev("AssociateIdentityProviderConfig", idp("sso", "https://idp.example.net", "")), allowed,
+			[]want{{finding.High, "", finding.ActionDisassociateIdentityProviderConfig, "not in identityProviders.allowed"}}},
+		{"allowed issuer", ev("AssociateIdentityProviderConfig", idp("sso", "https://login.example.com/oauth2/default", "groups")), allowed, nil},
+		{"allowed issuer with a trailing slash", ev("AssociateIdentityProviderConfig", idp("sso", "https://login.example.com/oauth2/default/", "groups")), allowed, nil},
+		{"no config name: no plan", ev("AssociateIdentityProviderConfig", idp("", "https://idp.example.net", "")), nil,
+			[]want{{finding.High, "", "", "OIDC identity provider (unknown)"}}},
+		{"denied call is config-change-denied's", ev("AssociateIdentityProviderConfig", idp("sso", "https://idp.example.net", ""), failed("AccessDeniedException")), nil, nil},
+		{"trusted automation", ev("AssociateIdentityProviderConfig", idp("sso", "https://idp.example.net", ""), byAutomation), nil, nil},
+	})
+	f := NewEngine(testPolicy(t), []Rule{IdentityProviderAssociated}).Assess(ev("AssociateIdentityProviderConfig", idp("sso", "https://idp.example.net", "groups")))
+	if p := f[0].Plan; p.IdentityProviderConfig != "sso" || p.IssuerURL != "https://idp.example.net" || p.Cluster != cluster {
+		t.Errorf("plan %+v, want config sso with its issuer on %s", p, cluster)
+	}
+}
+
+func TestPodIdentityEscalation(t *testing.T) {
+	assocOf := func(ns, sa, role, target string) *cloudtrail.PodIdentityParams {
+		p := &cloudtrail.PodIdentityParams{Namespace: ns, ServiceAccount: sa, RoleARN: role, TargetRoleARN: target}
+		p.ClusterName = cluster
+		return p
+	}
+	created := func(id string) func(*cloudtrail.Record) {
+		return func(r *cloudtrail.Record) {
+			r.ResponseElements = []byte(`{"association":{"associationId":"` + id + `","namespace":"kube-system","serviceAccount":"ebs-csi-controller-sa","roleArn":"arn:aws:iam::111122223333:role/ebs"}}`)
+		}
+	}
+	const app = "arn:aws:iam::111122223333:role/shop-web"
+	const nodeRole = "arn:aws:iam::111122223333:role/prod-node-role"
+	runRule(t, PodIdentityEscalation, []row{
+		{"node role", ev("CreatePodIdentityAssociation", assocOf("shop", "web", nodeRole, ""), created("a-1")), nil,
+			[]want{{finding.High, nodeRole, finding.ActionDeletePodIdentityAssociation, "is an EKS node role"}}},
+		{"cluster role", ev("CreatePodIdentityAssociation", assocOf("shop", "web", "arn:aws:iam::111122223333:role/prod-cluster-role", ""), created("a-1")), nil,
+			[]want{{finding.High, "arn:aws:iam::111122223333:role/prod-cluster-role", finding.ActionDeletePodIdentityAssociation, "is an EKS cluster role"}}},
+		{"role of another account", ev("CreatePodIdentityAssociation", assocOf("shop", "web", "arn:aws:iam::444455556666:role/x", ""), created("a-1")), nil,
+			[]want{{finding.High, "arn:aws:iam::444455556666:role/x", finding.ActionDeletePodIdentityAssociation, "in untrusted account 444455556666"}}},
+		{"target role of another account", ev("CreatePodIdentityAssociation", assocOf("shop", "web", app, "arn:aws:iam::444455556666:role/data"), created("a-1")), nil,
+			[]want{{finding.High, app, finding.ActionDeletePodIdentityAssociation, "arn:aws:iam::444455556666:role/data is in untrusted account"}}},
+		{"kube-system service account", ev("CreatePodIdentityAssociation", assocOf("kube-system", "coredns", app, ""), created("a-1")), nil,
+			[]want{{finding.High, app, finding.ActionDeletePodIdentityAssociation, "kube-system/coredns runs with cluster-wide rights"}}},
+		{"no association ID in the record: no plan", ev("CreatePodIdentityAssociation", assocOf("kube-system", "coredns", app, "")), nil,
+			[]want{{finding.High, app, "", "list-pod-identity-associations"}}},
+		{"update reads the namespace from the response, no plan", ev("UpdatePodIdentityAssociation", func() *cloudtrail.PodIdentityParams {
+			p := assocOf("", "", "arn:aws:iam::111122223333:role/ebs", "")
+			p.AssociationID = "a-9"
+			return p
+		}(), created("a-9")), nil,
+			[]want{{finding.High, "arn:aws:iam::111122223333:role/ebs", "", "kube-system/ebs-csi-controller-sa"}}},
+		{"app role", ev("CreatePodIdentityAssociation", assocOf("shop", "web", app, ""), created("a-1")), nil, nil},
+		{"target role in a trusted account", ev("CreatePodIdentityAssociation", assocOf("shop", "web", app, "arn:aws:iam::111122223333:role/data"), created("a-1")), nil, nil},
+		{"failed call", ev("CreatePodIdentityAssociation", assocOf("shop", "web", nodeRole, ""), failed("AccessDeniedException")), nil, nil},
+		{"trusted automation", ev("CreatePodIdentityAssociation", assocOf("kube-system", "coredns", app, ""), byAutomation), nil, nil},
+	})
 }

@@ -11,14 +11,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/klauspost/compress/gzip"
 )
 
 // Reader splits a stream into raw CloudTrail items without decoding them:
 // a CloudTrail S3 log file ({"Records":[...]}, streamed record by record),
-// a JSON array of records or envelopes, a single record or envelope, or
-// several of these one after another (JSON Lines). Gzip input is detected
+// a JSON array of records or envelopes, a single record or envelope, the
+// output of aws cloudtrail lookup-events ({"Events":[{"CloudTrailEvent":
+// "<record as a JSON string>",...}]}) or one of its events, or several of
+// these one after another (JSON Lines). Gzip input is detected
 // by its magic bytes. Memory stays bounded by the largest single record.
 type Reader struct {
 	src    io.Reader
@@ -31,6 +34,8 @@ type Reader struct {
 	mode   int // modeTop, modeArray or modeRecords
 	index  int // items returned so far
 	queue  [][]byte
+	pooled *buffers // returned to the pool by Close
+	slow   bool     // never take the cloudTrailRecord shortcut (tests compare both ways)
 }
 
 const (
@@ -43,27 +48,60 @@ const (
 // far beyond anything real and only stops runaway input.
 const maxItem = 64 << 20
 
+// buffers are what a Reader needs besides its state: kept in a pool, as a
+// replay opens one Reader per file and these are most of its cost to open
+// (a 256 KiB buffer, 64 KiB of read-ahead, the inflater's window and tables).
+type buffers struct {
+	br  *bufio.Reader
+	buf []byte
+	zr  *gzip.Reader // nil until a gzip stream needed one
+}
+
+var pool = sync.Pool{New: func() any {
+	return &buffers{br: bufio.NewReaderSize(nil, 64<<10), buf: make([]byte, 256<<10)}
+}}
+
 // NewReader wraps r, transparently decompressing gzip.
 func NewReader(r io.Reader) (*Reader, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
-	magic, _ := br.Peek(2)
-	rd := &Reader{src: br, buf: make([]byte, 256<<10)}
+	b := pool.Get().(*buffers)
+	b.br.Reset(r)
+	magic, _ := b.br.Peek(2)
+	rd := &Reader{src: b.br, buf: b.buf, pooled: b}
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
+		var err error
+		if b.zr == nil {
+			b.zr, err = gzip.NewReader(b.br)
+		} else {
+			err = b.zr.Reset(b.br)
+		}
 		if err != nil {
+			rd.Close()
 			return nil, fmt.Errorf("open gzip: %w", err)
 		}
-		rd.src, rd.closer = zr, zr
+		rd.src, rd.closer = b.zr, b.zr
 	}
 	return rd, nil
 }
 
-// Close releases the decompressor, if any. It does not close the underlying reader.
+// Close releases the decompressor, if any, and the buffers: the slices
+// Next returned are invalid after it. It does not close the underlying
+// reader.
 func (r *Reader) Close() error {
+	var err error
 	if r.closer != nil {
-		return r.closer.Close()
+		err = r.closer.Close()
+		r.closer = nil
 	}
-	return nil
+	if b := r.pooled; b != nil {
+		r.pooled = nil
+		b.br.Reset(nil)
+		if len(r.buf) <= 1<<20 { // one that grew for a huge record is left to the GC
+			b.buf = r.buf
+		}
+		r.buf, r.src = nil, nil
+		pool.Put(b)
+	}
+	return err
 }
 
 // Index is the zero-based position of the item Next returned last.
@@ -110,6 +148,14 @@ func (r *Reader) Next() ([]byte, error) {
 					r.queue = recs
 					return r.Next()
 				}
+				recs, ok, err := lookupEventsOf(v)
+				if err != nil {
+					return nil, r.errorf("%v", err)
+				}
+				if ok {
+					r.queue = recs
+					return r.Next()
+				}
 				r.index++
 				return v, nil
 			default:
@@ -130,6 +176,12 @@ func (r *Reader) Next() ([]byte, error) {
 				r.mode = modeTop
 				continue
 			case '{':
+				if r.mode == modeRecords && !r.slow {
+					if v, ok := r.cloudTrailRecord(); ok {
+						r.index++
+						return v, nil
+					}
+				}
 				v, err := r.value()
 				if err != nil {
 					return nil, err
@@ -175,7 +227,7 @@ func (r *Reader) fill(keep int) (bool, error) {
 	}
 	n, err := io.ReadAtLeast(r.src, r.buf[r.end:], 1)
 	r.end += n
-	if err == io.EOF || err == io.ErrUnexpectedEOF {
+	if err == io.EOF {
 		r.eof = true
 		return n > 0, nil
 	}
@@ -338,6 +390,43 @@ func (r *Reader) take(start, end int) []byte {
 	return r.buf[start:end]
 }
 
+// The shape of the Records array in the files CloudTrail writes: compact
+// JSON, each record starting with its eventVersion.
+var (
+	recordStart = []byte(`{"eventVersion":`)
+	nextRecord  = []byte(`},{"eventVersion":`)
+)
+
+// cloudTrailRecord is a shortcut through a record of a CloudTrail log file,
+// the bulk of a replay's work after inflating: instead of following every
+// string of the record to find its end (value), it looks for where the next
+// record starts, `},{"eventVersion":` (one vectorised bytes.Index). In valid
+// JSON that can only be the end of an object followed by an object opening
+// with the key eventVersion: a quote inside a string is escaped, so the
+// quote before eventVersion opens a key, and the brace before it is outside
+// any string. It is the end of this record, not of an object nested in it,
+// when the record's braces balance up to it (a nested end leaves more
+// opened than closed; braces inside strings, which could hide that, only
+// make the counts differ and fall back). When any of that fails, or the
+// next record is not in the buffer yet, it reports false and value reads
+// the record the long way.
+func (r *Reader) cloudTrailRecord() ([]byte, bool) {
+	buf := r.buf[r.pos:r.end]
+	if !bytes.HasPrefix(buf, recordStart) {
+		return nil, false
+	}
+	k := bytes.Index(buf[len(recordStart):], nextRecord)
+	if k < 0 {
+		return nil, false
+	}
+	rec := buf[:len(recordStart)+k+1]
+	if bytes.Count(rec, []byte{'{'}) != bytes.Count(rec, []byte{'}'}) {
+		return nil, false
+	}
+	r.pos += len(rec)
+	return rec, true
+}
+
 // recordsOf extracts the records of a {"Records":[...]} object whose
 // Records key is not first. It reports false for any other object.
 func recordsOf(v []byte) ([][]byte, bool) {
@@ -355,4 +444,43 @@ func recordsOf(v []byte) ([][]byte, bool) {
 		out[i] = rec
 	}
 	return out, true
+}
+
+var (
+	cloudTrailEventKey = []byte(`"CloudTrailEvent"`)
+	eventsKey          = []byte(`"Events"`)
+)
+
+// lookupEventsOf extracts the records of aws cloudtrail lookup-events
+// output, {"Events":[{"CloudTrailEvent":"<record>",...}]}, or of one of its
+// events. It reports false for any other object, and an error for an event
+// without its record.
+func lookupEventsOf(v []byte) ([][]byte, bool, error) {
+	if !bytes.Contains(v, cloudTrailEventKey) && !bytes.Contains(v, eventsKey) {
+		return nil, false, nil
+	}
+	type event struct {
+		CloudTrailEvent *string `json:"CloudTrailEvent"`
+	}
+	var page struct {
+		Events []event `json:"Events"`
+		event
+	}
+	if json.Unmarshal(v, &page) != nil {
+		return nil, false, nil
+	}
+	if page.CloudTrailEvent != nil {
+		return [][]byte{[]byte(*page.CloudTrailEvent)}, true, nil
+	}
+	if page.Events == nil {
+		return nil, false, nil
+	}
+	out := make([][]byte, len(page.Events))
+	for i, e := range page.Events {
+		if e.CloudTrailEvent == nil {
+			return nil, true, fmt.Errorf("lookup-events output: Events[%d] has no CloudTrailEvent", i)
+		}
+		out[i] = []byte(*e.CloudTrailEvent)
+	}
+	return out, true, nil
 }

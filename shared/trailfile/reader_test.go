@@ -3,8 +3,10 @@ package trailfile
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
@@ -40,6 +42,12 @@ func readAll(t *testing.T, in []byte) ([]string, error) {
 	}
 }
 
+// quote writes s as a JSON string, as lookup-events does with CloudTrailEvent.
+func quote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
 func gz(s string) []byte {
 	var b bytes.Buffer
 	w := gzip.NewWriter(&b)
@@ -66,6 +74,10 @@ func TestReaderFormats(t *testing.T) {
 		{"JSON lines", []byte(rec(1) + "\n" + rec(2) + "\n\n" + envelope + "\n"), "id-1,id-2,id-9"},
 		{"several S3 files concatenated", []byte(`{"Records":[` + rec(1) + `]}{"Records":[` + rec(2) + `]}`), "id-1,id-2"},
 		{"empty Records", []byte(`{"Records":[]}`), ""},
+		{"lookup-events output", []byte(`{"Events":[{"EventId":"id-1","EventName":"DeleteCluster","CloudTrailEvent":` + quote(rec(1)) + `},{"EventId":"id-2","CloudTrailEvent":` + quote(rec(2)) + `}],"NextToken":"t"}`), "id-1,id-2"},
+		{"lookup-events output, Events not first", []byte(`{"NextToken":"t","Events":[{"CloudTrailEvent":` + quote(rec(3)) + `}]}`), "id-3"},
+		{"one lookup-events event (jq .Events[])", []byte(`{"EventId":"id-4","CloudTrailEvent":` + quote(rec(4)) + "}\n" + `{"CloudTrailEvent":` + quote(rec(5)) + `}`), "id-4,id-5"},
+		{"empty lookup-events output", []byte(`{"Events":[]}`), ""},
 		{"empty input", nil, ""},
 	}
 	for _, tt := range tests {
@@ -138,7 +150,16 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte(`{"version":"0","id":"env","detail-type":"AWS API Call via CloudTrail","source":"aws.eks","detail":` + rec(9) + `}`))
 	f.Add([]byte(`[{"a":"\\"}, 1, "x"]`))
 	f.Add([]byte(`{"Records":[{"eventSource":"eks.amazonaws.com","eventName":"UpdateClusterConfig","requestParameters":{"logging":{"clusterLogging":[{"enabled":"x"}]}}}]}`))
+	f.Add([]byte(`{"Records":[{"eventVersion":"1","a":{"eventVersion":"2"}},{"eventVersion":"3","b":"},{\"eventVersion\":"}]}`))
 	f.Fuzz(func(t *testing.T, in []byte) {
+		// On valid JSON the shortcut through CloudTrail records splits as the full scan does.
+		if json.Valid(in) {
+			fast, errFast := items(in, false)
+			slow, errSlow := items(in, true)
+			if !slices.Equal(fast, slow) || (errFast == nil) != (errSlow == nil) {
+				t.Fatalf("shortcut %q (%v), full scan %q (%v)", fast, errFast, slow, errSlow)
+			}
+		}
 		rd, err := NewReader(bytes.NewReader(in))
 		if err != nil {
 			return
@@ -152,4 +173,58 @@ func FuzzReader(f *testing.F) {
 		}
 		t.Fatalf("more than 10000 items from %d bytes", len(in))
 	})
+}
+
+func TestReaderLookupEventsWithoutRecord(t *testing.T) {
+	_, err := readAll(t, []byte(`{"Events":[{"CloudTrailEvent":`+quote(rec(1))+`},{"EventId":"x"}]}`))
+	if err == nil || !strings.Contains(err.Error(), "Events[1] has no CloudTrailEvent") {
+		t.Fatalf("err = %v, want one naming Events[1]", err)
+	}
+}
+
+// items drains a reader, the shortcut through CloudTrail records allowed or not.
+func items(in []byte, slow bool) ([]string, error) {
+	rd, err := NewReader(bytes.NewReader(in))
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	rd.slow = slow
+	var out []string
+	for {
+		raw, err := rd.Next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, string(raw))
+	}
+}
+
+// The shortcut through CloudTrail records splits as the full scan does,
+// including where it must give up: an object nested in a record that looks
+// like a record, braces and the next record's start inside strings.
+func TestCloudTrailRecordShortcutSplitsAsTheFullScan(t *testing.T) {
+	recs := []string{
+		`{"eventVersion":"1.09","eventID":"a","requestParameters":{"x":[{"eventVersion":"nested"},{"eventVersion":"nested2"}]}}`,
+		`{"eventVersion":"1.09","eventID":"b","requestParameters":{"policy":"{\"s\":\"},{\\\"eventVersion\\\":\"}}"}}`,
+		`{"eventVersion":"1.09","eventID":"c","note":"unbalanced { in a string","o":{"eventVersion":"x"}}`,
+		`{"eventVersion":"1.09","eventID":"d","note":"} and },{ in a string"}`,
+		`{"eventID":"e","eventVersion":"1.09"}`,
+		`{"eventVersion":"1.09","eventID":"f"}`,
+	}
+	in := []byte(`{"Records":[` + strings.Join(recs, ",") + `]}`)
+	fast, err := items(in, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(fast, recs) {
+		t.Errorf("got records\n%q\nwant\n%q", fast, recs)
+	}
+	slow, err := items(in, true)
+	if err != nil || !slices.Equal(slow, fast) {
+		t.Errorf("the full scan got %q, %v; want what the shortcut got", slow, err)
+	}
 }

@@ -192,7 +192,7 @@ var eksModel = iamModel{
 	prefix: "eks",
 	denied: Fault{Status: http.StatusForbidden, Code: "AccessDeniedException"},
 	badKey: Fault{Status: http.StatusForbidden, Code: "UnrecognizedClientException"},
-	target: func(r *http.Request, _ []byte, op string, s scope) (string, map[string][]string, bool) {
+	target: func(r *http.Request, body []byte, op string, s scope) (string, map[string][]string, bool) {
 		seg := eksSegments(r)
 		switch op {
 		case "ListClusters":
@@ -203,6 +203,18 @@ var eksModel = iamModel{
 			return s.arn("eks", "nodegroup/"+seg[1]+"/"+seg[3]+"/"+fakeUUID(seg[1]+"/"+seg[3])), nil, true
 		case "DescribeAccessEntry", "UpdateAccessEntry", "DeleteAccessEntry", "ListAssociatedAccessPolicies", "DisassociateAccessPolicy":
 			return s.arn("eks", accessEntryResource(seg[1], seg[3])), nil, true
+		case "DescribeIdentityProviderConfig", "DisassociateIdentityProviderConfig":
+			var in struct {
+				IdentityProviderConfig struct {
+					Name string `json:"name"`
+				} `json:"identityProviderConfig"`
+			}
+			if json.Unmarshal(body, &in) != nil {
+				return "", nil, false
+			}
+			return s.arn("eks", identityProviderResource(seg[1], in.IdentityProviderConfig.Name)), nil, true
+		case "DescribePodIdentityAssociation", "DeletePodIdentityAssociation":
+			return s.arn("eks", "podidentityassociation/"+seg[1]+"/"+seg[3]), nil, true
 		}
 		return "", nil, false
 	},
@@ -218,6 +230,12 @@ func accessEntryResource(cluster, principalARN string) string {
 		name = name[strings.LastIndexByte(name, '/')+1:]
 	}
 	return "access-entry/" + cluster + "/" + typ + "/" + acct + "/" + name + "/" + fakeUUID(cluster+"/"+principalARN)
+}
+
+// identityProviderResource is the resource of an OIDC identity provider
+// config: identityproviderconfig/cluster/oidc/name/uuid.
+func identityProviderResource(cluster, name string) string {
+	return "identityproviderconfig/" + cluster + "/oidc/" + name + "/" + fakeUUID(cluster+"/oidc/"+name)
 }
 
 // fakeUUID is a stable ID in the shape of the generated ones EKS puts at

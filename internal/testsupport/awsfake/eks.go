@@ -2,6 +2,7 @@ package awsfake
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -22,10 +23,16 @@ type Cluster struct {
 	PublicCIDRs []string
 	// Logs are the enabled control-plane log types.
 	Logs []string
+	// DeletionProtection makes DeleteCluster fail until it is turned off.
+	DeletionProtection bool
 	// Nodegroups maps node group names to their node role ARN.
 	Nodegroups map[string]string
 	// Entries maps principal ARNs to access entries.
 	Entries map[string]*AccessEntry
+	// IdentityProviders maps OIDC identity provider config names to their issuer URL.
+	IdentityProviders map[string]string
+	// PodIdentities maps pod identity association IDs to the associations.
+	PodIdentities map[string]PodIdentity
 	// Updates counts UpdateClusterConfig calls applied.
 	Updates int
 }
@@ -36,6 +43,11 @@ type AccessEntry struct {
 	Username string
 	Groups   []string
 	Policies []string // associated access policy ARNs
+}
+
+// PodIdentity is a pod identity association.
+type PodIdentity struct {
+	Namespace, ServiceAccount, RoleARN, TargetRoleARN string
 }
 
 // EKS fakes the EKS control-plane API.
@@ -85,6 +97,8 @@ func (e *EKS) Get(name string) (Cluster, bool) {
 		ev.Policies = slices.Clone(v.Policies)
 		cp.Entries[k] = &ev
 	}
+	cp.IdentityProviders = maps.Clone(c.IdentityProviders)
+	cp.PodIdentities = maps.Clone(c.PodIdentities)
 	return cp, true
 }
 
@@ -112,6 +126,14 @@ func eksOp(r *http.Request, _ []byte) string {
 		case http.MethodDelete:
 			return "DeleteAccessEntry"
 		}
+	case n == 4 && seg[2] == "identity-provider-configs" && seg[3] == "describe" && r.Method == http.MethodPost:
+		return "DescribeIdentityProviderConfig"
+	case n == 4 && seg[2] == "identity-provider-configs" && seg[3] == "disassociate" && r.Method == http.MethodPost:
+		return "DisassociateIdentityProviderConfig"
+	case n == 4 && seg[2] == "pod-identity-associations" && r.Method == http.MethodGet:
+		return "DescribePodIdentityAssociation"
+	case n == 4 && seg[2] == "pod-identity-associations" && r.Method == http.MethodDelete:
+		return "DeletePodIdentityAssociation"
 	case n == 5 && seg[4] == "access-policies" && r.Method == http.MethodGet:
 		return "ListAssociatedAccessPolicies"
 	case n == 6 && seg[4] == "access-policies" && r.Method == http.MethodDelete:
@@ -179,6 +201,49 @@ func (e *EKS) serveOp(w http.ResponseWriter, r *http.Request, c *Call, body []by
 			return
 		}
 		ok200(map[string]any{"nodegroup": map[string]any{"nodegroupName": seg[3], "clusterName": cl.Name, "nodeRole": role}})
+	case "DescribeIdentityProviderConfig", "DisassociateIdentityProviderConfig":
+		var in struct {
+			IdentityProviderConfig struct {
+				Type string `json:"type"`
+				Name string `json:"name"`
+			} `json:"identityProviderConfig"`
+		}
+		if err := json.Unmarshal(body, &in); err != nil || in.IdentityProviderConfig.Type != "oidc" || in.IdentityProviderConfig.Name == "" {
+			writeEKSError(w, Fault{Status: 400, Code: "InvalidParameterException", Message: "identityProviderConfig needs type oidc and a name"})
+			return
+		}
+		name := in.IdentityProviderConfig.Name
+		issuer, ok := cl.IdentityProviders[name]
+		if !ok {
+			e.notFound(w, "identity provider config "+name)
+			return
+		}
+		if c.Op == "DescribeIdentityProviderConfig" {
+			ok200(map[string]any{"identityProviderConfig": map[string]any{"oidc": map[string]any{
+				"identityProviderConfigName": name, "clusterName": cl.Name, "issuerUrl": issuer, "clientId": "kubernetes", "status": "ACTIVE",
+				"identityProviderConfigArn": "arn:aws:eks:eu-west-1:111122223333:" + identityProviderResource(cl.Name, name),
+			}}})
+			return
+		}
+		delete(cl.IdentityProviders, name)
+		cl.Updates++
+		ok200(map[string]any{"update": map[string]any{"id": "update-" + strconv.Itoa(cl.Updates), "status": "InProgress", "type": "DisassociateIdentityProviderConfig"}})
+	case "DescribePodIdentityAssociation", "DeletePodIdentityAssociation":
+		id := seg[3]
+		a, ok := cl.PodIdentities[id]
+		if !ok {
+			e.notFound(w, "pod identity association "+id)
+			return
+		}
+		out := map[string]any{"association": map[string]any{
+			"clusterName": cl.Name, "associationId": id, "namespace": a.Namespace, "serviceAccount": a.ServiceAccount,
+			"roleArn": a.RoleARN, "targetRoleArn": a.TargetRoleARN,
+			"associationArn": "arn:aws:eks:eu-west-1:111122223333:podidentityassociation/" + cl.Name + "/" + id,
+		}}
+		if c.Op == "DeletePodIdentityAssociation" {
+			delete(cl.PodIdentities, id)
+		}
+		ok200(out)
 	case "DescribeAccessEntry", "UpdateAccessEntry", "DeleteAccessEntry", "ListAssociatedAccessPolicies", "DisassociateAccessPolicy":
 		principal := seg[3]
 		ent, ok := cl.Entries[principal]
@@ -274,7 +339,8 @@ func (cl *Cluster) describe() map[string]any {
 			"endpointPrivateAccess": cl.PrivateAccess,
 			"publicAccessCidrs":     cidrs,
 		},
-		"logging": map[string]any{"clusterLogging": logging},
+		"logging":            map[string]any{"clusterLogging": logging},
+		"deletionProtection": cl.DeletionProtection,
 	}
 }
 
@@ -291,16 +357,27 @@ func (e *EKS) updateConfig(w http.ResponseWriter, cl *Cluster, body []byte) {
 				Enabled *bool    `json:"enabled"`
 			} `json:"clusterLogging"`
 		} `json:"logging"`
+		DeletionProtection *bool `json:"deletionProtection"`
 	}
 	if err := json.Unmarshal(body, &in); err != nil {
 		writeEKSError(w, Fault{Status: 400, Code: "InvalidParameterException", Message: err.Error()})
 		return
 	}
-	if in.ResourcesVpcConfig != nil && in.Logging != nil {
+	kinds := 0
+	for _, set := range []bool{in.ResourcesVpcConfig != nil, in.Logging != nil, in.DeletionProtection != nil} {
+		if set {
+			kinds++
+		}
+	}
+	if kinds > 1 {
 		writeEKSError(w, Fault{Status: 400, Code: "InvalidParameterException", Message: "only one type of update can be allowed"})
 		return
 	}
 	kind := "LoggingUpdate"
+	if in.DeletionProtection != nil {
+		kind = "DeletionProtectionUpdate"
+		cl.DeletionProtection = *in.DeletionProtection
+	}
 	if v := in.ResourcesVpcConfig; v != nil {
 		kind = "EndpointAccessUpdate"
 		pub, priv := cl.PublicAccess, cl.PrivateAccess

@@ -1,0 +1,159 @@
+package rules
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/eksguard/eksguard/shared/cloudtrail"
+	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/identity"
+	"github.com/eksguard/eksguard/shared/policy"
+)
+
+// IdentityProviderAssociated flags an OIDC identity provider associated
+// with a cluster, from an issuer the policy does not allow.
+var IdentityProviderAssociated = Rule{
+	ID:       "identity-provider-associated",
+	Title:    "OIDC identity provider associated with a cluster",
+	Severity: finding.High,
+	Rationale: "An associated OIDC identity provider is a sign-in path beside IAM: whoever the issuer signs a token for " +
+		"authenticates to the cluster, with the groups its groups claim names. IAM, access entries and CloudTrail's " +
+		"identity fields never see those users.",
+	Fix:     "Disassociate the identity provider config, or add its issuer to identityProviders.allowed.",
+	Actions: []string{finding.ActionDisassociateIdentityProviderConfig},
+	Examples: []Example{
+		{Name: "unknown issuer", Event: "AssociateIdentityProviderConfig", Params: `{"clusterName":"prod","oidc":{"identityProviderConfigName":"sso","issuerUrl":"https://idp.example.net","clientId":"kubernetes","groupsClaim":"groups"}}`, Fires: true},
+		{Name: "denied association", Event: "AssociateIdentityProviderConfig", Params: `{"clusterName":"prod","oidc":{"identityProviderConfigName":"sso","issuerUrl":"https://idp.example.net","clientId":"kubernetes"}}`, ErrorCode: "AccessDeniedException", Fires: false},
+	},
+	Judge: []Judgement{On(EKS, func(r *cloudtrail.Record, ip *cloudtrail.IdentityProviderParams, p *policy.Policy) []finding.Finding {
+		o := ip.OIDC
+		if o == nil {
+			o = &cloudtrail.OIDCConfig{}
+		}
+		if o.IssuerURL != "" && p.AllowedIssuer(o.IssuerURL) {
+			return nil
+		}
+		groups := "no groups claim"
+		if o.GroupsClaim != "" {
+			groups = "groups claim " + o.GroupsClaim
+			if o.GroupsPrefix != "" {
+				groups += " (prefix " + o.GroupsPrefix + ")"
+			}
+		}
+		user := "username claim sub"
+		if o.UsernameClaim != "" {
+			user = "username claim " + o.UsernameClaim
+		}
+		f := finding.Finding{
+			Cluster: ip.Cluster(),
+			Summary: fmt.Sprintf("OIDC identity provider %s associated with cluster %s: issuer %s, client ID %s, %s, %s; "+
+				"whoever that issuer signs a token for can sign in, unseen by IAM and access entries",
+				orUnknown(o.Name), ip.Cluster(), orUnknown(o.IssuerURL), orUnknown(o.ClientID), groups, user),
+			After: "OIDC issuer " + o.IssuerURL,
+		}
+		if len(p.IdentityProviders.Allowed) > 0 {
+			f.Summary += " (issuer not in identityProviders.allowed)"
+		}
+		if o.Name != "" {
+			f.Plan = &finding.Plan{Action: finding.ActionDisassociateIdentityProviderConfig, Cluster: ip.Cluster(),
+				IdentityProviderConfig: o.Name, IssuerURL: o.IssuerURL,
+				Reason: "removes the sign-in path; only while the config still has the issuer the event added"}
+		}
+		return []finding.Finding{f}
+	}, "AssociateIdentityProviderConfig")},
+}
+
+// PodIdentityEscalation flags a pod identity association that hands a pod
+// a role it should not have: a role of an untrusted account, an EKS cluster
+// or node role, or any role for a kube-system service account.
+var PodIdentityEscalation = Rule{
+	ID:       "pod-identity-escalation",
+	Title:    "Pod identity association gives a pod a privileged or foreign role",
+	Severity: finding.High,
+	Rationale: "EKS Pod Identity hands the role's credentials to every pod that runs as the service account; whoever " +
+		"can create such a pod gets the role. A cluster or node role, a role in an untrusted account, or a role for a " +
+		"kube-system service account (whose pods run with cluster-wide rights) turns that into an escalation path.",
+	Fix: "Delete the association (or update it back to the intended role).",
+	// The role's own permissions (an admin policy) are not in the event;
+	// this rule judges what the event and the policy say.
+	Actions: []string{finding.ActionDeletePodIdentityAssociation},
+	Examples: []Example{
+		{Name: "node role to an app", Event: "CreatePodIdentityAssociation", Params: `{"clusterName":"prod","namespace":"shop","serviceAccount":"web","roleArn":"arn:aws:iam::111122223333:role/prod-node-role"}`, Fires: true},
+		{Name: "target role in another account", Event: "CreatePodIdentityAssociation", Params: `{"clusterName":"prod","namespace":"shop","serviceAccount":"web","roleArn":"arn:aws:iam::111122223333:role/shop-web","targetRoleArn":"arn:aws:iam::444455556666:role/data"}`, Fires: true},
+		{Name: "a kube-system service account", Event: "CreatePodIdentityAssociation", Params: `{"clusterName":"prod","namespace":"kube-system","serviceAccount":"coredns","roleArn":"arn:aws:iam::111122223333:role/dns"}`, Fires: true},
+		{Name: "an app role", Event: "CreatePodIdentityAssociation", Params: `{"clusterName":"prod","namespace":"shop","serviceAccount":"web","roleArn":"arn:aws:iam::111122223333:role/shop-web"}`, Fires: false},
+	},
+	Judge: []Judgement{On(EKS, func(r *cloudtrail.Record, pi *cloudtrail.PodIdentityParams, p *policy.Policy) []finding.Finding {
+		got := podIdentityResult(r)
+		ns, sa, assoc := first(pi.Namespace, got.Namespace), first(pi.ServiceAccount, got.ServiceAccount), first(pi.AssociationID, got.AssociationID)
+		var why []string
+		for _, role := range []string{pi.RoleARN, pi.TargetRoleARN} {
+			if role == "" {
+				continue
+			}
+			if acct := identity.Account(role); acct == "" || !p.TrustedAccount(acct, r.Account()) {
+				why = append(why, fmt.Sprintf("%s is in untrusted account %s", role, orUnknown(acct)))
+			}
+			if kind := eksRole(p, identity.Name(role)); kind != "" {
+				why = append(why, fmt.Sprintf("%s is an EKS %s role", role, kind))
+			}
+		}
+		if ns == "kube-system" {
+			why = append(why, fmt.Sprintf("service account kube-system/%s runs with cluster-wide rights", sa))
+		}
+		if len(why) == 0 {
+			return nil
+		}
+		role := first(pi.RoleARN, got.RoleARN)
+		f := finding.Finding{
+			Cluster:   pi.Cluster(),
+			Principal: role,
+			Summary: fmt.Sprintf("pod identity association %s on cluster %s gives service account %s/%s %s: %s",
+				orUnknown(assoc), pi.Cluster(), orUnknown(ns), orUnknown(sa), orUnknown(role), strings.Join(why, "; ")),
+			After: "role " + role,
+		}
+		if pi.TargetRoleARN != "" {
+			f.After += ", target role " + pi.TargetRoleARN
+		}
+		switch {
+		case r.EventName == "UpdatePodIdentityAssociation":
+			f.NeedsCheck = "an update changed an existing association; deleting it would remove more than the change, so update it back to the intended role by hand"
+		case assoc == "" || role == "":
+			f.NeedsCheck = "the record does not give the association's ID, so it cannot be deleted automatically; find it with aws eks list-pod-identity-associations"
+		default:
+			f.Plan = &finding.Plan{Action: finding.ActionDeletePodIdentityAssociation, Cluster: pi.Cluster(), AssociationID: assoc, RoleARN: role,
+				Reason: "removes the association the event created; only while it still gives the same role"}
+		}
+		return []finding.Finding{f}
+	}, "CreatePodIdentityAssociation", "UpdatePodIdentityAssociation")},
+}
+
+// podIdentity is the association CloudTrail records in responseElements.
+type podIdentity struct {
+	AssociationID  string `json:"associationId"`
+	Namespace      string `json:"namespace"`
+	ServiceAccount string `json:"serviceAccount"`
+	RoleARN        string `json:"roleArn"`
+}
+
+// podIdentityResult reads the association from the response, which an
+// update needs for the namespace and service account it does not restate.
+// A response that does not parse leaves the fields empty: the finding then
+// says what it could not tell.
+func podIdentityResult(r *cloudtrail.Record) podIdentity {
+	var out struct {
+		Association podIdentity `json:"association"`
+	}
+	if len(r.ResponseElements) > 0 {
+		_ = json.Unmarshal(r.ResponseElements, &out)
+	}
+	return out.Association
+}
+
+func first(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
