@@ -14,7 +14,8 @@ const usage = `eksguard: see what eksguard flags and would do, before you turn i
 
 Usage:
   eksguard replay [--policy FILE] [--output table|json] [--fail-on SEVERITY] [--notify slack|sns]
-                 [--since TIME] [--until TIME] [--account ID]... [--region REGION]... [--workers N] PATH...
+                 [--since TIME] [--until TIME] [--account ID]... [--region REGION]... [--workers N]
+                 [--report FILE.html] PATH...
   eksguard rules [--policy FILE] [--output table|json|markdown]
   eksguard policy validate FILE...
 

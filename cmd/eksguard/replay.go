@@ -30,6 +30,7 @@ func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	var accounts, regions listFlag
 	fs.Var(&accounts, "account", "only the logs of this account (repeatable); CloudTrail layout AWSLogs/[o-ORG/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/")
 	fs.Var(&regions, "region", "only the logs of this region (repeatable)")
+	reportPath := fs.String("report", "", "also write the replay as a self-contained HTML report to FILE")
 	paths, err := parseInterleaved(fs, args)
 	if err != nil {
 		return 2
@@ -69,6 +70,11 @@ func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return 2
 	}
 	pol, err := loadPolicy(*policyPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "eksguard replay: %v\n", err)
+		return 2
+	}
+	rep, err := newReport(*reportPath, pol, paths)
 	if err != nil {
 		fmt.Fprintf(stderr, "eksguard replay: %v\n", err)
 		return 2
@@ -116,13 +122,18 @@ func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 				reached = true
 			}
 			writeFinding(f)
+			rep.add(f)
 		},
-		OnError: writeError,
+		OnError: func(e *replay.InputError) { writeError(e); rep.addError(e) },
 	}, &st)
 	if bar != nil {
 		bar.finish(err == nil)
 	}
 	out.flush()
+	if err := rep.write(&st); err != nil {
+		fmt.Fprintf(stderr, "eksguard replay: %v\n", err)
+		return 2
+	}
 	if preview != nil {
 		if err := slackalert.Preview(stdout, preview.channel, preview.fs, pol); err != nil {
 			fmt.Fprintf(stderr, "eksguard replay: %v\n", err)
