@@ -132,7 +132,7 @@ func standUp(t *testing.T) *stand {
 		t.Fatal(err)
 	}
 	buildDir := filepath.Join(root, "build")
-	for _, fn := range []string{"access", "cluster", "iam", "notifier"} {
+	for _, fn := range functionNames() {
 		if _, err := os.Stat(filepath.Join(buildDir, fn, "bootstrap")); err != nil {
 			t.Fatalf("no %s bootstrap (%v): run `make build` first (`make e2e` does)", fn, err)
 		}

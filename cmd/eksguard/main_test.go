@@ -125,7 +125,7 @@ func TestPolicyValidate(t *testing.T) {
 	os.WriteFile(good, []byte("version: 1\nrules: {iam-user-granted: {mode: off}}\n"), 0o644)
 	os.WriteFile(bad, []byte("version: 1\nendpoint:\n  publicAccessCidrs: [\"10.0.0.0/33\"]\n"), 0o644)
 	code, out, _ := runCLI(t, "", "policy", "validate", good)
-	if code != 0 || !strings.Contains(out, "valid (15 rules: 0 remediate, 14 notify, 1 off)") {
+	if code != 0 || !strings.Contains(out, "valid (18 rules: 0 remediate, 17 notify, 1 off)") {
 		t.Errorf("good policy: exit %d, %q", code, out)
 	}
 	code, _, errOut := runCLI(t, "", "policy", "validate", bad)
@@ -140,7 +140,7 @@ func TestRulesCommand(t *testing.T) {
 		t.Errorf("rules: exit %d\n%s", code, out)
 	}
 	code, out, _ = runCLI(t, "", "rules", "--output", "json")
-	if code != 0 || strings.Count(out, "\n") != 15 {
+	if code != 0 || strings.Count(out, "\n") != 18 {
 		t.Errorf("rules json: exit %d, %d lines", code, strings.Count(out, "\n"))
 	}
 }

@@ -481,9 +481,9 @@ func TestFunctionEnvironment(t *testing.T) {
 	s := fixture(t, "eu-remediate")
 	fns := s.mainJSON.resources("AWS::Lambda::Function")
 	roleIDs := map[string]bool{}
-	for _, r := range []string{"Access", "Cluster", "Iam", "Notifier"} {
+	for _, name := range FunctionNames() {
 		for id := range s.mainJSON.resources("AWS::IAM::Role") {
-			if strings.HasPrefix(id, r+"FunctionRole") {
+			if strings.HasPrefix(id, title(name)+"FunctionRole") {
 				roleIDs[id] = true
 			}
 		}
