@@ -413,10 +413,10 @@ func (s *stand) driveSQS(t *testing.T, msgs []awsfake.Message) [][]byte {
 	return out
 }
 
-// writes lists the EKS and IAM calls that change something, as "service:Op".
+// writes lists the EKS, IAM and CloudTrail calls that change something, as "service:Op".
 func (s *stand) writes() []string {
 	var out []string
-	for _, op := range s.world.Log.Ops("eks", "iam") {
+	for _, op := range s.world.Log.Ops("eks", "iam", "cloudtrail") {
 		name := op[strings.IndexByte(op, ':')+1:]
 		if !strings.HasPrefix(name, "Describe") && !strings.HasPrefix(name, "List") && !strings.HasPrefix(name, "Get") {
 			out = append(out, op)

@@ -35,6 +35,8 @@ const (
 	accessEntries
 	nodegroups
 	roles
+	// trails are the account's CloudTrail trails in the stack's region.
+	trails
 	// anyResource is for actions without resource-level permissions.
 	anyResource
 )
@@ -58,6 +60,7 @@ var writes = map[string]write{
 	finding.ActionUpdateClusterConfig:      {on: clusters, reads: []string{"eks:DescribeCluster"}},
 	finding.ActionAttachRolePolicy:         {on: roles, reads: []string{"iam:ListAttachedRolePolicies"}, policyARNs: EKSManagedPolicies},
 	finding.ActionDetachRolePolicy:         {on: roles, reads: []string{"iam:ListAttachedRolePolicies"}, policyARNs: AdminPolicies},
+	finding.ActionStartLogging:             {on: trails, reads: []string{"cloudtrail:GetTrailStatus"}},
 }
 
 // detectionReads are the reads a family's function makes on every event,
@@ -77,6 +80,7 @@ var readScopes = map[string]scope{
 	"eks:DescribeNodegroup":            nodegroups,
 	"eks:ListClusters":                 anyResource,
 	"iam:ListAttachedRolePolicies":     roles,
+	"cloudtrail:GetTrailStatus":        trails,
 }
 
 // EKSManagedPolicies are the AWS managed policies eksguard may re-attach to
@@ -165,6 +169,7 @@ func RemediationGrants(fam families.Family, pol *policy.Policy, catalogue []rule
 	}
 	res := eksResources("${AWS::Region}", clusterNames)
 	res[roles] = roleResources(pol)
+	res[trails] = []string{"arn:${AWS::Partition}:cloudtrail:${AWS::Region}:${AWS::AccountId}:trail/*"}
 
 	var out []Statement
 	readsBy := map[scope][]string{}
@@ -197,12 +202,12 @@ func RemediationGrants(fam families.Family, pol *policy.Policy, catalogue []rule
 		}
 		writesBy[w.on] = append(writesBy[w.on], a)
 	}
-	for _, sc := range []scope{accessEntries, clusters} {
+	for _, sc := range []scope{accessEntries, clusters, trails} {
 		if len(writesBy[sc]) > 0 {
 			out = append(out, Statement{Sid: "Remediate" + scopeNames[sc], Actions: sorted(writesBy[sc]), Resources: res[sc], Why: scopeWhy[sc]})
 		}
 	}
-	for _, sc := range []scope{accessEntries, clusters, roles} {
+	for _, sc := range []scope{accessEntries, clusters, roles, trails} {
 		if len(readsBy[sc]) > 0 {
 			out = append(out, Statement{Sid: "Check" + scopeNames[sc], Actions: sorted(readsBy[sc]), Resources: res[sc], Why: scopeWhy[sc]})
 		}
@@ -218,7 +223,7 @@ func RemediationGrants(fam families.Family, pol *policy.Policy, catalogue []rule
 }
 
 var scopeNames = map[scope]string{
-	clusters: "Clusters", accessEntries: "AccessEntries", nodegroups: "Nodegroups", roles: "EKSRoles", anyResource: "Unscoped",
+	clusters: "Clusters", accessEntries: "AccessEntries", nodegroups: "Nodegroups", roles: "EKSRoles", trails: "Trails", anyResource: "Unscoped",
 }
 
 var scopeWhy = map[scope]string{
@@ -226,6 +231,7 @@ var scopeWhy = map[scope]string{
 	accessEntries: "access-entry ARNs end in principal type, account, name and a generated ID known only at runtime; scoped to this account's clusters (or clusterNames)",
 	nodegroups:    "node-group ARNs end in a generated ID known only at runtime; scoped to this account's clusters (or clusterNames)",
 	roles:         "role-name patterns from the policy's roles.cluster and roles.node",
+	trails:        "the stopped trail is named at runtime from the event; scoped to this account's trails in this region",
 	anyResource:   "eks:ListClusters has no resource-level permissions",
 }
 

@@ -94,6 +94,7 @@ var TrailLoggingStopped = Rule{
 		"narrowing it to one region or to read-only events is how an intruder makes the next change unseen.",
 	Fix: "Start logging again (aws cloudtrail start-logging) and restore the trail's multi-region, global-service " +
 		"and management-write settings; find out why it was changed.",
+	Actions: []string{finding.ActionStartLogging},
 	Examples: []Example{
 		{Name: "logging stopped", Event: "StopLogging", Params: `{"name":"arn:aws:cloudtrail:eu-west-1:111122223333:trail/management-events"}`, Fires: true},
 		{Name: "stop that was denied", Event: "StopLogging", Params: `{"name":"management-events"}`, ErrorCode: "AccessDenied", Fires: false},
@@ -113,7 +114,12 @@ var TrailLoggingStopped = Rule{
 			if r.EventName == "DeleteTrail" {
 				return []finding.Finding{trailFinding(r, tp.Name, "trail deleted", "trail logging", "trail deleted")}
 			}
-			return []finding.Finding{trailFinding(r, tp.Name, "logging stopped", "logging", "logging stopped")}
+			f := trailFinding(r, tp.Name, "logging stopped", "logging", "logging stopped")
+			// By name, in the event's region: a trail is stopped and started
+			// in its home region, where the call was recorded.
+			f.Plan = &finding.Plan{Action: finding.ActionStartLogging, Trail: cloudtrail.TrailName(tp.Name),
+				Reason: "restarts the trail that was stopped; GetTrailStatus is checked first"}
+			return []finding.Finding{f}
 		}, "StopLogging", "DeleteTrail"),
 		On(cloudTrailSource, func(r *cloudtrail.Record, up *cloudtrail.UpdateTrailParams, _ *policy.Policy) []finding.Finding {
 			var off []string
