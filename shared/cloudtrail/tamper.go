@@ -137,8 +137,8 @@ func (p *TableParams) Table() string {
 	return p.TableName
 }
 
-// ParameterParams are the parameters of PutParameter. CloudTrail may hide
-// the value (HiddenValue).
+// ParameterParams are the parameters of PutParameter and DeleteParameter.
+// CloudTrail may hide the value (HiddenValue).
 type ParameterParams struct {
 	Name      string `json:"name"`
 	Value     string `json:"value"`
@@ -170,6 +170,7 @@ var tamperDecoders = map[eventKey]func([]byte) (any, error){
 	{"sns.amazonaws.com", "Unsubscribe"}:                              decodeInto[UnsubscribeParams],
 	{"dynamodb.amazonaws.com", "DeleteTable"}:                         decodeInto[TableParams],
 	{"ssm.amazonaws.com", "PutParameter"}:                             decodeInto[ParameterParams],
+	{"ssm.amazonaws.com", "DeleteParameter"}:                          decodeInto[ParameterParams],
 }
 
 // decoderFor finds the decoder of an event's request parameters.

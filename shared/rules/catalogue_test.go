@@ -208,8 +208,8 @@ func TestRoutedEventsHaveRules(t *testing.T) {
 			t.Errorf("%s is in scope with no rule reading it", e)
 		}
 	}
-	if total != 29 {
-		t.Errorf("%d events routed, want 29", total)
+	if total != 30 {
+		t.Errorf("%d events routed, want 30", total)
 	}
 }
 

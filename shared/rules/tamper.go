@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/eksguard/eksguard/shared/cloudtrail"
+	"github.com/eksguard/eksguard/shared/config"
 	"github.com/eksguard/eksguard/shared/families"
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/policy"
@@ -237,8 +238,10 @@ var EksguardTampered = Rule{
 	},
 }
 
-// RemediationSwitchedOff reports the kill switch turned off: allowed, but
-// on-call should know that fixes stopped and who stopped them.
+// RemediationSwitchedOff reports the kill switch turned off (a value
+// config.SwitchedOff reads as off, or the parameter deleted, which holds
+// remediation back too): allowed, but on-call should know that fixes
+// stopped and who stopped them.
 var RemediationSwitchedOff = Rule{
 	ID:       "remediation-switched-off",
 	Title:    "eksguard remediation switched off",
@@ -250,6 +253,9 @@ var RemediationSwitchedOff = Rule{
 		{Name: "kill switch off", Event: "PutParameter", Params: `{"name":"/eksguard/remediation","type":"String","value":"off","overwrite":true}`, Fires: true},
 		{Name: "kill switch written, value hidden", Event: "PutParameter", Params: `{"name":"/eksguard/remediation","type":"String","value":"HIDDEN_DUE_TO_SECURITY_REASONS","overwrite":true}`, Fires: true},
 		{Name: "kill switch on", Event: "PutParameter", Params: `{"name":"/eksguard/remediation","type":"String","value":"on","overwrite":true}`, Fires: false},
+		{Name: "kill switch disabled", Event: "PutParameter", Params: `{"name":"/eksguard/remediation","type":"String","value":"disabled","overwrite":true}`, Fires: true},
+		{Name: "kill switch deleted", Event: "DeleteParameter", Params: `{"name":"/eksguard/remediation"}`, Fires: true},
+		{Name: "another parameter deleted", Event: "DeleteParameter", Params: `{"name":"/app/feature-flag"}`, Fires: false},
 		{Name: "another parameter", Event: "PutParameter", Params: `{"name":"/app/feature-flag","type":"String","value":"off","overwrite":true}`, Fires: false},
 	},
 	Judge: []Judgement{On(ssmSource, func(r *cloudtrail.Record, pp *cloudtrail.ParameterParams, p *policy.Policy) []finding.Finding {
@@ -258,9 +264,13 @@ var RemediationSwitchedOff = Rule{
 		}
 		f := finding.Finding{Resource: "parameter" + pp.Name}
 		switch v := strings.TrimSpace(pp.Value); {
-		case strings.EqualFold(v, "off"):
-			f.Summary = fmt.Sprintf("eksguard remediation switched off (%s) by %s", pp.Name, actorName(r))
-			f.After = "off"
+		case r.EventName == "DeleteParameter":
+			// The functions hold remediation back when they cannot read the switch.
+			f.Summary = fmt.Sprintf("eksguard kill switch %s deleted by %s: remediation is held back until it is back", pp.Name, actorName(r))
+			f.After = "deleted"
+		case config.SwitchedOff(v):
+			f.Summary = fmt.Sprintf("eksguard remediation switched off (%s = %s) by %s", pp.Name, v, actorName(r))
+			f.After = v
 		case v == "" || v == cloudtrail.HiddenValue:
 			f.Summary = fmt.Sprintf("eksguard kill switch %s written by %s; CloudTrail does not show the value", pp.Name, actorName(r))
 			f.NeedsCheck = "check the value with aws ssm get-parameter --name " + pp.Name + "; off stops every remediation"
@@ -268,7 +278,7 @@ var RemediationSwitchedOff = Rule{
 			return nil
 		}
 		return []finding.Finding{f}
-	}, "PutParameter")},
+	}, "PutParameter", "DeleteParameter")},
 }
 
 // KillSwitchParameter is the SSM parameter the stack deploys as the kill
