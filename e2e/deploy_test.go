@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"github.com/eksguard/eksguard/internal/testsupport/awsfake"
+	"github.com/eksguard/eksguard/shared/families"
 )
 
 // The deployment the test stands up: what `cdk synth` puts in the cloud
@@ -263,9 +264,9 @@ func loadDeployment(t *testing.T, assembly, buildDir, sqsURL string) *deployment
 		}
 	}
 	d.SlackSecret = d.Functions["notifier"].Env["EKSGUARD_SLACK_SECRET_ARN"]
-	if len(d.Functions) != 4 || d.KillSwitch == "" || d.SlackSecret == "" {
-		t.Fatalf("the stack has functions %v, kill switch %q, Slack secret %q: want access, cluster, iam and notifier with both",
-			sortedKeys(d.Functions), d.KillSwitch, d.SlackSecret)
+	if len(d.Functions) != len(functionNames()) || d.KillSwitch == "" || d.SlackSecret == "" {
+		t.Fatalf("the stack has functions %v, kill switch %q, Slack secret %q: want %v with both",
+			sortedKeys(d.Functions), d.KillSwitch, d.SlackSecret, functionNames())
 	}
 	return d
 }
@@ -537,4 +538,14 @@ func sortedKeys[V any](m map[string]V) []string {
 func compactJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(bytes.TrimSpace(b))
+}
+
+// functionNames are the functions the stack deploys: one per family, and
+// the notifier.
+func functionNames() []string {
+	var names []string
+	for _, f := range families.All() {
+		names = append(names, f.Name)
+	}
+	return append(names, "notifier")
 }

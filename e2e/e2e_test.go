@@ -133,7 +133,7 @@ func standUp(t *testing.T) *stand {
 		t.Fatal(err)
 	}
 	buildDir := filepath.Join(root, "build")
-	for _, fn := range []string{"access", "cluster", "iam", "notifier"} {
+	for _, fn := range functionNames() {
 		if _, err := os.Stat(filepath.Join(buildDir, fn, "bootstrap")); err != nil {
 			t.Fatalf("no %s bootstrap (%v): run `make build` first (`make e2e` does)", fn, err)
 		}
@@ -430,10 +430,10 @@ func (s *stand) driveSQS(t *testing.T, msgs []awsfake.Message) [][]byte {
 	return out
 }
 
-// writes lists the EKS and IAM calls that change something, as "service:Op".
+// writes lists the EKS, IAM and CloudTrail calls that change something, as "service:Op".
 func (s *stand) writes() []string {
 	var out []string
-	for _, op := range s.world.Log.Ops("eks", "iam") {
+	for _, op := range s.world.Log.Ops("eks", "iam", "cloudtrail") {
 		name := op[strings.IndexByte(op, ':')+1:]
 		if !strings.HasPrefix(name, "Describe") && !strings.HasPrefix(name, "List") && !strings.HasPrefix(name, "Get") {
 			out = append(out, op)

@@ -11,11 +11,19 @@ import (
 
 // matchPattern reports whether an EventBridge event matches a rule's event
 // pattern. It supports what eksguard's rules use (nested objects, arrays
-// of exact values) and fails on every other construct, so that a new
-// operator in the stack makes the test fail instead of routing wrongly.
+// of exact values, "$or" of patterns) and fails on every other construct,
+// so that a new operator in the stack makes the test fail instead of
+// routing wrongly.
 func matchPattern(pattern map[string]any, event any) (bool, error) {
 	obj, _ := event.(map[string]any)
 	for _, k := range sortedKeys(pattern) {
+		if k == "$or" {
+			ok, err := matchAny(pattern[k], event)
+			if err != nil || !ok {
+				return false, err
+			}
+			continue
+		}
 		switch p := pattern[k].(type) {
 		case map[string]any:
 			ok, err := matchPattern(p, obj[k])
@@ -32,6 +40,28 @@ func matchPattern(pattern map[string]any, event any) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// matchAny: "$or" holds two or more patterns for the same object; the
+// object matches when one of them does.
+func matchAny(branches any, event any) (bool, error) {
+	list, ok := branches.([]any)
+	if !ok || len(list) < 2 {
+		return false, fmt.Errorf(`pattern key "$or": %v is not an array of two or more patterns`, branches)
+	}
+	matched := false
+	for _, b := range list {
+		p, ok := b.(map[string]any)
+		if !ok {
+			return false, fmt.Errorf(`pattern key "$or": %v is not a pattern`, b)
+		}
+		ok, err := matchPattern(p, event)
+		if err != nil {
+			return false, err
+		}
+		matched = matched || ok
+	}
+	return matched, nil
 }
 
 // matchValues: the field (a value, or an array of values) matches when
@@ -171,9 +201,36 @@ func TestPatternMatchers(t *testing.T) {
 			t.Errorf("matchPattern(%s) = %v, %v; want %v", compactJSON(c.ev), got, err, c.want)
 		}
 	}
+	// "$or": each branch pairs an eventSource with its own event names.
+	multi := map[string]any{
+		"source": []any{"aws.cloudtrail", "aws.ssm"},
+		"detail": map[string]any{"$or": []any{
+			map[string]any{"eventSource": []any{"cloudtrail.amazonaws.com"}, "eventName": []any{"StopLogging"}},
+			map[string]any{"eventSource": []any{"ssm.amazonaws.com"}, "eventName": []any{"PutParameter"}},
+		}},
+	}
+	call := func(source, eventSource, name string) map[string]any {
+		return map[string]any{"source": source, "detail": map[string]any{"eventSource": eventSource, "eventName": name}}
+	}
+	for _, c := range []struct {
+		ev   any
+		want bool
+	}{
+		{call("aws.cloudtrail", "cloudtrail.amazonaws.com", "StopLogging"), true},
+		{call("aws.ssm", "ssm.amazonaws.com", "PutParameter"), true},
+		{call("aws.ssm", "ssm.amazonaws.com", "StopLogging"), false}, // a name of the other branch
+		{call("aws.eks", "cloudtrail.amazonaws.com", "StopLogging"), false},
+	} {
+		got, err := matchPattern(multi, c.ev)
+		if err != nil || got != c.want {
+			t.Errorf("matchPattern($or, %s) = %v, %v; want %v", compactJSON(c.ev), got, err, c.want)
+		}
+	}
 	for _, p := range []map[string]any{
 		{"source": []any{map[string]any{"prefix": "aws."}}},
 		{"source": "aws.eks"},
+		{"$or": []any{map[string]any{"source": []any{"aws.eks"}}}},
+		{"$or": "aws.eks"},
 	} {
 		if _, err := matchPattern(p, event("aws.eks", "x")); err == nil {
 			t.Errorf("matchPattern(%s) accepted an unsupported pattern", compactJSON(p))

@@ -120,7 +120,7 @@ func scenarioEveryEvent(t *testing.T, s *stand) string {
 			slices.Sort(gotWrites)
 			slices.Sort(wantWrites)
 			if !slices.Equal(gotWrites, wantWrites) {
-				t.Errorf("writes to EKS and IAM: %v, want exactly the remediated plans' %v", gotWrites, wantWrites)
+				t.Errorf("writes to EKS, IAM and CloudTrail: %v, want exactly the remediated plans' %v", gotWrites, wantWrites)
 			}
 
 			s.driveSNS(t, publications(notes))
@@ -141,7 +141,7 @@ func scenarioEveryEvent(t *testing.T, s *stand) string {
 			posted += len(posts)
 		})
 	}
-	for _, fn := range []string{"access", "cluster", "iam"} {
+	for _, fn := range []string{"access", "cluster", "iam", "tamper"} {
 		if remediatedBy[fn] == 0 {
 			t.Errorf("no remediation by the %s function: the remediation path did not run", fn)
 		}

@@ -234,6 +234,8 @@ func applyChange(t *testing.T, w *awsfake.World, raw []byte) {
 		}
 	case "DetachRolePolicy":
 		w.IAM.PutRole(role, slices.DeleteFunc(attached, func(s string) bool { return s == param("policyArn") })...)
+	case "StopLogging":
+		w.CloudTrail.PutTrail(name, false)
 	}
 	// Other events (encryption, deletions, node groups, inline and trust
 	// policies, users and groups) change nothing eksguard reads back.

@@ -203,6 +203,14 @@ func Resolve(look Lookup) (Config, error) {
 		cfg.Policy = p
 	}
 	if cfg.Policy != nil {
+		// The tamper rules guard the resources of this stack: the functions
+		// read its name from the policy, which may state it only to agree.
+		switch n := cfg.Policy.Self.StackName; {
+		case n == "":
+			cfg.Policy.Self.StackName = cfg.StackName
+		case n != cfg.StackName:
+			errs = append(errs, fmt.Sprintf("policy %s: self.stackName is %q, but the stack is %q; leave self.stackName out (the stack fills it in)", path, n, cfg.StackName))
+		}
 		js, err := compactPolicy(cfg.Policy)
 		switch {
 		case err != nil:

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eksguard/eksguard/shared/config"
 	"github.com/eksguard/eksguard/shared/families"
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/policy"
@@ -300,5 +301,38 @@ func TestExamplePolicyResolves(t *testing.T) {
 	}
 	if total == 0 {
 		t.Error("the example policy remediates, but no family gets a grant")
+	}
+}
+
+// The tamper rules guard the stack being deployed: the stack writes its name
+// into the policy the functions read, and a policy naming another stack is
+// an error rather than a guard on the wrong resources.
+func TestPolicyNamesTheStack(t *testing.T) {
+	dir := fakeAssets(t)
+	cfg, err := Resolve(settings(map[string]string{"assetDir": dir, "stackName": "guard-prod"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := policy.ParseJSON([]byte(cfg.PolicyJSON), config.EnvPolicy, rules.IDs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.StackName(); got != "guard-prod" {
+		t.Errorf("the functions' policy names stack %q, want guard-prod", got)
+	}
+	if got := rules.KillSwitchParameter(p); got != "/guard-prod/remediation" {
+		t.Errorf("kill switch the rules watch %q, want /guard-prod/remediation", got)
+	}
+
+	pol := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(pol, []byte("version: 1\nself: {stackName: eksguard}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Resolve(settings(map[string]string{"assetDir": dir, "stackName": "guard-prod", "policyFile": pol}))
+	if err == nil || !strings.Contains(err.Error(), `self.stackName is "eksguard", but the stack is "guard-prod"`) {
+		t.Errorf("a policy naming another stack: %v", err)
+	}
+	if _, err := Resolve(settings(map[string]string{"assetDir": dir, "policyFile": pol})); err != nil {
+		t.Errorf("a policy naming the stack being deployed: %v", err)
 	}
 }

@@ -200,6 +200,7 @@ func TestGrantsAreScopedToClusterNamesAndRolePatterns(t *testing.T) {
 						t.Errorf("%s/%s: %s is outside cluster prod", fam.Name, s.Sid, r)
 					}
 				case strings.Contains(r, ":iam::"):
+				case fam.Name == families.Tamper.Name && strings.HasSuffix(r, ":cloudtrail:${AWS::Region}:${AWS::AccountId}:trail/*"):
 				default:
 					t.Errorf("%s/%s: unexpected resource %s", fam.Name, s.Sid, r)
 				}
@@ -313,5 +314,34 @@ func TestIAMGrantsAreTheFunctionsRoleScope(t *testing.T) {
 	}
 	if iamStatements != 3 {
 		t.Errorf("got %d IAM statements, want 3 (check, attach, detach)", iamStatements)
+	}
+}
+
+// The tamper function may restart trails and read their status, on trail
+// ARNs of this account and region, and nothing else; only while
+// trail-logging-stopped remediates.
+func TestTamperGrantsAreStartLoggingOnTrails(t *testing.T) {
+	p := parsePolicy(t, "version: 1\nrules:\n  trail-logging-stopped: {mode: remediate}\n")
+	got := grantsFor(t, families.Tamper, p)
+	trails := []string{"arn:${AWS::Partition}:cloudtrail:${AWS::Region}:${AWS::AccountId}:trail/*"}
+	want := []Statement{
+		{Sid: "CheckTrails", Actions: []string{"cloudtrail:GetTrailStatus"}, Resources: trails},
+		{Sid: "RemediateTrails", Actions: []string{finding.ActionStartLogging}, Resources: trails},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("tamper grants %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i].Sid != want[i].Sid || !slices.Equal(got[i].Actions, want[i].Actions) || !slices.Equal(got[i].Resources, want[i].Resources) || got[i].Condition != nil {
+			t.Errorf("tamper grant %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	for _, fam := range []families.Family{families.Access, families.Cluster, families.IAM} {
+		if g := grantsFor(t, fam, p); g != nil {
+			t.Errorf("family %s gets %+v for the trail rule", fam.Name, g)
+		}
+	}
+	if g := grantsFor(t, families.Tamper, policy.Default()); g != nil {
+		t.Errorf("tamper grants %+v under a notify-only policy", g)
 	}
 }

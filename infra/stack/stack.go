@@ -25,6 +25,7 @@ import (
 
 	"github.com/eksguard/eksguard/shared/deferral"
 	"github.com/eksguard/eksguard/shared/families"
+	"github.com/eksguard/eksguard/shared/rules"
 )
 
 // Deployment is what New adds to the app.
@@ -76,7 +77,7 @@ func New(app awscdk.App, cfg Config) (*Deployment, error) {
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 	killSwitch := awsssm.NewStringParameter(st, jsii.String("KillSwitch"), &awsssm.StringParameterProps{
-		ParameterName: jsii.String("/" + cfg.StackName + "/remediation"),
+		ParameterName: jsii.String(rules.KillSwitchParameter(cfg.Policy)),
 		StringValue:   jsii.String("on"),
 		Description:   jsii.String("eksguard kill switch: set to off to turn every remediation into a notification"),
 	})

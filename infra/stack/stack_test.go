@@ -481,9 +481,9 @@ func TestFunctionEnvironment(t *testing.T) {
 	s := fixture(t, "eu-remediate")
 	fns := s.mainJSON.resources("AWS::Lambda::Function")
 	roleIDs := map[string]bool{}
-	for _, r := range []string{"Access", "Cluster", "Iam", "Notifier"} {
+	for _, name := range FunctionNames() {
 		for id := range s.mainJSON.resources("AWS::IAM::Role") {
-			if strings.HasPrefix(id, r+"FunctionRole") {
+			if strings.HasPrefix(id, title(name)+"FunctionRole") {
 				roleIDs[id] = true
 			}
 		}
@@ -650,8 +650,8 @@ func TestTableAccessIsPerFunction(t *testing.T) {
 	}
 }
 
-// The EKS and IAM statements in the template are the computed grants, and
-// each function gets only its own family's.
+// The EKS, IAM and CloudTrail statements in the template are the computed
+// grants, and each function gets only its own family's.
 func TestRemediationPoliciesAreTheGrants(t *testing.T) {
 	s := fixture(t, "eu-remediate")
 	for _, fam := range families.All() {
@@ -666,7 +666,7 @@ func TestRemediationPoliciesAreTheGrants(t *testing.T) {
 		got := map[string]map[string]any{}
 		for _, st := range s.roleStatements(t, fam.Name) {
 			for _, a := range asList(st["Action"]) {
-				if strings.HasPrefix(a.(string), "eks:") || strings.HasPrefix(a.(string), "iam:") {
+				if strings.HasPrefix(a.(string), "eks:") || strings.HasPrefix(a.(string), "iam:") || strings.HasPrefix(a.(string), "cloudtrail:") {
 					sid, _ := st["Sid"].(string)
 					got[sid] = st
 					break
@@ -674,7 +674,7 @@ func TestRemediationPoliciesAreTheGrants(t *testing.T) {
 			}
 		}
 		if len(got) != len(want) {
-			t.Errorf("%s: EKS/IAM statements %v, want %d", fam.Name, slices.Sorted(maps.Keys(got)), len(want))
+			t.Errorf("%s: EKS/IAM/CloudTrail statements %v, want %d", fam.Name, slices.Sorted(maps.Keys(got)), len(want))
 		}
 		for sid, w := range want {
 			g, ok := got[sid]

@@ -74,7 +74,7 @@ func DecodeEnvelope(raw []byte) (*Record, error) {
 }
 
 func (r *Record) decodeParams() error {
-	dec, ok := paramDecoders[eventKey{r.EventSource, r.EventName}]
+	dec, ok := decoderFor(r.EventSource, r.EventName)
 	if !ok || isNull(r.RequestParameters) {
 		return nil
 	}

@@ -45,7 +45,7 @@ func FuzzDecode(f *testing.F) {
 		if r.EventSource == "" || r.EventName == "" {
 			t.Fatalf("record without eventSource/eventName accepted: %q", raw)
 		}
-		if dec, ok := paramDecoders[eventKey{r.EventSource, r.EventName}]; ok && r.Params != nil {
+		if dec, ok := decoderFor(r.EventSource, r.EventName); ok && r.Params != nil {
 			want, _ := dec([]byte("{}"))
 			if reflect.TypeOf(r.Params) != reflect.TypeOf(want) {
 				t.Fatalf("%s decoded to %T, want %T", r.EventName, r.Params, want)

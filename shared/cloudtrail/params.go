@@ -269,7 +269,7 @@ var paramDecoders = map[eventKey]func([]byte) (any, error){
 
 // Decodable reports whether the event has typed request parameters here.
 func Decodable(eventSource, eventName string) bool {
-	_, ok := paramDecoders[eventKey{eventSource, eventName}]
+	_, ok := decoderFor(eventSource, eventName)
 	return ok
 }
 

@@ -97,7 +97,10 @@ type Finding struct {
 	Cluster   string   `json:"cluster,omitempty"`
 	// Principal is the IAM principal (or role) whose access or permissions changed.
 	Principal string `json:"principal,omitempty"`
-	Actor     Actor  `json:"actor"`
+	// Resource names what changed when it is neither a cluster nor a
+	// principal: a trail, or one of eksguard's own resources.
+	Resource string `json:"resource,omitempty"`
+	Actor    Actor  `json:"actor"`
 	// Before and After describe the change where the event tells it.
 	Before string `json:"before,omitempty"`
 	After  string `json:"after,omitempty"`
@@ -111,7 +114,11 @@ type Finding struct {
 // Key identifies the resource a finding is about, for dedup windows and
 // circuit breakers: account, region, cluster or role, and principal.
 func (f *Finding) Key() string {
-	return f.Account + "/" + f.Region + "/" + f.Cluster + "/" + f.Principal
+	k := f.Account + "/" + f.Region + "/" + f.Cluster + "/" + f.Principal
+	if f.Resource != "" {
+		k += "/" + f.Resource
+	}
+	return k
 }
 
 // Status is what became of a finding's plan.

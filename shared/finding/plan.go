@@ -18,6 +18,7 @@ const (
 
 	ActionDisassociateIdentityProviderConfig = "eks:DisassociateIdentityProviderConfig"
 	ActionDeletePodIdentityAssociation       = "eks:DeletePodIdentityAssociation"
+	ActionStartLogging                       = "cloudtrail:StartLogging"
 )
 
 // Plan is the AWS API call that would undo a change, as data. Only the
@@ -28,6 +29,8 @@ type Plan struct {
 	PrincipalARN string `json:"principalArn,omitempty"`
 	PolicyARN    string `json:"policyArn,omitempty"`
 	RoleName     string `json:"roleName,omitempty"`
+	// Trail is the name of the trail StartLogging restarts, in the finding's region.
+	Trail string `json:"trail,omitempty"`
 	// KubernetesGroups is the full group list UpdateAccessEntry sets.
 	KubernetesGroups []string `json:"kubernetesGroups,omitempty"`
 	// EnableLogTypes are the control-plane log types UpdateClusterConfig re-enables.
@@ -115,6 +118,8 @@ func (p *Plan) CLI(region string) string {
 		return fmt.Sprintf("aws iam attach-role-policy --role-name %s --policy-arn %s", q(p.RoleName), q(p.PolicyARN))
 	case ActionDetachRolePolicy:
 		return fmt.Sprintf("aws iam detach-role-policy --role-name %s --policy-arn %s", q(p.RoleName), q(p.PolicyARN))
+	case ActionStartLogging:
+		return fmt.Sprintf("aws cloudtrail start-logging --name %s%s", q(p.Trail), reg)
 	}
 	return ""
 }
@@ -150,6 +155,8 @@ func (p *Plan) Summary() string {
 		return fmt.Sprintf("re-attach %s to role %s", identity.Name(p.PolicyARN), p.RoleName)
 	case ActionDetachRolePolicy:
 		return fmt.Sprintf("detach %s from role %s", identity.Name(p.PolicyARN), p.RoleName)
+	case ActionStartLogging:
+		return "start logging on trail " + p.Trail
 	}
 	return p.Action
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -121,9 +122,10 @@ func New(cfg aws.Config, fam families.Family, s config.Settings, optFns ...func(
 		Breaker:   &breaker.Breaker{DB: db, Table: s.Table, Max: pol.Remediation.MaxPerResourcePerHour},
 		Kill:      &killswitch.Switch{EnvOff: s.RemediationOff, Parameter: s.KillSwitchParameter},
 		Exec: &remediate.Executor{
-			EKS:       func(region string) remediate.EKS { return eksFor(region) },
-			IAM:       iam.NewFromConfig(cfg),
-			RoleScope: &scope,
+			EKS:        func(region string) remediate.EKS { return eksFor(region) },
+			IAM:        iam.NewFromConfig(cfg),
+			CloudTrail: cloudtrail.NewFromConfig(cfg),
+			RoleScope:  &scope,
 		},
 		DeferDelay:  s.DeferDelay,
 		MaxAttempts: s.DeferMaxAttempts,

@@ -23,6 +23,8 @@ func Resource(f *finding.Finding) string {
 	switch {
 	case f.Cluster != "":
 		return f.Cluster
+	case f.Resource != "":
+		return f.Resource
 	case f.Plan != nil && f.Plan.RoleName != "":
 		return f.Plan.RoleName
 	case f.Principal != "":

@@ -16,6 +16,9 @@ import (
 	"github.com/eksguard/eksguard/shared/finding"
 )
 
+// stackNameRE is what CloudFormation accepts as a stack name.
+var stackNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,127}$`)
+
 // LogTypes are the EKS control-plane log types.
 var LogTypes = []string{"api", "audit", "authenticator", "controllerManager", "scheduler"}
 
@@ -179,6 +182,9 @@ func (v *validator) check(p *Policy, knownRules []string) {
 	}
 	v.roleNames("roles.cluster", p.Roles.Cluster)
 	v.roleNames("roles.node", p.Roles.Node)
+	if n := p.Self.StackName; n != "" && !stackNameRE.MatchString(n) {
+		v.errorf("self.stackName", "%q is not a CloudFormation stack name (a letter, then letters, digits and hyphens, at most 128)", n)
+	}
 	ids := make([]string, 0, len(p.Rules))
 	for id := range p.Rules {
 		ids = append(ids, id)

@@ -29,6 +29,7 @@ type Policy struct {
 	Rules             map[string]RuleConfig `yaml:"rules" json:"rules"`
 	Notify            Notify                `yaml:"notify" json:"notify"`
 	Remediation       Remediation           `yaml:"remediation" json:"remediation"`
+	Self              Self                  `yaml:"self" json:"self"`
 	sourceName        string
 }
 
@@ -123,6 +124,27 @@ type Remediation struct {
 	// MaxPerResourcePerHour is the circuit breaker: past it, eksguard stops
 	// and asks a human.
 	MaxPerResourcePerHour int `yaml:"maxPerResourcePerHour" json:"maxPerResourcePerHour"`
+}
+
+// Self names eksguard's own deployment, whose resources the tamper rules
+// guard.
+type Self struct {
+	// StackName is the CloudFormation stack eksguard is deployed as; the
+	// resources CloudFormation names for it start with "<StackName>-", the
+	// kill switch parameter with "/<StackName>/". Empty means
+	// DefaultStackName.
+	StackName string `yaml:"stackName" json:"stackName,omitempty"`
+}
+
+// DefaultStackName is the stack name when the policy does not give one.
+const DefaultStackName = "eksguard"
+
+// StackName is the name of the stack eksguard is deployed as.
+func (p *Policy) StackName() string {
+	if p.Self.StackName == "" {
+		return DefaultStackName
+	}
+	return p.Self.StackName
 }
 
 // Duration is a time.Duration written as "15m".

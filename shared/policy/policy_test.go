@@ -171,3 +171,22 @@ func TestAllowList(t *testing.T) {
 		t.Error("allow list of one rule must not exempt another")
 	}
 }
+
+// self.stackName names the deployment the tamper rules guard: eksguard
+// unless stated, and only a CloudFormation stack name.
+func TestStackName(t *testing.T) {
+	if got := Default().StackName(); got != DefaultStackName {
+		t.Errorf("default stack name %q, want %q", got, DefaultStackName)
+	}
+	p, err := Parse([]byte("version: 1\nself: {stackName: guard-prod}\n"), "p.yaml", known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.StackName(); got != "guard-prod" {
+		t.Errorf("stack name %q, want guard-prod", got)
+	}
+	_, err = Parse([]byte("version: 1\nself:\n  stackName: 1-bad_name\n"), "p.yaml", known)
+	if err == nil || !strings.Contains(err.Error(), "p.yaml:3: self.stackName") {
+		t.Errorf("bad stack name: got %v, want an error at p.yaml:3", err)
+	}
+}

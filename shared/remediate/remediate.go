@@ -27,7 +27,9 @@
 //   - eks:DeletePodIdentityAssociation only when
 //     DescribePodIdentityAssociation still finds it giving the same role;
 //   - iam:AttachRolePolicy only when ListAttachedRolePolicies lacks the policy;
-//   - iam:DetachRolePolicy only when it still lists it.
+//   - iam:DetachRolePolicy only when it still lists it;
+//   - cloudtrail:StartLogging only when GetTrailStatus says the trail is not
+//     logging (trail.go).
 package remediate
 
 import (
@@ -82,6 +84,9 @@ type Executor struct {
 	EKS func(region string) EKS
 	// IAM is the (global) IAM client; required for IAM plans.
 	IAM IAM
+	// CloudTrail is the CloudTrail client; its calls name the finding's
+	// region. Required for CloudTrail plans.
+	CloudTrail CloudTrail
 	// RoleScope, when set, is the set of roles the function's IAM grants
 	// cover: an IAM plan on any other role fails with *ScopeError before
 	// any call.
@@ -174,7 +179,7 @@ func (e *Executor) Prepare(ctx context.Context, region string, p *finding.Plan, 
 		if e.EKS == nil {
 			return nil, &PlanError{"no EKS client for " + p.Action}
 		}
-	} else if e.IAM == nil {
+	} else if strings.HasPrefix(p.Action, "iam:") && e.IAM == nil {
 		return nil, &PlanError{"no IAM client for " + p.Action}
 	}
 	switch p.Action {
@@ -228,6 +233,11 @@ func (e *Executor) Prepare(ctx context.Context, region string, p *finding.Plan, 
 			return nil, err
 		}
 		return rolePolicy(ctx, e.IAM, p)
+	case finding.ActionStartLogging:
+		if p.Trail == "" || e.CloudTrail == nil {
+			return nil, &PlanError{p.Action + " needs a trail and a CloudTrail client"}
+		}
+		return startLogging(ctx, e.CloudTrail, region, p)
 	}
 	return nil, &PlanError{fmt.Sprintf("unsupported action %q", p.Action)}
 }

@@ -52,8 +52,8 @@ func TestCatalogue(t *testing.T) {
 			}
 		}
 	}
-	if len(All()) != 24 {
-		t.Errorf("catalogue has %d rules, want 24", len(All()))
+	if len(All()) != 27 {
+		t.Errorf("catalogue has %d rules, want 27", len(All()))
 	}
 }
 
@@ -163,24 +163,38 @@ func TestRoutedEventsHaveRules(t *testing.T) {
 		if len(names) == 0 {
 			t.Errorf("family %s is routed no event", fam.Name)
 		}
-		for _, e := range names {
-			total++
-			if !cloudtrail.Decodable(fam.EventSource, e) {
-				t.Errorf("family %s is routed %s, which has no decoder", fam.Name, e)
+		var branches []any
+		for _, svc := range fam.Services {
+			svcNames := ServiceEventNames(fam, svc.EventSource)
+			if len(svcNames) == 0 {
+				t.Errorf("family %s reads %s, and is routed none of its events", fam.Name, svc.EventSource)
+				continue
 			}
-			n := 0
-			for _, r := range All() {
-				if slices.Contains(r.Events(), e) {
-					n++
+			branches = append(branches, map[string]any{"eventSource": []string{svc.EventSource}, "eventName": svcNames})
+			for _, e := range svcNames {
+				total++
+				if !cloudtrail.Decodable(svc.EventSource, e) {
+					t.Errorf("family %s is routed %s %s, which has no decoder", fam.Name, svc.EventSource, e)
 				}
-			}
-			if n == 0 {
-				t.Errorf("family %s is routed %s, which no rule reads", fam.Name, e)
+				n := 0
+				for _, r := range All() {
+					if slices.ContainsFunc(r.Judge, func(j Judgement) bool { return j.Source() == svc.EventSource && slices.Contains(j.Events(), e) }) {
+						n++
+					}
+				}
+				if n == 0 {
+					t.Errorf("family %s is routed %s %s, which no rule reads", fam.Name, svc.EventSource, e)
+				}
 			}
 		}
 		pat := Pattern(fam)
-		if got := pat["detail"].(map[string]any)["eventName"]; !reflect.DeepEqual(got, names) {
-			t.Errorf("pattern of %s lists %v, want %v", fam.Name, got, names)
+		detail := pat["detail"].(map[string]any)
+		if len(branches) == 1 {
+			if got := detail["eventName"]; !reflect.DeepEqual(got, names) {
+				t.Errorf("pattern of %s lists %v, want %v", fam.Name, got, names)
+			}
+		} else if got := detail["$or"]; !reflect.DeepEqual(got, branches) {
+			t.Errorf("pattern of %s matches %v, want one branch per service %v", fam.Name, got, branches)
 		}
 	}
 	// The events no rule read before the catalogue drove routing stay unrouted.
@@ -194,8 +208,8 @@ func TestRoutedEventsHaveRules(t *testing.T) {
 			t.Errorf("%s is in scope with no rule reading it", e)
 		}
 	}
-	if total != 17 {
-		t.Errorf("%d events routed, want 17", total)
+	if total != 35 {
+		t.Errorf("%d events routed, want 35", total)
 	}
 }
 

@@ -189,8 +189,8 @@ func checkRecord(t *testing.T, file string, env *cloudtrail.Envelope, r *cloudtr
 	case path.Dir(file) != fam.Name:
 		t.Errorf("events/%s: %s belongs under events/%s/", file, r.EventName, fam.Name)
 	}
-	if env.Source != fam.Source {
-		t.Errorf("events/%s: envelope source %q, want %q", file, env.Source, fam.Source)
+	if want, _ := fam.Source(r.EventSource); env.Source != want {
+		t.Errorf("events/%s: envelope source %q, want %q", file, env.Source, want)
 	}
 	if env.Region != r.AWSRegion || env.Account != r.Account() {
 		t.Errorf("events/%s: envelope region/account %s/%s differ from the record's %s/%s",
@@ -276,11 +276,13 @@ func TestGoldenCoverage(t *testing.T) {
 	ps := passes(t)
 	corpus := loadCorpus(t, ps)
 	for _, fam := range families.All() {
-		for _, name := range rules.EventNames(fam) {
-			if !slices.ContainsFunc(corpus, func(c *corpusCase) bool {
-				return c.rec.EventSource == fam.EventSource && c.rec.EventName == name
-			}) {
-				t.Errorf("no event file for %s %s (family %s)", fam.EventSource, name, fam.Name)
+		for _, svc := range fam.Services {
+			for _, name := range rules.ServiceEventNames(fam, svc.EventSource) {
+				if !slices.ContainsFunc(corpus, func(c *corpusCase) bool {
+					return c.rec.EventSource == svc.EventSource && c.rec.EventName == name
+				}) {
+					t.Errorf("no event file for %s %s (family %s)", svc.EventSource, name, fam.Name)
+				}
 			}
 		}
 	}

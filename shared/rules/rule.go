@@ -175,6 +175,9 @@ func All() []Rule {
 		AdminPolicyAttachedToEKSRole,
 		EKSRoleTrustChanged,
 		EKSRoleInlinePolicyChanged,
+		TrailLoggingStopped,
+		EksguardTampered,
+		RemediationSwitchedOff,
 	}
 }
 
@@ -306,13 +309,27 @@ func InScope(eventSource, eventName string) bool {
 	return len(catalogue()[eventSource][eventName]) > 0
 }
 
-// EventNames lists, sorted, the event names of the family's event source
-// that some rule reads and the family owns: the events its function is
-// routed.
+// EventNames lists, sorted, the event names of the family's services that
+// some rule reads and the family owns: the events its function is routed.
 func EventNames(fam families.Family) []string {
 	var out []string
-	for name := range catalogue()[fam.EventSource] {
-		if fam.Owns(fam.EventSource, name) {
+	for _, s := range fam.Services {
+		for _, name := range ServiceEventNames(fam, s.EventSource) {
+			if !slices.Contains(out, name) {
+				out = append(out, name)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ServiceEventNames lists, sorted, the event names of one CloudTrail event
+// source that some rule reads and the family owns.
+func ServiceEventNames(fam families.Family, eventSource string) []string {
+	var out []string
+	for name := range catalogue()[eventSource] {
+		if fam.Owns(eventSource, name) {
 			out = append(out, name)
 		}
 	}
@@ -326,15 +343,37 @@ func Handles(fam families.Family, eventSource, eventName string) bool {
 }
 
 // Pattern is the EventBridge event pattern that routes the family's events,
-// as the JSON-shaped value the stack deploys.
+// as the JSON-shaped value the stack deploys. A family of one service
+// matches its eventSource and eventNames; a family of several matches one
+// of them ("$or"), each with its own event names, so that no event name of
+// one service is routed for another.
 func Pattern(fam families.Family) map[string]any {
+	var sources []string
+	var branches []any
+	for _, s := range fam.Services {
+		names := ServiceEventNames(fam, s.EventSource)
+		if len(names) == 0 {
+			continue
+		}
+		sources = append(sources, s.Source)
+		branches = append(branches, map[string]any{
+			"eventSource": []string{s.EventSource},
+			"eventName":   names,
+		})
+	}
+	var detail map[string]any
+	switch len(branches) {
+	case 0:
+		detail = map[string]any{}
+	case 1:
+		detail = branches[0].(map[string]any)
+	default:
+		detail = map[string]any{"$or": branches}
+	}
 	return map[string]any{
-		"source":      []string{fam.Source},
+		"source":      sources,
 		"detail-type": []string{families.DetailType},
-		"detail": map[string]any{
-			"eventSource": []string{fam.EventSource},
-			"eventName":   EventNames(fam),
-		},
+		"detail":      detail,
 	}
 }
 

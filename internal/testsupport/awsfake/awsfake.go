@@ -1,5 +1,5 @@
 // Package awsfake runs local httptest fakes of the AWS services eksguard
-// calls (EKS, IAM, DynamoDB, SQS, SSM, SNS), for tests that drive the real
+// calls (EKS, IAM, DynamoDB, SQS, SSM, SNS, CloudTrail), for tests that drive the real
 // aws-sdk-go-v2 clients. Every fake keeps just enough state to answer the
 // calls eksguard makes, records each request it receives (service,
 // operation, method, raw path, body) in one shared, ordered Log, and can be
@@ -30,7 +30,7 @@ import (
 
 // Call is one request a fake received.
 type Call struct {
-	Service string // eks, iam, dynamodb, sqs, ssm, sns, secretsmanager
+	Service string // eks, iam, dynamodb, sqs, ssm, sns, secretsmanager, cloudtrail
 	Op      string // the API operation, e.g. DescribeAccessEntry
 	Method  string
 	Path    string // as sent, still URL-encoded
@@ -156,6 +156,8 @@ type World struct {
 	SQS      *SQS
 	SSM      *SSM
 	SNS      *SNS
+	// CloudTrail serves trail status and StartLogging.
+	CloudTrail *CloudTrail
 	// SecretsManager serves secret strings (GetSecretValue).
 	SecretsManager *SecretsManager
 	auth           *authorizer
@@ -174,10 +176,11 @@ func New(t testing.TB) *World {
 		SSM:            newSSM(log),
 		SNS:            newSNS(log),
 		SecretsManager: newSecretsManager(log),
+		CloudTrail:     newCloudTrail(log),
 	}
 	w.auth = &authorizer{}
 	models := map[string]iamModel{"eks": eksModel, "iam": iamServiceModel, "dynamodb": dynamoDBModel, "sqs": sqsModel,
-		"ssm": ssmModel, "sns": snsModel, "secretsmanager": secretsManagerModel}
+		"ssm": ssmModel, "sns": snsModel, "secretsmanager": secretsManagerModel, "cloudtrail": cloudTrailModel}
 	for _, s := range w.servers() {
 		s.auth, s.iam = w.auth, models[s.service]
 		s.start(t)
@@ -186,7 +189,7 @@ func New(t testing.TB) *World {
 }
 
 func (w *World) servers() []*server {
-	return []*server{&w.EKS.server, &w.IAM.server, &w.DynamoDB.server, &w.SQS.server, &w.SSM.server, &w.SNS.server, &w.SecretsManager.server}
+	return []*server{&w.EKS.server, &w.IAM.server, &w.DynamoDB.server, &w.SQS.server, &w.SSM.server, &w.SNS.server, &w.SecretsManager.server, &w.CloudTrail.server}
 }
 
 // Reset forgets the state of every fake (clusters, roles, items, messages,
@@ -203,6 +206,7 @@ func (w *World) Reset() {
 	w.SSM.reset()
 	w.SNS.reset()
 	w.SecretsManager.reset()
+	w.CloudTrail.reset()
 	w.Log.Reset()
 }
 
@@ -217,6 +221,7 @@ func (w *World) Env() map[string]string {
 		"AWS_ENDPOINT_URL_SSM":             w.SSM.URL,
 		"AWS_ENDPOINT_URL_SNS":             w.SNS.URL,
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER": w.SecretsManager.URL,
+		"AWS_ENDPOINT_URL_CLOUDTRAIL":      w.CloudTrail.URL,
 		"AWS_ACCESS_KEY_ID":                "AKIDFAKE",
 		"AWS_SECRET_ACCESS_KEY":            "fake-secret",
 		"AWS_REGION":                       "eu-west-1",

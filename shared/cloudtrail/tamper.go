@@ -1,0 +1,184 @@
+package cloudtrail
+
+import "strings"
+
+// The request parameters of the calls that blind eksguard: CloudTrail trail
+// changes and changes to eksguard's own EventBridge rules, functions, topic,
+// table and kill switch. Shapes follow the services' API references, with
+// CloudTrail's lower-camel-case member names.
+
+// TrailParams are the parameters of StopLogging and DeleteTrail:
+// the trail's name or ARN.
+type TrailParams struct {
+	Name string `json:"name"`
+}
+
+// TrailName is the trail's name, whether the call gave a name or an ARN.
+func TrailName(nameOrARN string) string {
+	if i := strings.Index(nameOrARN, ":trail/"); i >= 0 {
+		return nameOrARN[i+len(":trail/"):]
+	}
+	return nameOrARN
+}
+
+// UpdateTrailParams are the parameters of UpdateTrail. Nil pointers mean the
+// call left the setting as it was.
+type UpdateTrailParams struct {
+	Name                       string `json:"name"`
+	IsMultiRegionTrail         *Bool  `json:"isMultiRegionTrail"`
+	IncludeGlobalServiceEvents *Bool  `json:"includeGlobalServiceEvents"`
+}
+
+// EventSelector is a classic CloudTrail event selector.
+type EventSelector struct {
+	// ReadWriteType is ReadOnly, WriteOnly or All (the default).
+	ReadWriteType string `json:"readWriteType"`
+	// IncludeManagementEvents defaults to true.
+	IncludeManagementEvents *Bool `json:"includeManagementEvents"`
+	// ExcludeManagementEventSources lists event sources left out.
+	ExcludeManagementEventSources []string `json:"excludeManagementEventSources"`
+}
+
+// AdvancedEventSelector is an advanced event selector: its field selectors
+// must all match for an event to be logged.
+type AdvancedEventSelector struct {
+	Name           string                  `json:"name"`
+	FieldSelectors []AdvancedFieldSelector `json:"fieldSelectors"`
+}
+
+// AdvancedFieldSelector is one condition on one field of an event.
+type AdvancedFieldSelector struct {
+	Field         string   `json:"field"`
+	Equals        []string `json:"equals"`
+	NotEquals     []string `json:"notEquals"`
+	StartsWith    []string `json:"startsWith"`
+	NotStartsWith []string `json:"notStartsWith"`
+	EndsWith      []string `json:"endsWith"`
+	NotEndsWith   []string `json:"notEndsWith"`
+}
+
+// EventSelectorsParams are the parameters of PutEventSelectors: classic or
+// advanced selectors (one call holds one kind).
+type EventSelectorsParams struct {
+	TrailName              string                  `json:"trailName"`
+	EventSelectors         []EventSelector         `json:"eventSelectors"`
+	AdvancedEventSelectors []AdvancedEventSelector `json:"advancedEventSelectors"`
+}
+
+// EventBridgeRuleParams are the parameters of DisableRule, DeleteRule and
+// PutRule.
+type EventBridgeRuleParams struct {
+	Name         string `json:"name"`
+	EventBusName string `json:"eventBusName"`
+	State        string `json:"state"`
+}
+
+// RemoveTargetsParams are the parameters of RemoveTargets.
+type RemoveTargetsParams struct {
+	Rule         string   `json:"rule"`
+	EventBusName string   `json:"eventBusName"`
+	IDs          []string `json:"ids"`
+}
+
+// FunctionParams are the parameters of the Lambda calls on one function
+// (UpdateFunctionConfiguration, UpdateFunctionCode, DeleteFunction,
+// PutFunctionConcurrency).
+type FunctionParams struct {
+	// FunctionName is a name, an ARN or a partial ARN, maybe with a qualifier.
+	FunctionName                 string `json:"functionName"`
+	ReservedConcurrentExecutions *int   `json:"reservedConcurrentExecutions"`
+}
+
+// Function is the function's name without ARN prefix or qualifier.
+func (p *FunctionParams) Function() string {
+	name := p.FunctionName
+	if i := strings.Index(name, "function:"); i >= 0 {
+		name = name[i+len("function:"):]
+	}
+	if i := strings.IndexByte(name, ':'); i >= 0 {
+		name = name[:i]
+	}
+	return name
+}
+
+// TopicParams are the parameters of DeleteTopic and SetTopicAttributes.
+type TopicParams struct {
+	TopicARN       string `json:"topicArn"`
+	AttributeName  string `json:"attributeName"`
+	AttributeValue string `json:"attributeValue"`
+}
+
+// UnsubscribeParams are the parameters of Unsubscribe.
+type UnsubscribeParams struct {
+	SubscriptionARN string `json:"subscriptionArn"`
+}
+
+// TopicName is the topic of an SNS topic or subscription ARN
+// (arn:aws:sns:region:account:topic[:subscription-id]).
+func TopicName(arn string) string {
+	parts := strings.Split(arn, ":")
+	if len(parts) < 6 {
+		return arn
+	}
+	return parts[5]
+}
+
+// TableParams are the parameters of DeleteTable.
+type TableParams struct {
+	// TableName is a name or an ARN.
+	TableName string `json:"tableName"`
+}
+
+// Table is the table's name.
+func (p *TableParams) Table() string {
+	if i := strings.Index(p.TableName, ":table/"); i >= 0 {
+		return p.TableName[i+len(":table/"):]
+	}
+	return p.TableName
+}
+
+// ParameterParams are the parameters of PutParameter and DeleteParameter.
+// CloudTrail may hide the value (HiddenValue).
+type ParameterParams struct {
+	Name      string `json:"name"`
+	Value     string `json:"value"`
+	Type      string `json:"type"`
+	Overwrite *Bool  `json:"overwrite"`
+}
+
+// HiddenValue is what CloudTrail records in place of a parameter value it
+// does not log.
+const HiddenValue = "HIDDEN_DUE_TO_SECURITY_REASONS"
+
+// tamperDecoders are the decoders of the calls that blind eksguard; they are
+// looked up after paramDecoders (decoderFor).
+var tamperDecoders = map[eventKey]func([]byte) (any, error){
+	{"cloudtrail.amazonaws.com", "StopLogging"}:                       decodeInto[TrailParams],
+	{"cloudtrail.amazonaws.com", "DeleteTrail"}:                       decodeInto[TrailParams],
+	{"cloudtrail.amazonaws.com", "UpdateTrail"}:                       decodeInto[UpdateTrailParams],
+	{"cloudtrail.amazonaws.com", "PutEventSelectors"}:                 decodeInto[EventSelectorsParams],
+	{"events.amazonaws.com", "DisableRule"}:                           decodeInto[EventBridgeRuleParams],
+	{"events.amazonaws.com", "DeleteRule"}:                            decodeInto[EventBridgeRuleParams],
+	{"events.amazonaws.com", "PutRule"}:                               decodeInto[EventBridgeRuleParams],
+	{"events.amazonaws.com", "RemoveTargets"}:                         decodeInto[RemoveTargetsParams],
+	{"lambda.amazonaws.com", "UpdateFunctionConfiguration20150331v2"}: decodeInto[FunctionParams],
+	{"lambda.amazonaws.com", "UpdateFunctionCode20150331v2"}:          decodeInto[FunctionParams],
+	{"lambda.amazonaws.com", "DeleteFunction20150331"}:                decodeInto[FunctionParams],
+	{"lambda.amazonaws.com", "PutFunctionConcurrency20171031"}:        decodeInto[FunctionParams],
+	{"sns.amazonaws.com", "DeleteTopic"}:                              decodeInto[TopicParams],
+	{"sns.amazonaws.com", "SetTopicAttributes"}:                       decodeInto[TopicParams],
+	{"sns.amazonaws.com", "Unsubscribe"}:                              decodeInto[UnsubscribeParams],
+	{"dynamodb.amazonaws.com", "DeleteTable"}:                         decodeInto[TableParams],
+	{"ssm.amazonaws.com", "PutParameter"}:                             decodeInto[ParameterParams],
+	{"ssm.amazonaws.com", "DeleteParameter"}:                          decodeInto[ParameterParams],
+}
+
+// decoderFor finds the decoder of an event's request parameters.
+func decoderFor(eventSource, eventName string) (func([]byte) (any, error), bool) {
+	k := eventKey{eventSource, eventName}
+	if dec, ok := paramDecoders[k]; ok {
+		return dec, true
+	}
+	dec, ok := tamperDecoders[k]
+	return dec, ok
+}

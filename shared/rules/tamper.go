@@ -1,0 +1,288 @@
+package rules
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/eksguard/eksguard/shared/cloudtrail"
+	"github.com/eksguard/eksguard/shared/config"
+	"github.com/eksguard/eksguard/shared/families"
+	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/policy"
+)
+
+// The CloudTrail event sources of the calls that blind eksguard.
+var (
+	cloudTrailSource = families.CloudTrail.EventSource
+	eventsSource     = families.Events.EventSource
+	lambdaSource     = families.Lambda.EventSource
+	snsSource        = families.SNS.EventSource
+	dynamoDBSource   = families.DynamoDB.EventSource
+	ssmSource        = families.SSM.EventSource
+)
+
+// cloudFormation is the invokedBy of calls CloudFormation makes for a stack.
+const cloudFormation = "cloudformation.amazonaws.com"
+
+func trailFinding(r *cloudtrail.Record, trail, summary, before, after string) finding.Finding {
+	name := cloudtrail.TrailName(trail)
+	return finding.Finding{
+		Resource: "trail/" + name,
+		Summary:  fmt.Sprintf("trail %s in %s: %s by %s", name, r.AWSRegion, summary, actorName(r)),
+		Before:   before, After: after,
+	}
+}
+
+// actorName is who made the call, for a summary.
+func actorName(r *cloudtrail.Record) string {
+	if a := r.UserIdentity.ActorRole(); a != "" {
+		return a
+	}
+	if r.UserIdentity.ARN != "" {
+		return r.UserIdentity.ARN
+	}
+	return "an unknown caller"
+}
+
+// selectsManagementWrites reports whether classic selectors still log
+// management write events (the default of a selector is All, management
+// events included).
+func selectsManagementWrites(sel []cloudtrail.EventSelector) bool {
+	for _, s := range sel {
+		if s.IncludeManagementEvents != nil && !bool(*s.IncludeManagementEvents) {
+			continue
+		}
+		if strings.EqualFold(s.ReadWriteType, "ReadOnly") {
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+// selectsAdvancedManagementWrites reports whether advanced selectors still
+// log management write events: some selector takes the Management category
+// and does not limit readOnly to true. (For management events CloudTrail
+// allows only eventCategory, readOnly and eventSource NotEquals conditions.)
+func selectsAdvancedManagementWrites(sel []cloudtrail.AdvancedEventSelector) bool {
+	for _, s := range sel {
+		management, writes := false, true
+		for _, f := range s.FieldSelectors {
+			switch f.Field {
+			case "eventCategory":
+				management = slices.Contains(f.Equals, "Management")
+			case "readOnly":
+				if slices.Contains(f.Equals, "true") && !slices.Contains(f.Equals, "false") ||
+					slices.Contains(f.NotEquals, "false") {
+					writes = false
+				}
+			}
+		}
+		if management && writes {
+			return true
+		}
+	}
+	return false
+}
+
+// TrailLoggingStopped flags a trail that stops recording management writes.
+var TrailLoggingStopped = Rule{
+	ID:       "trail-logging-stopped",
+	Title:    "CloudTrail trail stopped recording management changes",
+	Severity: finding.Critical,
+	Rationale: "eksguard and every audit after it see only what CloudTrail records. Stopping a trail, deleting it, " +
+		"narrowing it to one region or to read-only events is how an intruder makes the next change unseen.",
+	Fix: "Start logging again (aws cloudtrail start-logging) and restore the trail's multi-region, global-service " +
+		"and management-write settings; find out why it was changed.",
+	Actions: []string{finding.ActionStartLogging},
+	Examples: []Example{
+		{Name: "logging stopped", Event: "StopLogging", Params: `{"name":"arn:aws:cloudtrail:eu-west-1:111122223333:trail/management-events"}`, Fires: true},
+		{Name: "stop that was denied", Event: "StopLogging", Params: `{"name":"management-events"}`, ErrorCode: "AccessDenied", Fires: false},
+		{Name: "trail deleted", Event: "DeleteTrail", Params: `{"name":"management-events"}`, Fires: true},
+		{Name: "made single-region", Event: "UpdateTrail", Params: `{"name":"management-events","isMultiRegionTrail":false}`, Fires: true},
+		{Name: "global service events dropped", Event: "UpdateTrail", Params: `{"name":"management-events","includeGlobalServiceEvents":false}`, Fires: true},
+		{Name: "log bucket prefix changed", Event: "UpdateTrail", Params: `{"name":"management-events","s3KeyPrefix":"ct"}`, Fires: false},
+		{Name: "classic selectors read-only", Event: "PutEventSelectors", Params: `{"trailName":"management-events","eventSelectors":[{"readWriteType":"ReadOnly","includeManagementEvents":true}]}`, Fires: true},
+		{Name: "classic selectors without management events", Event: "PutEventSelectors", Params: `{"trailName":"management-events","eventSelectors":[{"readWriteType":"All","includeManagementEvents":false,"dataResources":[{"type":"AWS::S3::Object","values":["arn:aws:s3"]}]}]}`, Fires: true},
+		{Name: "classic selectors with all management events", Event: "PutEventSelectors", Params: `{"trailName":"management-events","eventSelectors":[{"readWriteType":"All","includeManagementEvents":true}]}`, Fires: false},
+		{Name: "advanced selectors for data events only", Event: "PutEventSelectors", Params: `{"trailName":"management-events","advancedEventSelectors":[{"name":"s3","fieldSelectors":[{"field":"eventCategory","equals":["Data"]},{"field":"resources.type","equals":["AWS::S3::Object"]}]}]}`, Fires: true},
+		{Name: "advanced selectors for management reads only", Event: "PutEventSelectors", Params: `{"trailName":"management-events","advancedEventSelectors":[{"fieldSelectors":[{"field":"eventCategory","equals":["Management"]},{"field":"readOnly","equals":["true"]}]}]}`, Fires: true},
+		{Name: "advanced selectors with management events", Event: "PutEventSelectors", Params: `{"trailName":"management-events","advancedEventSelectors":[{"name":"mgmt","fieldSelectors":[{"field":"eventCategory","equals":["Management"]}]}]}`, Fires: false},
+	},
+	Judge: []Judgement{
+		On(cloudTrailSource, func(r *cloudtrail.Record, tp *cloudtrail.TrailParams, _ *policy.Policy) []finding.Finding {
+			if r.EventName == "DeleteTrail" {
+				return []finding.Finding{trailFinding(r, tp.Name, "trail deleted", "trail logging", "trail deleted")}
+			}
+			f := trailFinding(r, tp.Name, "logging stopped", "logging", "logging stopped")
+			// By name, in the event's region: a trail is stopped and started
+			// in its home region, where the call was recorded.
+			f.Plan = &finding.Plan{Action: finding.ActionStartLogging, Trail: cloudtrail.TrailName(tp.Name),
+				Reason: "restarts the trail that was stopped; GetTrailStatus is checked first"}
+			return []finding.Finding{f}
+		}, "StopLogging", "DeleteTrail"),
+		On(cloudTrailSource, func(r *cloudtrail.Record, up *cloudtrail.UpdateTrailParams, _ *policy.Policy) []finding.Finding {
+			var off []string
+			if isUnset(up.IsMultiRegionTrail) {
+				off = append(off, "made single-region")
+			}
+			if isUnset(up.IncludeGlobalServiceEvents) {
+				off = append(off, "global service events (IAM) dropped")
+			}
+			if len(off) == 0 {
+				return nil
+			}
+			return []finding.Finding{trailFinding(r, up.Name, strings.Join(off, ", "), "", strings.Join(off, ", "))}
+		}, "UpdateTrail"),
+		On(cloudTrailSource, func(r *cloudtrail.Record, ep *cloudtrail.EventSelectorsParams, _ *policy.Policy) []finding.Finding {
+			var what string
+			switch {
+			case ep.AdvancedEventSelectors != nil:
+				if selectsAdvancedManagementWrites(ep.AdvancedEventSelectors) {
+					return nil
+				}
+				what = "advanced event selectors no longer select management write events"
+			case ep.EventSelectors != nil:
+				if selectsManagementWrites(ep.EventSelectors) {
+					return nil
+				}
+				what = "event selectors no longer include management write events"
+			default:
+				return nil // the call stated no selectors
+			}
+			return []finding.Finding{trailFinding(r, ep.TrailName, what, "", what)}
+		}, "PutEventSelectors"),
+	},
+}
+
+// own reports whether a resource name is one CloudFormation named for the
+// policy's stack ("<stack>-<logical id>-<suffix>").
+func own(p *policy.Policy, name string) bool {
+	return strings.HasPrefix(name, p.StackName()+"-")
+}
+
+// tampered is the finding for a change to one of eksguard's resources, or
+// nil when the resource is not eksguard's or CloudFormation made the change
+// (the deployment).
+func tampered(r *cloudtrail.Record, p *policy.Policy, kind, name, what string) []finding.Finding {
+	if !own(p, name) || r.UserIdentity.InvokedBy == cloudFormation {
+		return nil
+	}
+	return []finding.Finding{{
+		Resource: kind + "/" + name,
+		Summary:  fmt.Sprintf("eksguard's %s %s changed by %s: %s", kind, name, actorName(r), what),
+		After:    what,
+	}}
+}
+
+// EksguardTampered flags a change to eksguard's own rules, functions, topic
+// or table by anyone but its deployment.
+var EksguardTampered = Rule{
+	ID:       "eksguard-tampered",
+	Title:    "eksguard's own resources changed outside its deployment",
+	Severity: finding.Critical,
+	Rationale: "Disabling an EventBridge rule, throttling or replacing a function, or deleting the topic or table " +
+		"silences eksguard, and silence reads as \"all is well\". Only the CloudFormation deployment should change them.",
+	Fix: "Redeploy the eksguard stack (cdk deploy) to restore its resources, and find out who changed them and why.",
+	Examples: []Example{
+		{Name: "rule disabled", Event: "DisableRule", Params: `{"name":"eksguard-AccessRule6F0B4A59-1X2Y3Z4W5V6U"}`, Fires: true},
+		{Name: "another team's rule disabled", Event: "DisableRule", Params: `{"name":"billing-alerts"}`, Fires: false},
+		{Name: "targets removed", Event: "RemoveTargets", Params: `{"rule":"eksguard-ClusterRuleA1B2C3D4-7Q8R9S0T1U2V","ids":["Target0"]}`, Fires: true},
+		{Name: "concurrency set to zero", Event: "PutFunctionConcurrency20171031", Params: `{"functionName":"arn:aws:lambda:eu-west-1:111122223333:function:eksguard-AccessFunction9C8D7E6F-AbCdEfGh1234","reservedConcurrentExecutions":0}`, Fires: true},
+		{Name: "code replaced", Event: "UpdateFunctionCode20150331v2", Params: `{"functionName":"eksguard-IamFunctionB1C2D3E4-IjKlMnOp5678","zipFile":"HIDDEN"}`, Fires: true},
+		{Name: "topic deleted", Event: "DeleteTopic", Params: `{"topicArn":"arn:aws:sns:eu-west-1:111122223333:eksguard-FindingsTopic1A2B3C4D-QwErTy123456"}`, Fires: true},
+		{Name: "subscription removed", Event: "Unsubscribe", Params: `{"subscriptionArn":"arn:aws:sns:eu-west-1:111122223333:eksguard-FindingsTopic1A2B3C4D-QwErTy123456:0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"}`, Fires: true},
+		{Name: "table deleted", Event: "DeleteTable", Params: `{"tableName":"eksguard-Table5A6B7C8D-ZxCvBn098765"}`, Fires: true},
+		{Name: "another team's table deleted", Event: "DeleteTable", Params: `{"tableName":"orders"}`, Fires: false},
+	},
+	Judge: []Judgement{
+		On(eventsSource, func(r *cloudtrail.Record, rp *cloudtrail.EventBridgeRuleParams, p *policy.Policy) []finding.Finding {
+			what := map[string]string{"DisableRule": "rule disabled", "DeleteRule": "rule deleted", "PutRule": "rule replaced"}[r.EventName]
+			if r.EventName == "PutRule" && strings.EqualFold(rp.State, "DISABLED") {
+				what = "rule replaced, disabled"
+			}
+			return tampered(r, p, "rule", rp.Name, what)
+		}, "DisableRule", "DeleteRule", "PutRule"),
+		On(eventsSource, func(r *cloudtrail.Record, rt *cloudtrail.RemoveTargetsParams, p *policy.Policy) []finding.Finding {
+			return tampered(r, p, "rule", rt.Rule, "targets "+strings.Join(rt.IDs, ", ")+" removed")
+		}, "RemoveTargets"),
+		On(lambdaSource, func(r *cloudtrail.Record, fp *cloudtrail.FunctionParams, p *policy.Policy) []finding.Finding {
+			what := map[string]string{
+				"UpdateFunctionConfiguration20150331v2": "configuration changed",
+				"UpdateFunctionCode20150331v2":          "code replaced",
+				"DeleteFunction20150331":                "function deleted",
+				"PutFunctionConcurrency20171031":        "reserved concurrency changed",
+			}[r.EventName]
+			if c := fp.ReservedConcurrentExecutions; c != nil {
+				what = fmt.Sprintf("reserved concurrency set to %d", *c)
+				if *c == 0 {
+					what += ": the function no longer runs"
+				}
+			}
+			return tampered(r, p, "function", fp.Function(), what)
+		}, "UpdateFunctionConfiguration20150331v2", "UpdateFunctionCode20150331v2", "DeleteFunction20150331", "PutFunctionConcurrency20171031"),
+		On(snsSource, func(r *cloudtrail.Record, tp *cloudtrail.TopicParams, p *policy.Policy) []finding.Finding {
+			what := "topic deleted"
+			if r.EventName == "SetTopicAttributes" {
+				what = "attribute " + tp.AttributeName + " changed"
+			}
+			return tampered(r, p, "topic", cloudtrail.TopicName(tp.TopicARN), what)
+		}, "DeleteTopic", "SetTopicAttributes"),
+		On(snsSource, func(r *cloudtrail.Record, up *cloudtrail.UnsubscribeParams, p *policy.Policy) []finding.Finding {
+			return tampered(r, p, "topic", cloudtrail.TopicName(up.SubscriptionARN), "subscription "+up.SubscriptionARN+" removed")
+		}, "Unsubscribe"),
+		On(dynamoDBSource, func(r *cloudtrail.Record, tp *cloudtrail.TableParams, p *policy.Policy) []finding.Finding {
+			return tampered(r, p, "table", tp.Table(), "table deleted")
+		}, "DeleteTable"),
+	},
+}
+
+// RemediationSwitchedOff reports the kill switch turned off (a value
+// config.SwitchedOff reads as off, or the parameter deleted, which holds
+// remediation back too): allowed, but on-call should know that fixes
+// stopped and who stopped them.
+var RemediationSwitchedOff = Rule{
+	ID:       "remediation-switched-off",
+	Title:    "eksguard remediation switched off",
+	Severity: finding.Medium,
+	Rationale: "The kill switch stops every automatic fix until it is turned back on; findings are still reported, " +
+		"but nothing is undone. That is a legitimate lever, and one on-call has to know is pulled.",
+	Fix: "Confirm with whoever turned it off; set the parameter back to on when fixes should resume.",
+	Examples: []Example{
+		{Name: "kill switch off", Event: "PutParameter", Params: `{"name":"/eksguard/remediation","type":"String","value":"off","overwrite":true}`, Fires: true},
+		{Name: "kill switch written, value hidden", Event: "PutParameter", Params: `{"name":"/eksguard/remediation","type":"String","value":"HIDDEN_DUE_TO_SECURITY_REASONS","overwrite":true}`, Fires: true},
+		{Name: "kill switch on", Event: "PutParameter", Params: `{"name":"/eksguard/remediation","type":"String","value":"on","overwrite":true}`, Fires: false},
+		{Name: "kill switch disabled", Event: "PutParameter", Params: `{"name":"/eksguard/remediation","type":"String","value":"disabled","overwrite":true}`, Fires: true},
+		{Name: "kill switch deleted", Event: "DeleteParameter", Params: `{"name":"/eksguard/remediation"}`, Fires: true},
+		{Name: "another parameter deleted", Event: "DeleteParameter", Params: `{"name":"/app/feature-flag"}`, Fires: false},
+		{Name: "another parameter", Event: "PutParameter", Params: `{"name":"/app/feature-flag","type":"String","value":"off","overwrite":true}`, Fires: false},
+	},
+	Judge: []Judgement{On(ssmSource, func(r *cloudtrail.Record, pp *cloudtrail.ParameterParams, p *policy.Policy) []finding.Finding {
+		if pp.Name != KillSwitchParameter(p) || r.UserIdentity.InvokedBy == cloudFormation {
+			return nil
+		}
+		f := finding.Finding{Resource: "parameter" + pp.Name}
+		switch v := strings.TrimSpace(pp.Value); {
+		case r.EventName == "DeleteParameter":
+			// The functions hold remediation back when they cannot read the switch.
+			f.Summary = fmt.Sprintf("eksguard kill switch %s deleted by %s: remediation is held back until it is back", pp.Name, actorName(r))
+			f.After = "deleted"
+		case config.SwitchedOff(v):
+			f.Summary = fmt.Sprintf("eksguard remediation switched off (%s = %s) by %s", pp.Name, v, actorName(r))
+			f.After = v
+		case v == "" || v == cloudtrail.HiddenValue:
+			f.Summary = fmt.Sprintf("eksguard kill switch %s written by %s; CloudTrail does not show the value", pp.Name, actorName(r))
+			f.NeedsCheck = "check the value with aws ssm get-parameter --name " + pp.Name + "; off stops every remediation"
+		default:
+			return nil
+		}
+		return []finding.Finding{f}
+	}, "PutParameter", "DeleteParameter")},
+}
+
+// KillSwitchParameter is the SSM parameter the stack deploys as the kill
+// switch: "/<stack>/remediation".
+func KillSwitchParameter(p *policy.Policy) string {
+	return "/" + p.StackName() + "/remediation"
+}
