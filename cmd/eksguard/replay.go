@@ -79,6 +79,9 @@ func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		fmt.Fprintf(stderr, "eksguard replay: %v\n", err)
 		return 2
 	}
+	if rep != nil {
+		rep.selection = selection(filter)
+	}
 	inputs, remote, err := replayInputs(ctx, paths, filter, stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "eksguard replay: %v\n", err)

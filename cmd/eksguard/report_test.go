@@ -308,3 +308,16 @@ func TestReportUnwritablePath(t *testing.T) {
 		t.Errorf("replayed anyway: stdout %q, want nothing", out)
 	}
 }
+
+// The page says which records a filtered replay read, and says nothing of
+// a selection for a replay of everything.
+func TestReportShowsTheSelection(t *testing.T) {
+	events := filepath.Join("..", "..", "events")
+	page := runReport(t, "", "--since", "2025-05-06", "--region", "eu-west-1", events)
+	if want := "<dt>Selection</dt><dd>since 2025-05-06T00:00:00Z; regions eu-west-1</dd>"; !strings.Contains(page, want) {
+		t.Errorf("the filtered report does not show %q", want)
+	}
+	if page := runReport(t, "", events); strings.Contains(page, "<dt>Selection</dt>") {
+		t.Error("a replay of everything shows a selection")
+	}
+}

@@ -42,6 +42,9 @@ type Counts struct {
 	Files, Bytes, Records, InScope, Unreadable int64
 	// Outside are the records skipped as outside --since/--until.
 	Outside int64
+	// Selection says which records the replay read when it was told to
+	// read only some (--since, --until, --account, --region); "" for all.
+	Selection string
 }
 
 // Builder collects findings and unreadable inputs as a replay delivers
