@@ -59,10 +59,13 @@ type Guard struct {
 	// SelfRoles are eksguard's own role ARNs (globs allowed): events they
 	// cause are ignored. None: every event is acted on.
 	SelfRoles []string
-	Events    *idempotency.Store
-	Breaker   *breaker.Breaker
-	Kill      *killswitch.Switch
-	Exec      *remediate.Executor
+	// Canary, when set, is the heartbeat: what its role does is handled
+	// before the loop guard and the rules (heartbeat.go).
+	Canary  *Canary
+	Events  *idempotency.Store
+	Breaker *breaker.Breaker
+	Kill    *killswitch.Switch
+	Exec    *remediate.Executor
 	// Roles, when set, looks up through EKS whether an IAM event's role is
 	// a cluster or node role that the policy's role patterns do not cover.
 	Roles *remediate.Roles
@@ -139,6 +142,9 @@ func (g *Guard) HandleEvent(ctx context.Context, raw json.RawMessage) error {
 		return fmt.Errorf("eksguard %s: %s event without an eventID", g.Family.Name, rec.EventName)
 	}
 	log := g.log().With("eventID", rec.EventID, "eventName", rec.EventName, "function", g.Family.Name)
+	if done, err := g.canary(ctx, rec, log); done {
+		return err
+	}
 	if g.isSelf(&rec.UserIdentity) {
 		log.InfoContext(ctx, "event caused by eksguard itself: not acted on", "outcome", finding.StatusIgnored, "actor", rec.UserIdentity.ActorRole())
 		return nil
