@@ -59,13 +59,10 @@ type Guard struct {
 	// SelfRoles are eksguard's own role ARNs (globs allowed): events they
 	// cause are ignored. None: every event is acted on.
 	SelfRoles []string
-	// Canary, when set, is the heartbeat: what its role does is handled
-	// before the loop guard and the rules (heartbeat.go).
-	Canary  *Canary
-	Events  *idempotency.Store
-	Breaker *breaker.Breaker
-	Kill    *killswitch.Switch
-	Exec    *remediate.Executor
+	Events    *idempotency.Store
+	Breaker   *breaker.Breaker
+	Kill      *killswitch.Switch
+	Exec      *remediate.Executor
 	// Roles, when set, looks up through EKS whether an IAM event's role is
 	// a cluster or node role that the policy's role patterns do not cover.
 	Roles *remediate.Roles
@@ -81,6 +78,9 @@ type Guard struct {
 	Publisher   Publisher
 	// Log is the logger (slog.Default() when nil).
 	Log *slog.Logger
+	// Canary, when set, is the heartbeat: what its role does is handled
+	// before the loop guard and the rules (heartbeat.go).
+	Canary *Canary
 }
 
 // RuleRemediationSuppressed is the finding raised when the circuit breaker
