@@ -103,10 +103,24 @@ type deployment struct {
 	KillSwitch, KillSwitchValue string
 	// SlackSecret is the ARN of the secret the notifier reads the webhook from.
 	SlackSecret string
+	// Heartbeat is the heartbeat parameter's name; Canary the schedule
+	// that writes it.
+	Heartbeat string
+	Canary    canarySpec
 	// Template is the synthesized template as read, for scenarios that
 	// deploy a changed copy.
 	Template template
 	resolver *resolver
+}
+
+// canarySpec is the heartbeat schedule's target, as EventBridge Scheduler
+// would call it: the SDK action, its input and the role it runs as (with
+// the key the test signs its calls with).
+type canarySpec struct {
+	Target, Input   string
+	RoleARN, RoleID string
+	AccessKey       string
+	Policy          []awsfake.Statement
 }
 
 // synth runs `cdk synth` (the CLI pinned in package.json, running the app
@@ -255,7 +269,23 @@ func loadDeployment(t *testing.T, assembly, buildDir, sqsURL string) *deployment
 	}
 	for _, id := range tm.ids("AWS::SSM::Parameter") {
 		p := tm.Resources[id].Properties
+		if name := str(p["Name"]); strings.HasSuffix(name, "/heartbeat") {
+			d.Heartbeat = name
+			continue
+		}
 		d.KillSwitch, d.KillSwitchValue = str(p["Name"]), str(p["Value"])
+	}
+	for _, id := range tm.ids("AWS::Scheduler::Schedule") {
+		target, _ := tm.Resources[id].Properties["Target"].(map[string]any)
+		d.Canary = canarySpec{
+			Target: str(target["Arn"]), Input: str(target["Input"]),
+			RoleARN: r.value(t, target["RoleArn"]), RoleID: r.getAttID(target["RoleArn"], "Arn"),
+			AccessKey: accessKey("canary"),
+		}
+		d.Canary.Policy = rolePolicy(t, tm, r, d.Canary.RoleID)
+	}
+	if d.Heartbeat == "" || d.Canary.RoleID == "" {
+		t.Fatalf("the stack has heartbeat parameter %q and canary %+v: want both", d.Heartbeat, d.Canary)
 	}
 	for _, fn := range d.Functions {
 		fn.Policy = rolePolicy(t, tm, r, fn.RoleID)

@@ -55,6 +55,7 @@ func TestE2E(t *testing.T) {
 		{"unsafe-endpoint-needs-review", scenarioUnsafeEndpointNeedsReview, false},
 		{"iam-enforced", scenarioIAMEnforced, true}, // checks its probes' denials itself
 		{"missing-grant-denied", scenarioMissingGrantDenied, true},
+		{"heartbeat", scenarioHeartbeat, true}, // checks the canary's denial itself
 	}
 	var passed, failed, lines []string
 	for _, sc := range scenarios {
@@ -154,6 +155,11 @@ func standUp(t *testing.T) *stand {
 		if err := s.world.Enforce(principal(s.dep.Functions[name])); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// So does the heartbeat canary, as Scheduler calls SSM for it.
+	c := s.dep.Canary
+	if err := s.world.Enforce(awsfake.Principal{AccessKey: c.AccessKey, RoleARN: c.RoleARN, Session: "canary", Policy: c.Policy}); err != nil {
+		t.Fatal(err)
 	}
 	s.fakeEnv = map[string]string{}
 	for k, v := range s.world.Env() {

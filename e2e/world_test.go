@@ -34,6 +34,7 @@ func managed(names ...string) []string {
 // the Slack webhook secret in the fakes.
 func seedAccount(w *awsfake.World, d *deployment, hook *slackHook) {
 	w.SSM.Set(d.KillSwitch, d.KillSwitchValue)
+	w.SSM.Set(d.Heartbeat, "not yet written by the canary")
 	w.SecretsManager.Set(d.SlackSecret, hook.URL())
 	w.EKS.Put(awsfake.Cluster{
 		Name: "payments-prod", RoleARN: roleARN("payments-prod-cluster-role"),

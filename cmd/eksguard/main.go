@@ -1,5 +1,6 @@
 // Command eksguard replays the eksguard rules over CloudTrail events and
-// archives, lists the rule catalogue and validates policies.
+// archives, lists the rule catalogue, validates policies and says whether a
+// deployment is watching (status).
 package main
 
 import (
@@ -8,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"time"
 )
 
 const usage = `eksguard: see what eksguard flags and would do, before you turn it on.
@@ -18,6 +20,7 @@ Usage:
                  [--report FILE.html] PATH...
   eksguard rules [--policy FILE] [--output table|json|markdown]
   eksguard policy validate FILE...
+  eksguard status [--stack NAME] [--region REGION]... [--account ID] [--window 30m]
 
 PATH is a file, a directory (read recursively), s3://BUCKET/PREFIX (read where
 CloudTrail delivered it, with the standard AWS credentials and AWS_ENDPOINT_URL_S3)
@@ -29,6 +32,11 @@ keep; TIME is a date, an RFC 3339 time or a duration before now (7d, 12h).
 
 Exit status of replay: 0 when no finding reaches --fail-on (default high),
 1 when one does, 2 when some input could not be read.
+
+status answers "is eksguard watching?" per region, with the standard AWS
+credentials: the trail, eksguard's EventBridge rules, its functions' reserved
+concurrency, the last heartbeat and the kill switch. Exit status: 0 when all
+is on, 1 when something is off, 2 for bad usage.
 `
 
 func main() {
@@ -55,6 +63,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return 2
 		}
 		return validateCmd(args[2:], stdout, stderr)
+	case "status":
+		return statusCmd(ctx, args[1:], stdout, stderr, time.Now)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/eksguard/eksguard/shared/config"
 	"github.com/eksguard/eksguard/shared/families"
+	"github.com/eksguard/eksguard/shared/heartbeat"
 	"github.com/eksguard/eksguard/shared/policy"
 	"github.com/eksguard/eksguard/shared/rules"
 )
@@ -44,6 +46,8 @@ var Settings = []Setting{
 	{"clusterRegions", []string{config.EnvClusterRegions}, "comma-separated regions whose clusters the iam function lists to recognise cluster and node roles (default: the stack's region)"},
 	{"reservedConcurrency", []string{"EKSGUARD_RESERVED_CONCURRENCY"}, "reserved concurrency of each function (default 5)"},
 	{"logRetentionDays", []string{"EKSGUARD_LOG_RETENTION_DAYS"}, "CloudWatch Logs retention of the functions' logs (default 90)"},
+	{"heartbeatMinutes", []string{"EKSGUARD_HEARTBEAT_MINUTES"}, "minutes between two writes of the heartbeat canary (default 15)"},
+	{"heartbeatWindowMinutes", []string{"EKSGUARD_HEARTBEAT_WINDOW_MINUTES"}, "minutes without a heartbeat heard before the HeartbeatMissing alarm fires; at least twice heartbeatMinutes, at most 1440 (default 30)"},
 	{"assetDir", []string{"EKSGUARD_ASSET_DIR"}, "directory holding <function>/bootstrap, as `make build` writes it (default build)"},
 }
 
@@ -82,6 +86,9 @@ type Config struct {
 	ClusterRegions      []string
 	ReservedConcurrency int
 	LogRetentionDays    int
+	// HeartbeatEvery is the canary's period, HeartbeatWindow how long
+	// without a heartbeat heard raises the alarm.
+	HeartbeatEvery, HeartbeatWindow time.Duration
 	// AssetDir holds <function>/bootstrap for every function.
 	AssetDir string
 }
@@ -267,6 +274,26 @@ func Resolve(look Lookup) (Config, error) {
 			bad("logRetentionDays", "%q: want one of the CloudWatch Logs periods %v", s, days)
 		}
 		cfg.LogRetentionDays = n
+	}
+
+	cfg.HeartbeatEvery, cfg.HeartbeatWindow = heartbeat.DefaultEvery, heartbeat.DefaultWindow
+	if s := val("heartbeatMinutes"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 720 {
+			bad("heartbeatMinutes", "%q: want a whole number of minutes from 1 to 720", s)
+		}
+		cfg.HeartbeatEvery = time.Duration(n) * time.Minute
+	}
+	if s := val("heartbeatWindowMinutes"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1440 {
+			bad("heartbeatWindowMinutes", "%q: want a whole number of minutes from 1 to 1440", s)
+		}
+		cfg.HeartbeatWindow = time.Duration(n) * time.Minute
+	}
+	if cfg.HeartbeatWindow < 2*cfg.HeartbeatEvery {
+		bad("heartbeatWindowMinutes", "%d minutes is less than twice heartbeatMinutes (%d): a window could pass without a beat while all is well",
+			int(cfg.HeartbeatWindow/time.Minute), int(cfg.HeartbeatEvery/time.Minute))
 	}
 
 	cfg.AssetDir = or(val("assetDir"), "build")

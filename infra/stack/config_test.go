@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/eksguard/eksguard/shared/config"
 	"github.com/eksguard/eksguard/shared/families"
@@ -59,6 +60,9 @@ func TestResolveDefaults(t *testing.T) {
 	}
 	if cfg.StackName != "eksguard" || cfg.Region != "us-east-1" || cfg.Account != "" {
 		t.Errorf("stack %q region %q account %q; want eksguard, us-east-1, none", cfg.StackName, cfg.Region, cfg.Account)
+	}
+	if cfg.HeartbeatEvery != 15*time.Minute || cfg.HeartbeatWindow != 30*time.Minute {
+		t.Errorf("heartbeat every %v, window %v; want 15m and 30m", cfg.HeartbeatEvery, cfg.HeartbeatWindow)
 	}
 	if cfg.ReservedConcurrency != 5 || cfg.LogRetentionDays != 90 {
 		t.Errorf("reserved concurrency %d, retention %d; want 5 and 90", cfg.ReservedConcurrency, cfg.LogRetentionDays)
@@ -115,16 +119,18 @@ notify:
 
 func TestResolveReadsEverySetting(t *testing.T) {
 	cfg, err := Resolve(settings(map[string]string{
-		"assetDir":            fakeAssets(t),
-		"stackName":           "guard-prod",
-		"account":             "123456789012",
-		"region":              "eu-west-1",
-		"slackSecretArn":      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:eksguard/slack-AbCdEf",
-		"alertEmails":         " oncall@example.com, sec@example.com ,oncall@example.com",
-		"alertHttpsEndpoints": "https://hooks.example.com/eksguard",
-		"clusterNames":        "prod,staging",
-		"reservedConcurrency": "3",
-		"logRetentionDays":    "365",
+		"assetDir":               fakeAssets(t),
+		"stackName":              "guard-prod",
+		"account":                "123456789012",
+		"region":                 "eu-west-1",
+		"slackSecretArn":         "arn:aws:secretsmanager:eu-west-1:123456789012:secret:eksguard/slack-AbCdEf",
+		"alertEmails":            " oncall@example.com, sec@example.com ,oncall@example.com",
+		"alertHttpsEndpoints":    "https://hooks.example.com/eksguard",
+		"clusterNames":           "prod,staging",
+		"reservedConcurrency":    "3",
+		"logRetentionDays":       "365",
+		"heartbeatMinutes":       "10",
+		"heartbeatWindowMinutes": "45",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -136,6 +142,7 @@ func TestResolveReadsEverySetting(t *testing.T) {
 		AlertHTTPSEndpoints: []string{"https://hooks.example.com/eksguard"},
 		ClusterNames:        []string{"prod", "staging"},
 		ReservedConcurrency: 3, LogRetentionDays: 365,
+		HeartbeatEvery: 10 * time.Minute, HeartbeatWindow: 45 * time.Minute,
 	}
 	got := cfg
 	got.Policy, got.PolicyJSON, got.Rules, got.AssetDir = nil, "", nil, ""
@@ -157,6 +164,9 @@ func TestResolveRejectsBadSettings(t *testing.T) {
 		{"reservedConcurrency", "0", "from 1 to 1000"},
 		{"reservedConcurrency", "many", "from 1 to 1000"},
 		{"logRetentionDays", "10", "CloudWatch Logs periods"},
+		{"heartbeatMinutes", "0", "from 1 to 720"},
+		{"heartbeatWindowMinutes", "2000", "from 1 to 1440"},
+		{"heartbeatWindowMinutes", "20", "less than twice heartbeatMinutes (15)"},
 	} {
 		t.Run(tc.key+"="+tc.value, func(t *testing.T) {
 			_, err := Resolve(settings(map[string]string{"assetDir": assets, tc.key: tc.value}))

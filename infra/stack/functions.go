@@ -110,6 +110,10 @@ func newFunctions(st awscdk.Stack, sh sharedResources, grants map[string][]State
 					Statements: policyStatements(stmts),
 				})
 			}
+			if fam.Owns(families.SSM.EventSource, "PutParameter") {
+				// The heartbeat: the canary's write reaches this function.
+				env[config.EnvCanaryRoleARN] = sh.canary.role.RoleArn()
+			}
 			if fam.Name == families.Cluster.Name {
 				env[config.EnvDeferQueueURL] = sh.deferQueue.QueueUrl()
 				if slices.Contains(RemediationActions(fam, sh.cfg.Policy, sh.cfg.Rules), finding.ActionUpdateClusterConfig) {

@@ -94,9 +94,10 @@ func New(app awscdk.App, cfg Config) (*Deployment, error) {
 		DeadLetterQueue:   &awssqs.DeadLetterQueue{MaxReceiveCount: jsii.Number(5), Queue: deferDLQ},
 	})
 
+	canary := newCanary(st, cfg)
 	shared := sharedResources{
 		cfg: cfg, topic: topic, table: table, killSwitch: killSwitch, slack: slack,
-		deferQueue: deferQueue, undelivered: undelivered,
+		deferQueue: deferQueue, undelivered: undelivered, canary: canary,
 	}
 	fns := newFunctions(st, shared, grants)
 	routeEvents(st, shared, fns)
@@ -121,6 +122,7 @@ func New(app awscdk.App, cfg Config) (*Deployment, error) {
 		dlqs[title(name)+"FailedInvocations"] = fns[name].dlq
 	}
 	addAlarms(st, cfg, topic, fns, dlqs)
+	addHeartbeatAlarm(st, cfg, topic)
 
 	for _, region := range forwardRegions(cfg.Region) {
 		d.Forwarders = append(d.Forwarders, newForwarder(app, cfg, region, st))
@@ -129,6 +131,7 @@ func New(app awscdk.App, cfg Config) (*Deployment, error) {
 	output(st, "TopicArn", topic.TopicArn(), "SNS topic findings and alarms are published to")
 	output(st, "SlackSecretArn", slack.SecretArn(), "secret holding the Slack webhook URL")
 	output(st, "KillSwitchParameter", killSwitch.ParameterName(), "set to off to stop every remediation")
+	output(st, "HeartbeatParameterName", canary.parameter.ParameterName(), "the parameter the heartbeat canary writes (docs/tamper.md)")
 	output(st, "TableName", table.TableName(), "DynamoDB table for idempotency, circuit breaker and dedup")
 	output(st, "UndeliveredEventsQueueUrl", undelivered.QueueUrl(), "events that never reached a function")
 
@@ -146,6 +149,7 @@ type sharedResources struct {
 	slack       awssecretsmanager.ISecret
 	deferQueue  awssqs.Queue
 	undelivered awssqs.Queue
+	canary      canary
 }
 
 // encryptedTopic is an SSL-only topic encrypted with a key of its own

@@ -19,6 +19,7 @@ import (
 
 	"github.com/eksguard/eksguard/shared/config"
 	"github.com/eksguard/eksguard/shared/families"
+	"github.com/eksguard/eksguard/shared/heartbeat"
 	"github.com/eksguard/eksguard/shared/policy"
 	"github.com/eksguard/eksguard/shared/rules"
 	"github.com/eksguard/eksguard/shared/slackalert"
@@ -63,7 +64,8 @@ var (
 // fixture builds (once) the app for one scenario:
 //   - "eu-remediate": eu-west-1, every rule remediating, e-mail and HTTPS
 //     alerts, an existing Slack secret; has the us-east-1 forwarder.
-//   - "us-notify": us-east-1 with the built-in notify-only policy.
+//   - "us-notify": us-east-1 with the built-in notify-only policy, a
+//     heartbeat every 5 minutes and a 20-minute window.
 func fixture(t *testing.T, name string) *synthesized {
 	t.Helper()
 	fixturesMu.Lock()
@@ -83,6 +85,8 @@ func fixture(t *testing.T, name string) *synthesized {
 		ctx["clusterRegions"] = "eu-west-1,eu-central-1"
 	case "us-notify":
 		ctx["region"] = "us-east-1"
+		ctx["heartbeatMinutes"] = "5"
+		ctx["heartbeatWindowMinutes"] = "20"
 	default:
 		t.Fatalf("no fixture %s", name)
 	}
@@ -499,6 +503,9 @@ func TestFunctionEnvironment(t *testing.T) {
 		if name == families.Cluster.Name {
 			want = append(want, config.EnvDeferQueueURL)
 		}
+		if name == families.Tamper.Name {
+			want = append(want, config.EnvCanaryRoleARN)
+		}
 		if name == families.IAM.Name {
 			want = append(want, config.EnvClusterRegions)
 			if env[config.EnvClusterRegions] != "eu-west-1,eu-central-1" {
@@ -618,8 +625,8 @@ func TestNotifyModeHasNoWritePermission(t *testing.T) {
 			}
 		}
 	}
-	if n := len(s.mainJSON.resources("AWS::IAM::Policy")); n != len(FunctionNames())+1 {
-		t.Errorf("%d IAM policies, want the %d functions' default ones and the iam function's detection policy", n, len(FunctionNames()))
+	if n := len(s.mainJSON.resources("AWS::IAM::Policy")); n != len(FunctionNames())+2 {
+		t.Errorf("%d IAM policies, want the %d functions' default ones, the iam function's detection policy and the heartbeat canary's", n, len(FunctionNames()))
 	}
 }
 
@@ -761,14 +768,19 @@ func TestEncryptionTTLAndSSL(t *testing.T) {
 			t.Errorf("queue %s accepts non-TLS requests", id)
 		}
 	}
+	// The kill switch and the heartbeat parameter (TestHeartbeatCanary).
 	params := s.mainJSON.resources("AWS::SSM::Parameter")
-	if len(params) != 1 {
-		t.Fatalf("%d SSM parameters, want the kill switch", len(params))
+	if len(params) != 2 {
+		t.Fatalf("%d SSM parameters, want the kill switch and the heartbeat", len(params))
 	}
+	var kill []map[string]any
 	for _, p := range params {
-		if p["Name"] != "/eksguard/remediation" || p["Value"] != "on" {
-			t.Errorf("kill switch %v = %v", p["Name"], p["Value"])
+		if p["Name"] != heartbeat.Parameter("eksguard") {
+			kill = append(kill, p)
 		}
+	}
+	if len(kill) != 1 || kill[0]["Name"] != "/eksguard/remediation" || kill[0]["Value"] != "on" {
+		t.Errorf("kill switch: got %v, want /eksguard/remediation = on", kill)
 	}
 }
 

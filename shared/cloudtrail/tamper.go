@@ -1,6 +1,9 @@
 package cloudtrail
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // The request parameters of the calls that blind eksguard: CloudTrail trail
 // changes and changes to eksguard's own EventBridge rules, functions, topic,
@@ -181,4 +184,45 @@ func decoderFor(eventSource, eventName string) (func([]byte) (any, error), bool)
 	}
 	dec, ok := tamperDecoders[k]
 	return dec, ok
+}
+
+// SelectsManagementWrites reports whether classic selectors still log
+// management write events (the default of a selector is All, management
+// events included).
+func SelectsManagementWrites(sel []EventSelector) bool {
+	for _, s := range sel {
+		if s.IncludeManagementEvents != nil && !bool(*s.IncludeManagementEvents) {
+			continue
+		}
+		if strings.EqualFold(s.ReadWriteType, "ReadOnly") {
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+// SelectsAdvancedManagementWrites reports whether advanced selectors still
+// log management write events: some selector takes the Management category
+// and does not limit readOnly to true. (For management events CloudTrail
+// allows only eventCategory, readOnly and eventSource NotEquals conditions.)
+func SelectsAdvancedManagementWrites(sel []AdvancedEventSelector) bool {
+	for _, s := range sel {
+		management, writes := false, true
+		for _, f := range s.FieldSelectors {
+			switch f.Field {
+			case "eventCategory":
+				management = slices.Contains(f.Equals, "Management")
+			case "readOnly":
+				if slices.Contains(f.Equals, "true") && !slices.Contains(f.Equals, "false") ||
+					slices.Contains(f.NotEquals, "false") {
+					writes = false
+				}
+			}
+		}
+		if management && writes {
+			return true
+		}
+	}
+	return false
 }

@@ -44,6 +44,9 @@ const (
 	EnvClusterRegions = "EKSGUARD_CLUSTER_REGIONS"
 	// EnvSlackSecretARN is the Secrets Manager secret holding the Slack webhook URL.
 	EnvSlackSecretARN = "EKSGUARD_SLACK_SECRET_ARN"
+	// EnvCanaryRoleARN is the role the heartbeat canary writes the
+	// heartbeat parameter as (the tamper function only).
+	EnvCanaryRoleARN = "EKSGUARD_CANARY_ROLE_ARN"
 )
 
 // Names lists every variable with what it is for, for docs.
@@ -59,6 +62,7 @@ var Names = []struct{ Name, Purpose string }{
 	{EnvDeferMaxAttempts, "attempts in all for a fix that meets a busy cluster, before it is reported failed (default 8)"},
 	{EnvClusterRegions, "regions (comma-separated) whose clusters the iam function lists to tell cluster and node roles apart (default: its own region)"},
 	{EnvSlackSecretARN, "Secrets Manager secret holding the Slack webhook URL (notifier only)"},
+	{EnvCanaryRoleARN, "role of the heartbeat canary (tamper only): its write of the heartbeat parameter is recorded as heard, and nothing else it does is acted on"},
 }
 
 // MaxDeferDelay is the longest EKSGUARD_DEFER_DELAY_SECONDS accepted: the
@@ -92,6 +96,8 @@ type Settings struct {
 	ClusterRegions []string
 	// SlackSecretARN is EKSGUARD_SLACK_SECRET_ARN.
 	SlackSecretARN string
+	// CanaryRoles is EKSGUARD_CANARY_ROLE_ARN, split on commas.
+	CanaryRoles []string
 }
 
 // Load reads and checks every EKSGUARD_* variable: the policy (against
@@ -114,6 +120,7 @@ func Load(knownRules []string, required ...string) (Settings, error) {
 		DeferQueueURL:       value(EnvDeferQueueURL),
 		ClusterRegions:      list(EnvClusterRegions),
 		SlackSecretARN:      value(EnvSlackSecretARN),
+		CanaryRoles:         list(EnvCanaryRoleARN),
 	}
 	for _, name := range required {
 		purpose, known := purposeOf(name)

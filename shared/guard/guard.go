@@ -78,6 +78,9 @@ type Guard struct {
 	Publisher   Publisher
 	// Log is the logger (slog.Default() when nil).
 	Log *slog.Logger
+	// Canary, when set, is the heartbeat: what its role does is handled
+	// before the loop guard and the rules (heartbeat.go).
+	Canary *Canary
 }
 
 // RuleRemediationSuppressed is the finding raised when the circuit breaker
@@ -139,6 +142,9 @@ func (g *Guard) HandleEvent(ctx context.Context, raw json.RawMessage) error {
 		return fmt.Errorf("eksguard %s: %s event without an eventID", g.Family.Name, rec.EventName)
 	}
 	log := g.log().With("eventID", rec.EventID, "eventName", rec.EventName, "function", g.Family.Name)
+	if done, err := g.canary(ctx, rec, log); done {
+		return err
+	}
 	if g.isSelf(&rec.UserIdentity) {
 		log.InfoContext(ctx, "event caused by eksguard itself: not acted on", "outcome", finding.StatusIgnored, "actor", rec.UserIdentity.ActorRole())
 		return nil

@@ -24,6 +24,7 @@ import (
 	"github.com/eksguard/eksguard/shared/config"
 	"github.com/eksguard/eksguard/shared/deferral"
 	"github.com/eksguard/eksguard/shared/families"
+	"github.com/eksguard/eksguard/shared/heartbeat"
 	"github.com/eksguard/eksguard/shared/idempotency"
 	"github.com/eksguard/eksguard/shared/killswitch"
 	"github.com/eksguard/eksguard/shared/lambdaenv"
@@ -134,6 +135,13 @@ func New(cfg aws.Config, fam families.Family, s config.Settings, optFns ...func(
 	}
 	if s.KillSwitchParameter != "" {
 		g.Kill.SSM = ssm.NewFromConfig(cfg)
+	}
+	if len(s.CanaryRoles) > 0 && fam.Owns(families.SSM.EventSource, "PutParameter") {
+		g.Canary = &Canary{
+			Roles:     s.CanaryRoles,
+			Parameter: heartbeat.Parameter(pol.StackName()),
+			Recorder:  &heartbeat.Recorder{DB: db, Table: s.Table, Namespace: pol.StackName(), Metrics: os.Stdout},
+		}
 	}
 	if s.DeferQueueURL != "" {
 		g.Defer = &deferral.Queue{SQS: sqs.NewFromConfig(cfg), URL: s.DeferQueueURL}

@@ -2,7 +2,6 @@ package rules
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/eksguard/eksguard/shared/cloudtrail"
@@ -43,47 +42,6 @@ func actorName(r *cloudtrail.Record) string {
 		return r.UserIdentity.ARN
 	}
 	return "an unknown caller"
-}
-
-// selectsManagementWrites reports whether classic selectors still log
-// management write events (the default of a selector is All, management
-// events included).
-func selectsManagementWrites(sel []cloudtrail.EventSelector) bool {
-	for _, s := range sel {
-		if s.IncludeManagementEvents != nil && !bool(*s.IncludeManagementEvents) {
-			continue
-		}
-		if strings.EqualFold(s.ReadWriteType, "ReadOnly") {
-			continue
-		}
-		return true
-	}
-	return false
-}
-
-// selectsAdvancedManagementWrites reports whether advanced selectors still
-// log management write events: some selector takes the Management category
-// and does not limit readOnly to true. (For management events CloudTrail
-// allows only eventCategory, readOnly and eventSource NotEquals conditions.)
-func selectsAdvancedManagementWrites(sel []cloudtrail.AdvancedEventSelector) bool {
-	for _, s := range sel {
-		management, writes := false, true
-		for _, f := range s.FieldSelectors {
-			switch f.Field {
-			case "eventCategory":
-				management = slices.Contains(f.Equals, "Management")
-			case "readOnly":
-				if slices.Contains(f.Equals, "true") && !slices.Contains(f.Equals, "false") ||
-					slices.Contains(f.NotEquals, "false") {
-					writes = false
-				}
-			}
-		}
-		if management && writes {
-			return true
-		}
-	}
-	return false
 }
 
 // TrailLoggingStopped flags a trail that stops recording management writes.
@@ -139,12 +97,12 @@ var TrailLoggingStopped = Rule{
 			var what string
 			switch {
 			case ep.AdvancedEventSelectors != nil:
-				if selectsAdvancedManagementWrites(ep.AdvancedEventSelectors) {
+				if cloudtrail.SelectsAdvancedManagementWrites(ep.AdvancedEventSelectors) {
 					return nil
 				}
 				what = "advanced event selectors no longer select management write events"
 			case ep.EventSelectors != nil:
-				if selectsManagementWrites(ep.EventSelectors) {
+				if cloudtrail.SelectsManagementWrites(ep.EventSelectors) {
 					return nil
 				}
 				what = "event selectors no longer include management write events"

@@ -31,9 +31,9 @@ func TestSelectorsKeepManagementWrites(t *testing.T) {
 		}
 		var got bool
 		if p.AdvancedEventSelectors != nil {
-			got = selectsAdvancedManagementWrites(p.AdvancedEventSelectors)
+			got = cloudtrail.SelectsAdvancedManagementWrites(p.AdvancedEventSelectors)
 		} else {
-			got = selectsManagementWrites(p.EventSelectors)
+			got = cloudtrail.SelectsManagementWrites(p.EventSelectors)
 		}
 		if got != c.want {
 			t.Errorf("%s: keeps management writes = %v, want %v", c.name, got, c.want)

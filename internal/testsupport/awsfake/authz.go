@@ -310,7 +310,7 @@ var ssmModel = iamModel{
 	denied: Fault{Status: http.StatusBadRequest, Code: "AccessDeniedException"},
 	badKey: Fault{Status: http.StatusBadRequest, Code: "UnrecognizedClientException"},
 	target: func(_ *http.Request, body []byte, op string, s scope) (string, map[string][]string, bool) {
-		if op != "GetParameter" {
+		if op != "GetParameter" && op != "PutParameter" {
 			return "", nil, false
 		}
 		name := jsonField(body, "Name")

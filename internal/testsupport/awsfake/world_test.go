@@ -115,3 +115,33 @@ func TestWorldReset(t *testing.T) {
 		t.Errorf("message IDs %q then %+v: want a new, unique ID", first, p)
 	}
 }
+
+// PutParameter creates a String parameter, refuses to replace it without
+// Overwrite, and counts versions.
+func TestSSMPutParameter(t *testing.T) {
+	w := awsfake.New(t)
+	c := ssm.NewFromConfig(awsfake.Config("eu-west-1"), func(o *ssm.Options) { o.BaseEndpoint = aws.String(w.SSM.URL) })
+	ctx := context.Background()
+	put := func(value string, overwrite bool) (int64, error) {
+		out, err := c.PutParameter(ctx, &ssm.PutParameterInput{Name: aws.String("/eksguard/heartbeat"), Value: aws.String(value),
+			Type: ssmtypes.ParameterTypeString, Overwrite: aws.Bool(overwrite)})
+		if err != nil {
+			return 0, err
+		}
+		return out.Version, nil
+	}
+	if v, err := put("a", false); err != nil || v != 1 {
+		t.Fatalf("first put: got version %d, %v; want 1", v, err)
+	}
+	var exists *ssmtypes.ParameterAlreadyExists
+	if _, err := put("b", false); !errors.As(err, &exists) {
+		t.Fatalf("put without overwrite: got %v, want ParameterAlreadyExists", err)
+	}
+	if v, err := put("c", true); err != nil || v != 2 {
+		t.Fatalf("overwrite: got version %d, %v; want 2", v, err)
+	}
+	got, err := c.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String("/eksguard/heartbeat")})
+	if err != nil || aws.ToString(got.Parameter.Value) != "c" {
+		t.Fatalf("get: got %v, %v; want c", got, err)
+	}
+}
