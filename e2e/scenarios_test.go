@@ -223,6 +223,39 @@ func scenarioDuplicateDelivery(t *testing.T, s *stand) string {
 	return "3 deliveries: 1 DisassociateAccessPolicy, 1 SNS message, 1 Slack post"
 }
 
+// correlation: an access policy associated and, 14 minutes later,
+// disassociated (two samples of events/) are two deliveries to the access
+// function, neither of which gives a finding alone; the second gives
+// access-granted-then-removed through the marks the first left in the
+// table. The iam-enforced scenario then finds the function was granted
+// every call it made.
+func scenarioCorrelation(t *testing.T, s *stand) string {
+	s.reset()
+	for _, path := range []string{"access/associate-view-policy-to-dev.json", "access/disassociate-view-policy-from-dev.json"} {
+		raw := s.event(t, path)
+		applyChange(t, s.world, raw)
+		_, out := s.deliver(t, raw)
+		answeredNull(t, path, out)
+	}
+	notes := s.notes(t)
+	if len(notes) != 1 {
+		t.Fatalf("got %d alerts (%v), want one", len(notes), notes)
+	}
+	f := notes[0].F
+	if f.Rule != "access-granted-then-removed" || f.EventName != "DisassociateAccessPolicy" || f.Outcome.Status != finding.StatusNoPlan {
+		t.Errorf("got %s on %s (%s), want access-granted-then-removed on the disassociation, no plan", f.Rule, f.EventName, f.Outcome.Status)
+	}
+	table := s.dep.Functions["access"].Env["EKSGUARD_TABLE"]
+	it, ok := s.world.DynamoDB.Get(table, "correlation#"+roleARN("dev-team"))
+	if !ok || it.N("count") != "2" {
+		t.Errorf("correlation item %v in %s, want two marks", it, table)
+	}
+	if w := s.writes(); len(w) != 0 {
+		t.Errorf("writes = %v, want none (the rule has no fix)", w)
+	}
+	return "associate, then disassociate 14m7s later: 1 access-granted-then-removed, 2 marks in the table"
+}
+
 // own-role: an event caused by eksguard's own role (the cluster function's
 // execution role, as the stack lists it in EKSGUARD_REMEDIATION_ROLE_ARN)
 // is ignored: no claim, no call, no finding, one log line. The same event

@@ -58,6 +58,14 @@ func seedAccount(w *awsfake.World, d *deployment, hook *slackHook) {
 			roleARN("platform-admins"): {Policies: []string{clusterAdminPolicy}},
 		},
 	})
+	// Three more clusters of the account, for the grant spree samples
+	// (events/access/grant-spree-*: one role given access on five clusters).
+	for _, name := range []string{"ledger-prod", "search-prod", "identity-prod"} {
+		w.EKS.Put(awsfake.Cluster{
+			Name: name, RoleARN: roleARN("checkout-staging-cluster-role"), PrivateAccess: true,
+			Logs: []string{"api", "audit", "authenticator"},
+		})
+	}
 	w.IAM.PutRole("payments-prod-cluster-role", managed("AmazonEKSClusterPolicy", "AmazonEKSVPCResourceController")...)
 	w.IAM.PutRole("checkout-staging-cluster-role", managed("AmazonEKSClusterPolicy")...)
 	for _, r := range []string{"payments-prod-node-role", "checkout-staging-node-role"} {

@@ -87,8 +87,9 @@ func newFunctions(st awscdk.Stack, sh sharedResources, grants map[string][]State
 			env[config.EnvRemediationRoleARN] = ownRoles
 			env[config.EnvKillSwitchParameter] = sh.killSwitch.ParameterName()
 			sh.topic.GrantPublish(f.role)
-			// Idempotency claims and breaker counters are conditional updates
-			// (shared/idempotency, shared/breaker).
+			// Idempotency claims, breaker counters and (in the access function)
+			// correlation marks are updates (shared/idempotency, shared/breaker,
+			// shared/correlation/table).
 			sh.table.Grant(f.role, jsii.String("dynamodb:UpdateItem"))
 			f.role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Sid:       jsii.String("ReadKillSwitch"),

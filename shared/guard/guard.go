@@ -2,10 +2,21 @@
 //
 //	decode the EventBridge envelope -> check the event is the family's ->
 //	loop guard (ignore eksguard's own calls) -> enrich (IAM roles through
-//	EKS) -> assess with the rules -> stop here when there is no finding ->
+//	EKS) -> assess with the rules -> record the correlation mark and run
+//	the correlation rules -> stop here when there is no finding ->
 //	claim the event ID (idempotency) -> for each finding: mode, kill switch,
 //	pre-check, circuit breaker, execute or defer -> record the outcome ->
 //	publish -> mark the event completed.
+//
+// An event without a finding writes nothing, with one exception: a
+// successful CreateAccessEntry, DeleteAccessEntry, AssociateAccessPolicy
+// or DisassociateAccessPolicy (and only these four) appends its mark to the
+// principal's correlation item in the table (Marks), finding or not, since
+// the correlation rules judge it together with the principal's later grants
+// and removals. A mark that cannot be recorded fails the event after its
+// own findings are handled, so that the retry (which finds them completed)
+// records it; only when the table takes neither the mark nor the claim is
+// the mark given up, logged, rather than the findings published twice.
 //
 // A remediation that fails never stops the alert: its outcome (with the
 // AWS error code) is published like any other. The cluster function also
@@ -29,6 +40,7 @@ import (
 
 	"github.com/eksguard/eksguard/shared/breaker"
 	"github.com/eksguard/eksguard/shared/cloudtrail"
+	"github.com/eksguard/eksguard/shared/correlation"
 	"github.com/eksguard/eksguard/shared/deferral"
 	"github.com/eksguard/eksguard/shared/families"
 	"github.com/eksguard/eksguard/shared/finding"
@@ -63,6 +75,10 @@ type Guard struct {
 	Breaker   *breaker.Breaker
 	Kill      *killswitch.Switch
 	Exec      *remediate.Executor
+	// Marks, when set, remembers the grants and removals of cluster access
+	// the correlation rules read (a correlation/table.Store in the access
+	// function); nil runs no correlation rule.
+	Marks correlation.Store
 	// Roles, when set, looks up through EKS whether an IAM event's role is
 	// a cluster or node role that the policy's role patterns do not cover.
 	Roles *remediate.Roles
@@ -158,7 +174,12 @@ func (g *Guard) HandleEvent(ctx context.Context, raw json.RawMessage) error {
 	if err != nil {
 		return err
 	}
+	cs, markErr := g.correlate(ctx, rec, pol, log)
+	fs = append(fs, cs...)
 	if len(fs) == 0 {
+		if markErr != nil {
+			return markErr
+		}
 		log.InfoContext(ctx, "event handled", "findings", 0)
 		return nil
 	}
@@ -171,7 +192,7 @@ func (g *Guard) HandleEvent(ctx context.Context, raw json.RawMessage) error {
 		log.ErrorContext(ctx, "cannot claim the event; findings are published without remediation", "error", claimErr)
 	case state == idempotency.Done:
 		log.InfoContext(ctx, "duplicate delivery of a completed event: nothing to do")
-		return nil
+		return markErr
 	case state == idempotency.Busy:
 		log.WarnContext(ctx, "event is being handled by another invocation; asking for a retry")
 		return fmt.Errorf("eksguard %s: event %s: %w", g.Family.Name, rec.EventID, idempotency.ErrBusy)
@@ -198,7 +219,14 @@ func (g *Guard) HandleEvent(ctx context.Context, raw json.RawMessage) error {
 		}
 	}
 	log.InfoContext(ctx, "event handled", "findings", len(fs))
-	return nil
+	if markErr != nil && claim == nil {
+		// The table took neither the mark nor the claim: a retry would
+		// publish the findings again, so the mark is given up.
+		log.ErrorContext(ctx, "correlation mark lost: the table is unavailable", "error", markErr)
+		return nil
+	}
+	// A retry finds the event completed and records only the mark.
+	return markErr
 }
 
 // isSelf reports whether the call was made by one of eksguard's roles.
@@ -224,6 +252,25 @@ func (g *Guard) assess(ctx context.Context, rec *cloudtrail.Record, pol *policy.
 		}
 	}()
 	return g.Assess(rec, pol), nil
+}
+
+// correlate records the event's correlation mark, when it leaves one and a
+// correlation rule is on, and runs the correlation rules over it and the
+// principal's marks within the window.
+func (g *Guard) correlate(ctx context.Context, rec *cloudtrail.Record, pol *policy.Policy, log *slog.Logger) ([]finding.Finding, error) {
+	if g.Marks == nil || !rules.Correlating(pol) {
+		return nil, nil
+	}
+	m, ok := rules.MarkOf(rec, pol)
+	if !ok {
+		return nil, nil
+	}
+	recent, err := g.Marks.Record(ctx, m, pol.Correlation.Window.Duration)
+	if err != nil {
+		log.ErrorContext(ctx, "cannot record the correlation mark; the event's own findings are handled, then a retry is asked for", "error", err)
+		return nil, fmt.Errorf("eksguard %s: event %s: %w", g.Family.Name, rec.EventID, err)
+	}
+	return rules.Correlate(&m, recent, rec, pol), nil
 }
 
 // enrich returns the policy, extended with the event's role as a cluster or

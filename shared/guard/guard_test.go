@@ -56,7 +56,8 @@ func TestRemediates(t *testing.T) {
 	if err := h.g.HandleEvent(context.Background(), event(t, adminEvent, nil)); err != nil {
 		t.Fatal(err)
 	}
-	h.ops("dynamodb:UpdateItem", // claim event#...
+	h.ops("dynamodb:UpdateItem", // correlation#<principal>: the association's mark
+		"dynamodb:UpdateItem",              // claim event#...
 		"ssm:GetParameter",                 // kill switch
 		"eks:ListAssociatedAccessPolicies", // pre-check
 		"dynamodb:UpdateItem",              // circuit breaker
@@ -87,8 +88,9 @@ func TestRemediates(t *testing.T) {
 	}
 }
 
-// An event that gives no finding is assessed and dropped without a single
-// AWS call: no claim, no completion record.
+// An event that gives no finding is assessed and dropped with no claim and
+// no completion record; a grant or removal of access (as here) leaves only
+// its correlation mark, and an event of any other kind writes nothing.
 func TestNoFindingNoWrite(t *testing.T) {
 	h := newHarness(t, families.Access, remediateAll, nil)
 	h.w.EKS.Put(paymentsProd(viewPol))
@@ -97,13 +99,23 @@ func TestNoFindingNoWrite(t *testing.T) {
 	if err := h.g.HandleEvent(context.Background(), json.RawMessage(raw)); err != nil {
 		t.Fatal(err)
 	}
-	h.ops()
+	h.ops("dynamodb:UpdateItem")
 	if fs := h.published(); len(fs) != 0 {
 		t.Fatalf("published %+v, want nothing", fs)
 	}
 	if _, ok := h.w.DynamoDB.Get(table, "event#"+adminEventID); ok {
 		t.Fatal("an event with no finding left an idempotency record")
 	}
+	if it, ok := h.w.DynamoDB.Get(table, "correlation#"+devTeam); !ok || it.N("count") != "1" {
+		t.Fatalf("correlation item %v, want one mark", it)
+	}
+	// An UpdateAccessEntry with no finding leaves no mark: no call at all.
+	h.w.Log.Reset()
+	raw = strings.NewReplacer(`"AssociateAccessPolicy"`, `"UpdateAccessEntry"`).Replace(raw)
+	if err := h.g.HandleEvent(context.Background(), json.RawMessage(raw)); err != nil {
+		t.Fatal(err)
+	}
+	h.ops()
 }
 
 func TestAlreadyCompliant(t *testing.T) {
@@ -112,7 +124,7 @@ func TestAlreadyCompliant(t *testing.T) {
 	if err := h.g.HandleEvent(context.Background(), event(t, adminEvent, nil)); err != nil {
 		t.Fatal(err)
 	}
-	h.ops("dynamodb:UpdateItem", "ssm:GetParameter", "eks:ListAssociatedAccessPolicies",
+	h.ops("dynamodb:UpdateItem", "dynamodb:UpdateItem", "ssm:GetParameter", "eks:ListAssociatedAccessPolicies",
 		"dynamodb:UpdateItem", "sns:Publish", "dynamodb:UpdateItem", "dynamodb:UpdateItem")
 	f := one(t, h.published())
 	if f.Outcome.Status != finding.StatusAlreadyCompliant || !strings.Contains(f.Outcome.Message, "no longer associated") {
@@ -129,7 +141,7 @@ func TestNotifyModeCarriesTheCall(t *testing.T) {
 	if err := h.g.HandleEvent(context.Background(), event(t, adminEvent, nil)); err != nil {
 		t.Fatal(err)
 	}
-	h.ops("dynamodb:UpdateItem", "dynamodb:UpdateItem", "sns:Publish", "dynamodb:UpdateItem", "dynamodb:UpdateItem")
+	h.ops("dynamodb:UpdateItem", "dynamodb:UpdateItem", "dynamodb:UpdateItem", "sns:Publish", "dynamodb:UpdateItem", "dynamodb:UpdateItem")
 	f := one(t, h.published())
 	want := "aws eks disassociate-access-policy --cluster-name payments-prod --principal-arn " + devTeam + " --policy-arn " + adminPol + " --region eu-west-1"
 	if f.Outcome.Status != finding.StatusSkippedMode || !strings.Contains(f.Outcome.Message, "notify mode") || !strings.Contains(f.Outcome.Message, want) {
@@ -150,7 +162,7 @@ func TestKillSwitch(t *testing.T) {
 		if err := h.g.HandleEvent(context.Background(), event(t, adminEvent, nil)); err != nil {
 			t.Fatal(err)
 		}
-		h.ops("dynamodb:UpdateItem", "dynamodb:UpdateItem", "sns:Publish", "dynamodb:UpdateItem", "dynamodb:UpdateItem")
+		h.ops("dynamodb:UpdateItem", "dynamodb:UpdateItem", "dynamodb:UpdateItem", "sns:Publish", "dynamodb:UpdateItem", "dynamodb:UpdateItem")
 		f := one(t, h.published())
 		if f.Outcome.Status != finding.StatusSkippedKill || !strings.Contains(f.Outcome.Message, "EKSGUARD_REMEDIATION is off") ||
 			!strings.Contains(f.Outcome.Message, "aws eks disassociate-access-policy") {
@@ -164,7 +176,7 @@ func TestKillSwitch(t *testing.T) {
 		if err := h.g.HandleEvent(context.Background(), event(t, adminEvent, nil)); err != nil {
 			t.Fatal(err)
 		}
-		h.ops("dynamodb:UpdateItem", "ssm:GetParameter", "dynamodb:UpdateItem", "sns:Publish", "dynamodb:UpdateItem", "dynamodb:UpdateItem")
+		h.ops("dynamodb:UpdateItem", "dynamodb:UpdateItem", "ssm:GetParameter", "dynamodb:UpdateItem", "sns:Publish", "dynamodb:UpdateItem", "dynamodb:UpdateItem")
 		f := one(t, h.published())
 		if f.Outcome.Status != finding.StatusSkippedKill || !strings.Contains(f.Outcome.Message, killParam+` is "off"`) {
 			t.Fatalf("outcome = %+v", f.Outcome)
@@ -260,10 +272,10 @@ func TestSameEventThreeTimes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	h.ops("dynamodb:UpdateItem", "ssm:GetParameter", "eks:ListAssociatedAccessPolicies", "dynamodb:UpdateItem",
+	h.ops("dynamodb:UpdateItem", "dynamodb:UpdateItem", "ssm:GetParameter", "eks:ListAssociatedAccessPolicies", "dynamodb:UpdateItem",
 		"eks:DisassociateAccessPolicy", "dynamodb:UpdateItem", "sns:Publish", "dynamodb:UpdateItem", "dynamodb:UpdateItem",
-		"dynamodb:UpdateItem", // second delivery: the claim finds the event completed
-		"dynamodb:UpdateItem") // third delivery: same
+		"dynamodb:UpdateItem", "dynamodb:UpdateItem", // second delivery: the mark again (kept once), the claim finds the event completed
+		"dynamodb:UpdateItem", "dynamodb:UpdateItem") // third delivery: same
 	if n := len(h.published()); n != 1 {
 		t.Fatalf("%d alerts, want 1", n)
 	}
@@ -283,7 +295,7 @@ func TestConcurrentDeliveryIsRetriedAndCrashedClaimExpires(t *testing.T) {
 	if !errors.Is(err, idempotency.ErrBusy) {
 		t.Fatalf("err = %v, want ErrBusy so the platform retries", err)
 	}
-	h.ops("dynamodb:UpdateItem")
+	h.ops("dynamodb:UpdateItem", "dynamodb:UpdateItem")
 	// The platform's retry comes after the lease: it proceeds.
 	h.now = lease.Add(time.Second)
 	if err := h.g.HandleEvent(context.Background(), event(t, adminEvent, nil)); err != nil {
@@ -309,7 +321,7 @@ func TestPublishFailureRetriesOnlyThePublish(t *testing.T) {
 	if err := h.g.HandleEvent(context.Background(), ev); err != nil {
 		t.Fatal(err)
 	}
-	h.ops("dynamodb:UpdateItem", "sns:Publish", "dynamodb:UpdateItem", "dynamodb:UpdateItem")
+	h.ops("dynamodb:UpdateItem", "dynamodb:UpdateItem", "sns:Publish", "dynamodb:UpdateItem", "dynamodb:UpdateItem")
 	if f := one(t, h.published()); f.Outcome.Status != finding.StatusRemediated {
 		t.Fatalf("outcome = %+v", f.Outcome)
 	}
@@ -370,14 +382,71 @@ func TestMalformedAndMisroutedEventsFail(t *testing.T) {
 func TestIdempotencyTableDownStillAlerts(t *testing.T) {
 	h := newHarness(t, families.Access, remediateAll, nil)
 	h.w.EKS.Put(paymentsProd(adminPol))
-	h.w.DynamoDB.Fail("UpdateItem", 1, awsfake.Fault{Status: 400, Code: "ResourceNotFoundException", Message: "Requested resource not found"})
+	// The table takes neither the correlation mark nor the claim: the alert
+	// still goes out, once (the mark is given up, not retried).
+	h.w.DynamoDB.Fail("UpdateItem", 2, awsfake.Fault{Status: 400, Code: "ResourceNotFoundException", Message: "Requested resource not found"})
 	if err := h.g.HandleEvent(context.Background(), event(t, adminEvent, nil)); err != nil {
 		t.Fatal(err)
 	}
-	h.ops("dynamodb:UpdateItem", "ssm:GetParameter", "sns:Publish")
+	h.ops("dynamodb:UpdateItem", "dynamodb:UpdateItem", "ssm:GetParameter", "sns:Publish")
+	if !strings.Contains(h.logs.String(), "correlation mark lost") {
+		t.Errorf("logs do not say the mark was lost:\n%s", h.logs)
+	}
 	f := one(t, h.published())
 	if f.Outcome.Status != finding.StatusFailed || f.Outcome.ErrorCode != "ResourceNotFoundException" || !strings.Contains(f.Outcome.Message, "not remediated") {
 		t.Fatalf("outcome = %+v", f.Outcome)
+	}
+}
+
+// A mark the table does not take fails the event after its findings are
+// handled; the retry finds them completed and records only the mark.
+func TestMarkFailureIsRetried(t *testing.T) {
+	h := newHarness(t, families.Access, remediateAll, nil)
+	h.w.EKS.Put(paymentsProd(adminPol))
+	h.w.DynamoDB.Fail("UpdateItem", 1, awsfake.Fault{Status: 400, Code: "ValidationException", Message: "Item size has exceeded the maximum allowed size"})
+	ev := event(t, adminEvent, nil)
+	err := h.g.HandleEvent(context.Background(), ev)
+	if err == nil || !strings.Contains(err.Error(), "record AssociateAccessPolicy mark") {
+		t.Fatalf("got error %v, want the mark's, so the platform retries", err)
+	}
+	if f := one(t, h.published()); f.Outcome.Status != finding.StatusRemediated {
+		t.Fatalf("outcome = %+v", f.Outcome)
+	}
+	h.w.Log.Reset()
+	if err := h.g.HandleEvent(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	h.ops("dynamodb:UpdateItem", "dynamodb:UpdateItem") // the mark, the claim (completed)
+	if n := len(h.published()); n != 1 {
+		t.Fatalf("got %d alerts, want 1", n)
+	}
+	if it, ok := h.w.DynamoDB.Get(table, "correlation#"+devTeam); !ok || it.N("count") != "1" {
+		t.Fatalf("correlation item %v, want the one mark", it)
+	}
+}
+
+// The access function pairs a removal with the grant it undoes, across
+// invocations, through the table.
+func TestCorrelationAcrossEvents(t *testing.T) {
+	h := newHarness(t, families.Access, notifyAll, nil)
+	grant := event(t, "access/associate-view-policy-to-dev.json", nil)
+	removal := event(t, "access/disassociate-view-policy-from-dev.json", nil)
+	for _, ev := range []json.RawMessage{grant, removal} {
+		if err := h.g.HandleEvent(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := one(t, h.published())
+	if f.Rule != "access-granted-then-removed" || f.EventName != "DisassociateAccessPolicy" || f.Cluster != "payments-prod" ||
+		!strings.Contains(f.Summary, "lasted 14m7s") {
+		t.Fatalf("got %s on %s (%s): %s; want access-granted-then-removed on the disassociation, lasted 14m7s", f.Rule, f.EventName, f.Cluster, f.Summary)
+	}
+	// The association's mark; then the disassociation's mark, the claim,
+	// the outcome step, the publish, its step and the completion.
+	h.ops("dynamodb:UpdateItem", "dynamodb:UpdateItem", "dynamodb:UpdateItem", "dynamodb:UpdateItem", "sns:Publish", "dynamodb:UpdateItem", "dynamodb:UpdateItem")
+	it, ok := h.w.DynamoDB.Get(table, "correlation#"+devTeam)
+	if !ok || it.N("count") != "2" || it.N("expiresAt") != itoa(h.now.Add(25*time.Hour).Unix()) {
+		t.Fatalf("correlation item %v, want two marks expiring 25h (window and retention) after the last write", it)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/eksguard/eksguard/internal/testsupport/awsfake"
 	"github.com/eksguard/eksguard/shared/config"
+	marktable "github.com/eksguard/eksguard/shared/correlation/table"
 	"github.com/eksguard/eksguard/shared/families"
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/guard"
@@ -85,6 +86,9 @@ func newHarness(t *testing.T, fam families.Family, policyDoc string, env map[str
 	g.Events.Now, g.Breaker.Now, g.Kill.Now = clock, clock, clock
 	if g.Roles != nil {
 		g.Roles.Now = clock
+	}
+	if m, ok := g.Marks.(*marktable.Store); ok {
+		m.Now = clock
 	}
 	n := 0
 	g.Events.NewToken = func() string { n++; return fmt.Sprintf("claim-%d", n) }

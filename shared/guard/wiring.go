@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 
 	"github.com/eksguard/eksguard/shared/breaker"
 	"github.com/eksguard/eksguard/shared/config"
+	"github.com/eksguard/eksguard/shared/correlation/table"
 	"github.com/eksguard/eksguard/shared/deferral"
 	"github.com/eksguard/eksguard/shared/families"
 	"github.com/eksguard/eksguard/shared/heartbeat"
@@ -145,6 +147,10 @@ func New(cfg aws.Config, fam families.Family, s config.Settings, optFns ...func(
 	}
 	if s.DeferQueueURL != "" {
 		g.Defer = &deferral.Queue{SQS: sqs.NewFromConfig(cfg), URL: s.DeferQueueURL}
+	}
+	if slices.ContainsFunc(rules.All(), func(r rules.Rule) bool { return r.Correlate != nil && r.ReadsFor(fam) }) {
+		// Correlation marks are list appends (shared/correlation/table).
+		g.Marks = &table.Store{DB: db, Table: s.Table}
 	}
 	if fam.Name == families.IAM.Name {
 		regions := s.ClusterRegions

@@ -12,6 +12,7 @@ import (
 	"github.com/eksguard/eksguard/internal/testsupport/awsfake"
 	"github.com/eksguard/eksguard/shared/cloudtrail"
 	"github.com/eksguard/eksguard/shared/config"
+	marktable "github.com/eksguard/eksguard/shared/correlation/table"
 	"github.com/eksguard/eksguard/shared/families"
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/guard"
@@ -52,6 +53,18 @@ func TestNewFillsTheDefaults(t *testing.T) {
 	}
 	if g.Roles == nil || !reflect.DeepEqual(g.Roles.Regions, []string{"eu-west-1"}) {
 		t.Errorf("iam Roles = %+v, want a lookup in eu-west-1", g.Roles)
+	}
+	// Only the access function, which is routed the grants and removals,
+	// keeps correlation marks, in the table.
+	if g.Marks != nil {
+		t.Errorf("iam Marks = %#v, want none", g.Marks)
+	}
+	g, err = guard.New(awsfake.Config("eu-west-1"), families.Access, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, ok := g.Marks.(*marktable.Store); !ok || m.Table != table || m.DB == nil {
+		t.Errorf("access Marks = %#v, want a table store on %s", g.Marks, table)
 	}
 }
 

@@ -44,13 +44,16 @@ func TestParseJSONRoundTrip(t *testing.T) {
 
 func TestParseJSONIsStrict(t *testing.T) {
 	tests := map[string]struct{ doc, want string }{
-		"unknown key":   {`{"version":1,"principals":{"admin":["x"]}}`, `unknown field "admin"`},
-		"wrong type":    {`{"version":1,"principals":{"admins":"arn:aws:iam::111122223333:role/a"}}`, "principals.admins: want []string, got string"},
-		"bad CIDR":      {`{"version":1,"endpoint":{"publicAccessCidrs":["10.0.0.0/33"]}}`, "endpoint.publicAccessCidrs[0]"},
-		"unknown rule":  {`{"version":1,"rules":{"no-such-rule":{"mode":"notify"}}}`, "no-such-rule"},
-		"two documents": {`{"version":1} {"version":1}`, "more than one JSON document"},
-		"not JSON":      {"version: 1\n", "EKSGUARD_POLICY: invalid character"},
-		"version":       {`{"version":2}`, "version"},
+		"unknown key":          {`{"version":1,"principals":{"admin":["x"]}}`, `unknown field "admin"`},
+		"wrong type":           {`{"version":1,"principals":{"admins":"arn:aws:iam::111122223333:role/a"}}`, "principals.admins: want []string, got string"},
+		"bad CIDR":             {`{"version":1,"endpoint":{"publicAccessCidrs":["10.0.0.0/33"]}}`, "endpoint.publicAccessCidrs[0]"},
+		"unknown rule":         {`{"version":1,"rules":{"no-such-rule":{"mode":"notify"}}}`, "no-such-rule"},
+		"two documents":        {`{"version":1} {"version":1}`, "more than one JSON document"},
+		"not JSON":             {"version: 1\n", "EKSGUARD_POLICY: invalid character"},
+		"version":              {`{"version":2}`, "version"},
+		"correlation key":      {`{"version":1,"correlation":{"window":"1h","count":5}}`, `unknown field "count"`},
+		"correlation clusters": {`{"version":1,"correlation":{"clusters":-2}}`, "correlation.clusters"},
+		"correlation window":   {`{"version":1,"correlation":{"window":"25h"}}`, "correlation.window"},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {

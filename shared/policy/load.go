@@ -234,6 +234,12 @@ func (v *validator) check(p *Policy, knownRules []string) {
 	if p.Notify.DedupWindow.Duration < 0 {
 		v.errorf("notify.dedupWindow", "must not be negative")
 	}
+	if w := p.Correlation.Window.Duration; w < 0 || w > MaxCorrelationWindow {
+		v.errorf("correlation.window", "must be between 0 (the default, %s) and %s, got %s", DefaultCorrelationWindow, MaxCorrelationWindow, w)
+	}
+	if c := p.Correlation.Clusters; c < 0 || c == 1 {
+		v.errorf("correlation.clusters", "must be at least 2 (0 for the default, %d), got %d", DefaultCorrelationClusters, c)
+	}
 	if p.Remediation.MaxPerResourcePerHour < 0 {
 		v.errorf("remediation.maxPerResourcePerHour", "must not be negative")
 	}

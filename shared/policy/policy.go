@@ -30,7 +30,9 @@ type Policy struct {
 	Notify            Notify                `yaml:"notify" json:"notify"`
 	Remediation       Remediation           `yaml:"remediation" json:"remediation"`
 	Self              Self                  `yaml:"self" json:"self"`
-	sourceName        string
+	// Correlation bounds the rules that read several events together.
+	Correlation Correlation `yaml:"correlation" json:"correlation"`
+	sourceName  string
 }
 
 // Defaults apply to every rule that does not say otherwise.
@@ -136,6 +138,26 @@ type Self struct {
 	StackName string `yaml:"stackName" json:"stackName,omitempty"`
 }
 
+// Correlation settings: how far back the rules that read several events
+// together look, and how many clusters make a spree.
+type Correlation struct {
+	// Window is how long a grant or removal is remembered (1h when zero).
+	Window Duration `yaml:"window" json:"window"`
+	// Clusters is how many distinct clusters one principal must be given
+	// access on within Window for principal-granted-many-clusters (5 when
+	// zero).
+	Clusters int `yaml:"clusters" json:"clusters"`
+}
+
+// Correlation defaults.
+const (
+	DefaultCorrelationWindow   = time.Hour
+	DefaultCorrelationClusters = 5
+	// MaxCorrelationWindow bounds the window: the state of a correlation is
+	// kept that long, in the table and in a replay's memory.
+	MaxCorrelationWindow = 24 * time.Hour
+)
+
 // DefaultStackName is the stack name when the policy does not give one.
 const DefaultStackName = "eksguard"
 
@@ -219,6 +241,12 @@ func (p *Policy) applyDefaults() {
 	}
 	if p.Rules == nil {
 		p.Rules = map[string]RuleConfig{}
+	}
+	if p.Correlation.Window.Duration == 0 {
+		p.Correlation.Window.Duration = DefaultCorrelationWindow
+	}
+	if p.Correlation.Clusters == 0 {
+		p.Correlation.Clusters = DefaultCorrelationClusters
 	}
 }
 

@@ -28,6 +28,7 @@ notify:
   sns: {minSeverity: critical, format: chatbot}
   dedupWindow: 5m
 remediation: {maxPerResourcePerHour: 5}
+correlation: {window: 30m, clusters: 3}
 `
 
 func TestParseFull(t *testing.T) {
@@ -47,6 +48,9 @@ func TestParseFull(t *testing.T) {
 	}
 	if p.Notify.DedupWindow.Duration != 5*time.Minute || p.Remediation.MaxPerResourcePerHour != 5 {
 		t.Errorf("dedup %v breaker %d", p.Notify.DedupWindow, p.Remediation.MaxPerResourcePerHour)
+	}
+	if p.Correlation.Window.Duration != 30*time.Minute || p.Correlation.Clusters != 3 {
+		t.Errorf("correlation = %v, %d clusters; want 30m, 3", p.Correlation.Window, p.Correlation.Clusters)
 	}
 	if !p.IsClusterRole("payments-prod-cluster-role") || p.IsClusterRole("payments-prod-node-role") || !p.IsNodeRole("x-node-role") {
 		t.Error("role patterns from the file must replace the defaults")
@@ -69,6 +73,9 @@ func TestDefault(t *testing.T) {
 	}
 	if p.Remediation.MaxPerResourcePerHour != 3 || p.Notify.DedupWindow.Duration != 15*time.Minute {
 		t.Error("default breaker 3/hour and dedup 15m")
+	}
+	if p.Correlation.Window.Duration != time.Hour || p.Correlation.Clusters != 5 {
+		t.Errorf("default correlation = %v, %d clusters; want 1h, 5", p.Correlation.Window, p.Correlation.Clusters)
 	}
 }
 
@@ -107,6 +114,11 @@ func TestParseErrorsGiveLine(t *testing.T) {
 		{"remediate by default without admins", "version: 1\ndefaults: {mode: remediate}\n", []string{"defaults.mode", "cluster-admin-granted cannot remediate"}},
 		{"duplicate key", "version: 1\nversion: 1\n", []string{"p.yaml", "line 2"}},
 		{"node egress without approved CIDRs", "version: 1\nendpoint:\n  approvedIncludesNodeEgress: true\n", []string{"p.yaml:3", "endpoint.approvedIncludesNodeEgress", "publicAccessCidrs is empty"}},
+		{"negative correlation window", "version: 1\ncorrelation:\n  window: -1h\n", []string{"p.yaml:3", "correlation.window", "-1h"}},
+		{"correlation window past a day", "version: 1\ncorrelation: {window: 48h}\n", []string{"correlation.window", "24h0m0s"}},
+		{"one cluster is no spree", "version: 1\ncorrelation:\n  clusters: 1\n", []string{"p.yaml:3", "correlation.clusters", "at least 2"}},
+		{"correlation window not a duration", "version: 1\ncorrelation: {window: hourly}\n", []string{"p.yaml", "hourly"}},
+		{"unknown correlation key", "version: 1\ncorrelation: {principals: 3}\n", []string{"p.yaml", "principals"}},
 		{"empty protected cluster", "version: 1\nclusters: {protected: [\"\"]}\n", []string{"clusters.protected[0]", "empty"}},
 		{"issuer that is not a URL", "version: 1\nidentityProviders:\n  allowed: [\"https://ok.example.com\", \"oidc.example.com\"]\n", []string{"identityProviders.allowed[1]", "https://"}},
 	}

@@ -58,7 +58,10 @@ type Options struct {
 	Engine *rules.Engine
 	// Workers is how many inputs are read at once; 0 means one per CPU.
 	Workers int
-	// OnFinding receives findings in input order (file order, then record order). Called from one goroutine.
+	// OnFinding receives findings in input order (file order, then record
+	// order), then, once every input is read, the correlation rules'
+	// findings (judged in event-time order; delivered in input order).
+	// Called from one goroutine.
 	OnFinding func(*finding.Finding)
 	// OnError receives unreadable records and files. Called from one goroutine.
 	OnError func(*InputError)
@@ -157,6 +160,9 @@ func fileInput(path string, size int64, f trailfile.Filter, explicit bool) Input
 type fileResult struct {
 	findings []finding.Finding
 	errs     []*InputError
+	// marked are the records that leave a correlation mark, for the
+	// correlation rules to judge in event-time order at the end.
+	marked []*cloudtrail.Record
 }
 
 // Run replays the inputs in order and reports findings and errors through
@@ -222,11 +228,13 @@ func Run(ctx context.Context, inputs iter.Seq[Input], opts Options, st *Stats) e
 	}()
 	// Deliver in input order.
 	var err error
+	var marked []*cloudtrail.Record
 	i := 0
 	for range fed {
 		select {
 		case r := <-results[i%window]:
 			<-slots
+			marked = append(marked, r.marked...)
 			for j := range r.findings {
 				if opts.OnFinding != nil {
 					opts.OnFinding(&r.findings[j])
@@ -256,6 +264,16 @@ func Run(ctx context.Context, inputs iter.Seq[Input], opts Options, st *Stats) e
 	// Result channels are buffered, so workers never block on them; they stop
 	// once the feeder closes next.
 	wg.Wait()
+	if err == nil {
+		for _, fs := range opts.Engine.CorrelateInOrder(marked) {
+			st.Findings.Add(int64(len(fs)))
+			for j := range fs {
+				if opts.OnFinding != nil {
+					opts.OnFinding(&fs[j])
+				}
+			}
+		}
+	}
 	return err
 }
 
@@ -284,24 +302,33 @@ func replayInput(ctx context.Context, in Input, opts Options, st *Stats) fileRes
 	if in.CheckTime && opts.Window.Windowed() {
 		window = &opts.Window
 	}
-	res.findings, res.errs = stream(&countingReader{r: rc, n: &st.Bytes}, in.Name, opts.Engine, window, st)
+	res.findings, res.marked, res.errs = stream(&countingReader{r: rc, n: &st.Bytes}, in.Name, opts.Engine, window, st)
 	return res
 }
 
 // Stream replays one stream: each in-scope record is decoded and assessed;
-// the rest are skipped without decoding.
+// the rest are skipped without decoding. The correlation rules judge the
+// stream's grants and removals at its end, in event-time order.
 func Stream(src io.Reader, name string, eng *rules.Engine, st *Stats) ([]finding.Finding, []*InputError) {
-	return stream(src, name, eng, nil, st)
+	fs, marked, errs := stream(src, name, eng, nil, st)
+	for _, c := range eng.CorrelateInOrder(marked) {
+		st.Findings.Add(int64(len(c)))
+		fs = append(fs, c...)
+	}
+	return fs, errs
 }
 
-// stream is Stream, skipping the records outside window when it is not nil.
-func stream(src io.Reader, name string, eng *rules.Engine, window *trailfile.Filter, st *Stats) ([]finding.Finding, []*InputError) {
+// stream is Stream without the correlation rules, skipping the records
+// outside window when it is not nil; it returns the records that leave a
+// correlation mark.
+func stream(src io.Reader, name string, eng *rules.Engine, window *trailfile.Filter, st *Stats) ([]finding.Finding, []*cloudtrail.Record, []*InputError) {
 	var out []finding.Finding
+	var marked []*cloudtrail.Record
 	var errs []*InputError
 	rd, err := trailfile.NewReader(src)
 	if err != nil {
 		st.Errors.Add(1)
-		return nil, []*InputError{{File: name, Index: -1, Err: err}}
+		return nil, nil, []*InputError{{File: name, Index: -1, Err: err}}
 	}
 	defer rd.Close()
 	var records int64 // not yet added to st
@@ -333,7 +360,7 @@ func stream(src io.Reader, name string, eng *rules.Engine, window *trailfile.Fil
 			st.Outside.Add(1)
 			continue
 		}
-		fs, inScope, err := assessPeeked(eng, raw, src, evName)
+		rec, fs, inScope, err := assessPeeked(eng, raw, src, evName)
 		if !inScope {
 			continue
 		}
@@ -345,8 +372,11 @@ func stream(src io.Reader, name string, eng *rules.Engine, window *trailfile.Fil
 		}
 		st.Findings.Add(int64(len(fs)))
 		out = append(out, fs...)
+		if _, ok := eng.MarkOf(rec); ok {
+			marked = append(marked, rec)
+		}
 	}
-	return out, errs
+	return out, marked, errs
 }
 
 var errNotARecord = errors.New("not a CloudTrail record, EventBridge event, log file or lookup-events output: no eventSource")
@@ -359,19 +389,21 @@ const statsEvery = 4096
 // skipped without decoding (inScope false); the rest are decoded and assessed.
 func Assess(eng *rules.Engine, raw []byte) (fs []finding.Finding, inScope bool, err error) {
 	src, name := cloudtrail.Peek(raw)
-	return assessPeeked(eng, raw, src, name)
+	_, fs, inScope, err = assessPeeked(eng, raw, src, name)
+	return fs, inScope, err
 }
 
-// assessPeeked is Assess for a record already peeked at.
-func assessPeeked(eng *rules.Engine, raw, src, name []byte) (fs []finding.Finding, inScope bool, err error) {
+// assessPeeked is Assess for a record already peeked at; it returns the
+// decoded record too.
+func assessPeeked(eng *rules.Engine, raw, src, name []byte) (rec *cloudtrail.Record, fs []finding.Finding, inScope bool, err error) {
 	if !eng.Relevant(src, name) {
-		return nil, false, nil
+		return nil, nil, false, nil
 	}
-	rec, err := cloudtrail.DecodeEvent(raw)
+	rec, err = cloudtrail.DecodeEvent(raw)
 	if err != nil {
-		return nil, true, err
+		return nil, nil, true, err
 	}
-	return eng.Assess(rec), true, nil
+	return rec, eng.Assess(rec), true, nil
 }
 
 // inWindow reports whether a raw record's eventTime is inside the window.

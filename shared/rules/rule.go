@@ -38,6 +38,10 @@ type Rule struct {
 	Actions []string
 	// Judge says how the rule reads each kind of event it looks at.
 	Judge []Judgement
+	// Correlate, for a rule that reads several events together instead,
+	// says which and how (correlate.go); such a rule has no Judge and
+	// shows itself in Correlate.Sequences instead of Examples.
+	Correlate *Correlation
 	// Examples are events that fire the rule and events that stay quiet,
 	// judged against ExamplePolicy; one test runs every rule's examples.
 	Examples []Example
@@ -131,6 +135,13 @@ func (r *Rule) Events() []string {
 			}
 		}
 	}
+	if r.Correlate != nil {
+		for _, e := range r.Correlate.Events {
+			if !slices.Contains(out, e) {
+				out = append(out, e)
+			}
+		}
+	}
 	return out
 }
 
@@ -178,6 +189,8 @@ func All() []Rule {
 		TrailLoggingStopped,
 		EksguardTampered,
 		RemediationSwitchedOff,
+		AccessGrantedThenRemoved,
+		PrincipalGrantedManyClusters,
 	}
 }
 
@@ -217,19 +230,32 @@ func buildIndex(rs []Rule) index {
 				}
 			}
 		}
+		// A correlation rule's events are routed and in scope like any
+		// other's; Assess finds no judgement of it to run.
+		if r.Correlate != nil {
+			if idx[EKS] == nil {
+				idx[EKS] = map[string][]Rule{}
+			}
+			for _, name := range r.Correlate.Events {
+				if !slices.ContainsFunc(idx[EKS][name], func(x Rule) bool { return x.ID == r.ID }) {
+					idx[EKS][name] = append(idx[EKS][name], r)
+				}
+			}
+		}
 	}
 	return idx
 }
 
 // Engine assesses events against a policy with a fixed catalogue.
 type Engine struct {
-	policy *policy.Policy
-	rules  index
+	policy     *policy.Policy
+	rules      index
+	correlated []Rule
 }
 
 // NewEngine prepares the catalogue for a policy.
 func NewEngine(p *policy.Policy, rs []Rule) *Engine {
-	return &Engine{policy: p, rules: buildIndex(rs)}
+	return &Engine{policy: p, rules: buildIndex(rs), correlated: correlated(rs)}
 }
 
 // Policy is the engine's policy.
@@ -383,6 +409,13 @@ func (r *Rule) ReadsFor(fam families.Family) bool {
 	for _, j := range r.Judge {
 		for _, e := range j.events {
 			if fam.Owns(j.source, e) {
+				return true
+			}
+		}
+	}
+	if r.Correlate != nil {
+		for _, e := range r.Correlate.Events {
+			if fam.Owns(EKS, e) {
 				return true
 			}
 		}

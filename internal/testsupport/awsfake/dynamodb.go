@@ -15,7 +15,7 @@ type Item map[string]any
 
 // DynamoDB fakes the DynamoDB operations eksguard uses: UpdateItem,
 // GetItem, PutItem and DeleteItem, with condition and update expressions
-// (SET, REMOVE, ADD; if_not_exists; comparisons, AND/OR/NOT,
+// (SET, REMOVE, ADD; if_not_exists, list_append; comparisons, AND/OR/NOT,
 // attribute_exists/attribute_not_exists; map paths). TTL never deletes
 // anything, as in real DynamoDB, where expiry is lazy.
 type DynamoDB struct {

@@ -356,6 +356,33 @@ func (e *evaluator) update(expr string, item Item) ([]string, error) {
 }
 
 func (e *evaluator) setOperand(item Item) (any, error) {
+	if e.peek() == "list_append" {
+		// list_append(list1, list2): a new list, list1's elements then list2's.
+		e.next()
+		if err := e.expect("("); err != nil {
+			return nil, err
+		}
+		a, err := e.setOperand(item)
+		if err != nil {
+			return nil, err
+		}
+		if err := e.expect(","); err != nil {
+			return nil, err
+		}
+		b, err := e.setOperand(item)
+		if err != nil {
+			return nil, err
+		}
+		if err := e.expect(")"); err != nil {
+			return nil, err
+		}
+		la, aok := listOf(a)
+		lb, bok := listOf(b)
+		if !aok || !bok {
+			return nil, fmt.Errorf("list_append needs two lists, got %v and %v", a, b)
+		}
+		return map[string]any{"L": append(append([]any{}, la...), lb...)}, nil
+	}
 	if e.peek() == "if_not_exists" {
 		e.next()
 		if err := e.expect("("); err != nil {
@@ -385,6 +412,15 @@ func (e *evaluator) setOperand(item Item) (any, error) {
 		err = fmt.Errorf("the operand refers to a missing attribute")
 	}
 	return v, err
+}
+
+func listOf(v any) ([]any, bool) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, false
+	}
+	l, ok := m["L"].([]any)
+	return l, ok
 }
 
 func addNumbers(a, b any) (any, error) {
