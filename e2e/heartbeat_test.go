@@ -99,7 +99,29 @@ func scenarioHeartbeat(t *testing.T, s *stand) string {
 	if it.S("eventID") != "e2e0beat-0000-4000-8000-000000000001" {
 		t.Fatalf("heartbeat item changed by the canary's other event: %v", it)
 	}
-	return "canary PutParameter " + s.dep.Heartbeat + " allowed, kill switch denied; heard at 08:30:02, 0 alerts; other canary event ignored"
+	// The heartbeat alarm's notification, as CloudWatch publishes it to the
+	// topic (no message attributes): the notifier's subscription takes it
+	// and Slack hears that eksguard went blind.
+	topicARN := ""
+	for _, sub := range s.dep.Subscriptions {
+		if sub.Target == "notifier" {
+			topicARN = sub.TopicARN
+		}
+	}
+	before := len(s.hook.Posts())
+	alarm := awsfake.Published{ID: "e2e0alrm-0000-4000-8000-000000000001", TopicARN: topicARN,
+		Subject: `ALARM: "eksguard-HeartbeatMissing" in US East (N. Virginia)`,
+		Message: `{"AlarmName":"eksguard-HeartbeatMissing","AlarmDescription":"eksguard has not heard from CloudTrail in 30 minutes","AWSAccountId":"` + account +
+			`","NewStateValue":"ALARM","OldStateValue":"OK","NewStateReason":"Threshold Crossed: 1 missing datapoint was treated as [Breaching].",` +
+			`"StateChangeTime":"2025-05-12T09:00:00.000+0000","Region":"US East (N. Virginia)","AlarmArn":"arn:aws:cloudwatch:` + region + `:` + account + `:alarm:eksguard-HeartbeatMissing"}`}
+	if n := s.driveSNS(t, []awsfake.Published{alarm}); n != 1 {
+		t.Fatalf("the alarm reached %d subscriptions of functions, want 1 (the notifier)", n)
+	}
+	posts := s.hook.Posts()[before:]
+	if len(posts) != 1 || !strings.Contains(string(posts[0].Body), "has not heard from CloudTrail in 30 minutes") {
+		t.Fatalf("Slack posts for the heartbeat alarm: %d, want 1 naming it", len(posts))
+	}
+	return "canary PutParameter " + s.dep.Heartbeat + " allowed, kill switch denied; heard at 08:30:02, 0 alerts; other canary event ignored; the missing-heartbeat alarm posted to Slack"
 }
 
 // canaryEvent is the CloudTrail event of a PutParameter made by the canary

@@ -130,6 +130,11 @@ func matchCondition(key string, c any, a snsAttribute, present bool) (bool, erro
 		n, err := strconv.ParseFloat(a.Value, 64)
 		return present && a.Type == "Number" && err == nil && n == v, nil
 	case map[string]any:
+		if want, ok := v["exists"].(bool); ok && len(v) == 1 {
+			// SNS: {"exists": false} matches a message without the attribute,
+			// {"exists": true} one with it.
+			return present == want, nil
+		}
 		ops, ok := v["numeric"].([]any)
 		if len(v) != 1 || !ok || len(ops) == 0 || len(ops)%2 != 0 {
 			return false, fmt.Errorf("filter policy key %q: %v is an operator the e2e matcher does not support", key, v)
@@ -246,6 +251,19 @@ func TestPatternMatchers(t *testing.T) {
 	}
 	if ok, _ := matchFilterPolicy(filter, map[string]snsAttribute{}); ok {
 		t.Error("a message without the attribute passed a numeric filter")
+	}
+	orAbsent := map[string]any{"severityLevel": []any{map[string]any{"numeric": []any{">=", 2.0}}, map[string]any{"exists": false}}}
+	for name, tt := range map[string]struct {
+		attrs map[string]snsAttribute
+		want  bool
+	}{
+		"no attribute (an alarm)": {map[string]snsAttribute{}, true},
+		"at the threshold":        {map[string]snsAttribute{"severityLevel": {Type: "Number", Value: "2"}}, true},
+		"below it":                {map[string]snsAttribute{"severityLevel": {Type: "Number", Value: "1"}}, false},
+	} {
+		if got, err := matchFilterPolicy(orAbsent, tt.attrs); err != nil || got != tt.want {
+			t.Errorf("numeric or exists:false, %s: %v, %v; want %v", name, got, err, tt.want)
+		}
 	}
 	if ok, _ := matchFilterPolicy(map[string]any{"outcome": []any{"failed"}}, map[string]snsAttribute{"outcome": {Type: "String", Value: "failed"}}); !ok {
 		t.Error("exact string filter did not match")

@@ -105,14 +105,15 @@ func New(app awscdk.App, cfg Config) (*Deployment, error) {
 	for name, f := range fns {
 		d.Functions[name] = f.fn
 	}
-	// The notifier gets the findings at or above the Slack threshold. Alarm
-	// messages (no severityLevel attribute) are not findings and stay out:
-	// they reach the e-mail and HTTPS subscriptions.
+	// The notifier gets the findings at or above the Slack threshold, and
+	// the alarm messages (no severityLevel attribute): eksguard's own alarms,
+	// the missing heartbeat among them, reach Slack as well as e-mail.
 	topic.AddSubscription(awssnssubscriptions.NewLambdaSubscription(fns[NotifierName].fn, &awssnssubscriptions.LambdaSubscriptionProps{
 		DeadLetterQueue: undelivered,
 		FilterPolicy: &map[string]awssns.SubscriptionFilter{
 			"severityLevel": awssns.NewSubscriptionFilter(&[]interface{}{
 				map[string]interface{}{"numeric": []interface{}{">=", int(cfg.Policy.Notify.Slack.MinSeverity)}},
+				map[string]interface{}{"exists": false},
 			}),
 		},
 	}))

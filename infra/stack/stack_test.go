@@ -813,8 +813,11 @@ func TestSubscriptionsAndSecret(t *testing.T) {
 	for _, sub := range s.mainJSON.resources("AWS::SNS::Subscription") {
 		p := sub["Protocol"].(string)
 		if p == "lambda" {
-			// Findings from the Slack threshold up, and no alarm messages (they have no severityLevel).
-			want := map[string]any{"severityLevel": []any{map[string]any{"numeric": []any{">=", float64(s.cfg.Policy.Notify.Slack.MinSeverity)}}}}
+			// Findings from the Slack threshold up, and alarm messages (they have no severityLevel).
+			want := map[string]any{"severityLevel": []any{
+				map[string]any{"numeric": []any{">=", float64(s.cfg.Policy.Notify.Slack.MinSeverity)}},
+				map[string]any{"exists": false},
+			}}
 			if !jsonEqual(t, sub["FilterPolicy"], want) {
 				t.Errorf("notifier subscription filter %s, want %s", canonical(t, sub["FilterPolicy"]), canonical(t, want))
 			}

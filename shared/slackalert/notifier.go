@@ -89,6 +89,9 @@ func (n *Notifier) Handle(ctx context.Context, ev events.SNSEvent) error {
 
 func (n *Notifier) handle(ctx context.Context, msg events.SNSEntity) error {
 	log := n.log().With("snsMessageId", msg.MessageID)
+	if a, ok := decodeAlarm(msg.Message); ok {
+		return n.postAlarm(ctx, log, a)
+	}
 	f, err := notify.DecodeMessage(msg.Message)
 	if err != nil {
 		log.ErrorContext(ctx, "cannot read the SNS message", "error", err)
@@ -186,4 +189,23 @@ func (n *Notifier) metric(log *slog.Logger, name, stage string, f *finding.Findi
 	if err != nil {
 		log.Error("cannot write the metric", "metric", name, "error", err)
 	}
+}
+
+// postAlarm posts an alarm's change of state. CloudWatch sends one message
+// per change, so nothing is folded; a failed post is retried by Lambda like
+// a finding's.
+func (n *Notifier) postAlarm(ctx context.Context, log *slog.Logger, a Alarm) error {
+	log = log.With("alarm", a.AlarmName, "state", a.NewStateValue)
+	attempts, err := n.Slack.Post(ctx, AlarmMessage(a))
+	if errors.Is(err, slackhook.ErrNotConfigured) {
+		log.WarnContext(ctx, "Slack alerts are off until the webhook secret is set (see docs/deploy.md); alarm not posted", "error", err)
+		return nil
+	}
+	if err != nil {
+		log.ErrorContext(ctx, "cannot post the alarm to Slack", "attempts", attempts, "error", err)
+		n.failure(log, "slack-alarm", nil)
+		return fmt.Errorf("notify alarm %s: %w", a.AlarmName, err)
+	}
+	log.InfoContext(ctx, "alarm posted to Slack", "attempts", attempts)
+	return nil
 }
