@@ -6,8 +6,40 @@ import "bytes"
 // that out-of-scope records can be skipped cheaply. It looks at the first
 // occurrence of each key, which in CloudTrail records and EventBridge
 // envelopes is the record's own. The slices point into raw.
+//
+// It finds both keys in one pass: they share the byte at offset 2, the 'v'
+// of "event, which is rare in CloudTrail text before them (about 3 per
+// record up to eventName, against 4 to 5 for the capitals S and N that two
+// separate searches, see indexKey, stop at), and at each 'v' it compares
+// both keys; as the scan goes forward, the first match of each is its first
+// occurrence, what bytes.Index would find.
 func Peek(raw []byte) (eventSource, eventName []byte) {
-	return peekString(raw, eventSourceKey), peekString(raw, eventNameKey)
+	src, name := -1, -1
+	for i := 2; i < len(raw); {
+		j := bytes.IndexByte(raw[i:], 'v')
+		if j < 0 {
+			break
+		}
+		i += j + 1
+		k := i - 3 // where a key with this 'v' would start
+		if k+len(eventNameKey) > len(raw) || raw[k] != '"' {
+			continue
+		}
+		switch raw[k+6] { // the byte that tells the two keys apart
+		case 'S':
+			if src < 0 && bytes.HasPrefix(raw[k:], eventSourceKey) {
+				src = k
+			}
+		case 'N':
+			if name < 0 && bytes.HasPrefix(raw[k:], eventNameKey) {
+				name = k
+			}
+		}
+		if src >= 0 && name >= 0 {
+			break
+		}
+	}
+	return stringAfter(raw, src, eventSourceKey), stringAfter(raw, name, eventNameKey)
 }
 
 var (
@@ -36,7 +68,12 @@ func indexKey(raw, key []byte, at int) int {
 }
 
 func peekString(raw, key []byte) []byte {
-	i := indexKey(raw, key, 6)
+	return stringAfter(raw, indexKey(raw, key, 6), key)
+}
+
+// stringAfter returns the string value of the key found at raw[i:] (nil
+// when i < 0 or the value is not a string).
+func stringAfter(raw []byte, i int, key []byte) []byte {
 	if i < 0 {
 		return nil
 	}
