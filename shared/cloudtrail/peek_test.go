@@ -96,10 +96,13 @@ func peekByIndex(raw []byte) (eventSource, eventName []byte) {
 func TestPeekIsTwoIndexSearches(t *testing.T) {
 	parts := []string{`"eventSource"`, `"eventName"`, `"eventSource":"a"`, `"eventName":"b"`, `"eventSource":"c",`,
 		`"eventName": "d"`, `eventSource"`, `"eventNam`, `"eventSourceArn"`, `"eventNames"`, `"eventVersion":"1.09"`,
-		`"ev`, `v`, `vv`, `e`, `"`, `:`, `,`, `{"a":"v"}`, ` `, `\"`, `"invokedBy":"x"`}
+		`"ev`, `v`, `vv`, `e`, `"`, `:`, `,`, `{"a":"v"}`, ` `, `\"`, `"invokedBy":"x"`, `entSource"`, `entName"`}
 	rng := rand.New(rand.NewPCG(3, 4))
 	for n := range 50000 {
 		var b bytes.Buffer
+		if n%3 == 0 { // a record's first key, after which Peek starts
+			b.WriteString(`{"eventVersion"`)
+		}
 		for range rng.IntN(14) {
 			b.WriteString(parts[rng.IntN(len(parts))])
 		}
@@ -119,6 +122,7 @@ func FuzzPeek(f *testing.F) {
 	f.Add([]byte(base))
 	f.Add([]byte(envelopeAssociate))
 	f.Add([]byte(`"eventName":"b","eventSource":"a"`))
+	f.Add([]byte(`{"eventVersion""eventSource":"a"`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		src, name := Peek(raw)
 		wantSrc, wantName := peekByIndex(raw)
