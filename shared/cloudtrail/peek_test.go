@@ -84,6 +84,54 @@ func FuzzIndexKey(f *testing.F) {
 		}
 	})
 }
+
+// peekByIndex is what Peek promises, written the obvious way: the value
+// after the first occurrence of each key, as bytes.Index finds it.
+func peekByIndex(raw []byte) (eventSource, eventName []byte) {
+	return stringAfter(raw, bytes.Index(raw, eventSourceKey), eventSourceKey),
+		stringAfter(raw, bytes.Index(raw, eventNameKey), eventNameKey)
+}
+
+// Peek's single pass must find what two bytes.Index searches find.
+func TestPeekIsTwoIndexSearches(t *testing.T) {
+	parts := []string{`"eventSource"`, `"eventName"`, `"eventSource":"a"`, `"eventName":"b"`, `"eventSource":"c",`,
+		`"eventName": "d"`, `eventSource"`, `"eventNam`, `"eventSourceArn"`, `"eventNames"`, `"eventVersion":"1.09"`,
+		`"ev`, `v`, `vv`, `e`, `"`, `:`, `,`, `{"a":"v"}`, ` `, `\"`, `"invokedBy":"x"`, `entSource"`, `entName"`}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for n := range 50000 {
+		var b bytes.Buffer
+		if n%3 == 0 { // a record's first key, after which Peek starts
+			b.WriteString(`{"eventVersion"`)
+		}
+		for range rng.IntN(14) {
+			b.WriteString(parts[rng.IntN(len(parts))])
+		}
+		raw := b.Bytes()
+		if n%5 == 0 && len(raw) > 0 { // cut anywhere, keys and values included
+			raw = raw[:rng.IntN(len(raw))]
+		}
+		src, name := Peek(raw)
+		wantSrc, wantName := peekByIndex(raw)
+		if !bytes.Equal(src, wantSrc) || !bytes.Equal(name, wantName) || (src == nil) != (wantSrc == nil) || (name == nil) != (wantName == nil) {
+			t.Fatalf("Peek(%q) = %q, %q; want %q, %q", raw, src, name, wantSrc, wantName)
+		}
+	}
+}
+
+func FuzzPeek(f *testing.F) {
+	f.Add([]byte(base))
+	f.Add([]byte(envelopeAssociate))
+	f.Add([]byte(`"eventName":"b","eventSource":"a"`))
+	f.Add([]byte(`{"eventVersion""eventSource":"a"`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		src, name := Peek(raw)
+		wantSrc, wantName := peekByIndex(raw)
+		if !bytes.Equal(src, wantSrc) || !bytes.Equal(name, wantName) || (src == nil) != (wantSrc == nil) || (name == nil) != (wantName == nil) {
+			t.Fatalf("Peek(%q) = %q, %q; want %q, %q", raw, src, name, wantSrc, wantName)
+		}
+	})
+}
+
 func TestPeek(t *testing.T) {
 	src, name := Peek([]byte(`{"userIdentity":{"type":"Root"},"eventSource" : "iam.amazonaws.com","eventName":"AttachRolePolicy","requestParameters":{"eventSource":"x"}}`))
 	if string(src) != "iam.amazonaws.com" || string(name) != "AttachRolePolicy" {

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/eksguard/eksguard/shared/cloudtrail"
 )
@@ -159,6 +162,12 @@ func FuzzReader(f *testing.F) {
 			if !slices.Equal(fast, slow) || (errFast == nil) != (errSlow == nil) {
 				t.Fatalf("shortcut %q (%v), full scan %q (%v)", fast, errFast, slow, errSlow)
 			}
+			// Reads of one byte: every record straddles the buffer's end,
+			// so the shortcut reads again and falls back at every offset.
+			bytewise, errBytewise := itemsFrom(iotest.OneByteReader(bytes.NewReader(in)), false)
+			if !slices.Equal(bytewise, slow) || (errBytewise == nil) != (errSlow == nil) {
+				t.Fatalf("shortcut on one-byte reads %q (%v), full scan %q (%v)", bytewise, errBytewise, slow, errSlow)
+			}
 		}
 		rd, err := NewReader(bytes.NewReader(in))
 		if err != nil {
@@ -184,7 +193,11 @@ func TestReaderLookupEventsWithoutRecord(t *testing.T) {
 
 // items drains a reader, the shortcut through CloudTrail records allowed or not.
 func items(in []byte, slow bool) ([]string, error) {
-	rd, err := NewReader(bytes.NewReader(in))
+	return itemsFrom(bytes.NewReader(in), slow)
+}
+
+func itemsFrom(src io.Reader, slow bool) ([]string, error) {
+	rd, err := NewReader(src)
 	if err != nil {
 		return nil, err
 	}
@@ -226,5 +239,60 @@ func TestCloudTrailRecordShortcutSplitsAsTheFullScan(t *testing.T) {
 	slow, err := items(in, true)
 	if err != nil || !slices.Equal(slow, fast) {
 		t.Errorf("the full scan got %q, %v; want what the shortcut got", slow, err)
+	}
+}
+
+// indexAt must find exactly what bytes.Index finds.
+func TestIndexAtIsBytesIndex(t *testing.T) {
+	parts := []string{`},{"eventVersion":`, `},{"eventVersion"`, `{"eventVersion":`, `},{"eventVer`, `,{"eventVersion":`,
+		`"tlsVersion":"TLSv1.3"`, `V`, `VV`, `}`, `},`, `},{`, `"`, `:`, `ASIAHVK4HO6V`, ` `}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for n := range 50000 {
+		var b bytes.Buffer
+		for range rng.IntN(12) {
+			b.WriteString(parts[rng.IntN(len(parts))])
+		}
+		s := b.Bytes()
+		if n%7 == 0 && len(s) > 0 { // cut anywhere, the sequence included
+			s = s[:rng.IntN(len(s))]
+		}
+		if got, want := indexAt(s, nextRecord, 9), bytes.Index(s, nextRecord); got != want {
+			t.Fatalf("indexAt(%q) = %d, want %d (bytes.Index)", s, got, want)
+		}
+	}
+}
+
+// The shortcut splits as the full scan does whatever the reads return:
+// one byte at a time, halves, or the inflater's own reads.
+func TestCloudTrailRecordShortcutOnShortReads(t *testing.T) {
+	data := logFile(300)
+	want, err := items(data, true)
+	if err != nil || len(want) != 300 {
+		t.Fatalf("full scan: %d records, %v; want 300", len(want), err)
+	}
+	for name, src := range map[string]io.Reader{
+		"one byte": iotest.OneByteReader(bytes.NewReader(data)),
+		"halves":   iotest.HalfReader(bytes.NewReader(data)),
+		"gzip":     bytes.NewReader(gz(string(data))),
+	} {
+		got, err := itemsFrom(src, false)
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("%s: got %d records (%v), want the full scan's %d", name, len(got), err, len(want))
+		}
+	}
+}
+
+// A read error after a whole record is reported after that record, not
+// in its place: the shortcut, which reads on to find the next record's
+// start, leaves the error to the full scan.
+func TestReadErrorAfterAWholeRecord(t *testing.T) {
+	first := `{"eventVersion":"1.09","eventSource":"s","eventName":"n"}`
+	boom := errors.New("connection reset")
+	for _, slow := range []bool{false, true} {
+		src := io.MultiReader(strings.NewReader(`{"Records":[`+first+`,{"eventVers`), iotest.ErrReader(boom))
+		got, err := itemsFrom(src, slow)
+		if !slices.Equal(got, []string{first}) || !errors.Is(err, boom) {
+			t.Errorf("slow %v: got %q, %v; want the first record, then %v", slow, got, err, boom)
+		}
 	}
 }
