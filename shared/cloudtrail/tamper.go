@@ -92,6 +92,21 @@ type FunctionParams struct {
 	ReservedConcurrentExecutions *int   `json:"reservedConcurrentExecutions"`
 }
 
+// EventSourceMappingParams are the parameters of DeleteEventSourceMapping
+// (CloudTrail event name DeleteEventSourceMapping20150331): only the
+// mapping's ID. Which function and queue it joined is in the response
+// (EventSourceMappingResponse).
+type EventSourceMappingParams struct {
+	UUID string `json:"uUID"`
+}
+
+// EventSourceMappingResponse is the part of DeleteEventSourceMapping's
+// responseElements that names what the mapping joined.
+type EventSourceMappingResponse struct {
+	FunctionARN    string `json:"functionArn"`
+	EventSourceARN string `json:"eventSourceArn"`
+}
+
 // Function is the function's name without ARN prefix or qualifier.
 func (p *FunctionParams) Function() string {
 	name := p.FunctionName
@@ -168,6 +183,7 @@ var tamperDecoders = map[eventKey]func([]byte) (any, error){
 	{"lambda.amazonaws.com", "UpdateFunctionCode20150331v2"}:          decodeInto[FunctionParams],
 	{"lambda.amazonaws.com", "DeleteFunction20150331"}:                decodeInto[FunctionParams],
 	{"lambda.amazonaws.com", "PutFunctionConcurrency20171031"}:        decodeInto[FunctionParams],
+	{"lambda.amazonaws.com", "DeleteEventSourceMapping20150331"}:      decodeInto[EventSourceMappingParams],
 	{"sns.amazonaws.com", "DeleteTopic"}:                              decodeInto[TopicParams],
 	{"sns.amazonaws.com", "SetTopicAttributes"}:                       decodeInto[TopicParams],
 	{"sns.amazonaws.com", "Unsubscribe"}:                              decodeInto[UnsubscribeParams],

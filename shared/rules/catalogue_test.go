@@ -59,7 +59,7 @@ func TestCatalogue(t *testing.T) {
 
 // record wraps request parameters in a CloudTrail record as CloudTrail
 // writes it.
-func record(source, name, params, errorCode, actor string) []byte {
+func record(source, name, params, response, errorCode, actor string) []byte {
 	if actor == "" {
 		actor = "arn:aws:sts::" + ExampleAccount + ":assumed-role/dev-team/alice"
 	}
@@ -76,6 +76,9 @@ func record(source, name, params, errorCode, actor string) []byte {
 	}
 	if errorCode != "" {
 		rec["errorCode"] = errorCode
+	}
+	if response != "" {
+		rec["responseElements"] = json.RawMessage(response)
 	}
 	b, err := json.Marshal(rec)
 	if err != nil {
@@ -100,7 +103,7 @@ func TestExamples(t *testing.T) {
 				if src == "" {
 					t.Fatalf("example event %s is not one the rule reads", ex.Event)
 				}
-				rec, err := cloudtrail.DecodeRecord(record(src, ex.Event, ex.Params, ex.ErrorCode, ex.Actor))
+				rec, err := cloudtrail.DecodeRecord(record(src, ex.Event, ex.Params, ex.Response, ex.ErrorCode, ex.Actor))
 				if err != nil {
 					t.Fatalf("decode: %v", err)
 				}
@@ -144,7 +147,7 @@ func TestJudgementsMatchDecoders(t *testing.T) {
 	for _, r := range All() {
 		for _, j := range r.Judge {
 			for _, e := range j.Events() {
-				rec, err := cloudtrail.DecodeRecord(record(j.Source(), e, `{}`, "", ""))
+				rec, err := cloudtrail.DecodeRecord(record(j.Source(), e, `{}`, "", "", ""))
 				if err != nil {
 					t.Errorf("rule %s: decode %s with empty parameters: %v", r.ID, e, err)
 					continue
@@ -211,8 +214,8 @@ func TestRoutedEventsHaveRules(t *testing.T) {
 			t.Errorf("%s is in scope with no rule reading it", e)
 		}
 	}
-	if total != 35 {
-		t.Errorf("%d events routed, want 35", total)
+	if total != 36 {
+		t.Errorf("%d events routed, want 36", total)
 	}
 }
 

@@ -22,7 +22,7 @@ func replaySteps(t *testing.T, pol *policy.Policy, start time.Time, steps []Step
 	var mem correlation.Memory
 	out := make([][]finding.Finding, len(steps))
 	for i, s := range steps {
-		raw := record(EKS, s.Event, s.Params, "", actor)
+		raw := record(EKS, s.Event, s.Params, "", "", actor)
 		rec, err := cloudtrail.DecodeRecord(raw)
 		if err != nil {
 			t.Fatalf("step %d: decode: %v", i, err)

@@ -12,6 +12,9 @@ type Example struct {
 	// Params is the call's requestParameters as CloudTrail records them
 	// (JSON; "null" for none).
 	Params string
+	// Response is the call's responseElements (JSON), for the rules that
+	// read them; empty for none.
+	Response string
 	// ErrorCode, when set, makes the call a failed one.
 	ErrorCode string
 	// Actor is the caller's ARN; empty for a dev-team session of the

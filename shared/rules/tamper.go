@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -153,6 +154,10 @@ var EksguardTampered = Rule{
 		{Name: "subscription removed", Event: "Unsubscribe", Params: `{"subscriptionArn":"arn:aws:sns:eu-west-1:111122223333:eksguard-FindingsTopic1A2B3C4D-QwErTy123456:0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"}`, Fires: true},
 		{Name: "table deleted", Event: "DeleteTable", Params: `{"tableName":"eksguard-Table5A6B7C8D-ZxCvBn098765"}`, Fires: true},
 		{Name: "another team's table deleted", Event: "DeleteTable", Params: `{"tableName":"orders"}`, Fires: false},
+		{Name: "defer queue mapping deleted", Event: "DeleteEventSourceMapping20150331", Params: `{"uUID":"2f6b7c1e-0d3a-4b5c-9e8f-1a2b3c4d5e6f"}`,
+			Response: `{"uUID":"2f6b7c1e-0d3a-4b5c-9e8f-1a2b3c4d5e6f","functionArn":"arn:aws:lambda:eu-west-1:111122223333:function:eksguard-ClusterFunction7A8B9C0D-GhIjKlMn9012","eventSourceArn":"arn:aws:sqs:eu-west-1:111122223333:eksguard-DeferQueue1A2B3C4D-AbCdEf","state":"Deleting"}`, Fires: true},
+		{Name: "another team's mapping deleted", Event: "DeleteEventSourceMapping20150331", Params: `{"uUID":"9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"}`,
+			Response: `{"uUID":"9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b","functionArn":"arn:aws:lambda:eu-west-1:111122223333:function:orders-worker","eventSourceArn":"arn:aws:sqs:eu-west-1:111122223333:orders","state":"Deleting"}`, Fires: false},
 	},
 	Judge: []Judgement{
 		On(eventsSource, func(r *cloudtrail.Record, rp *cloudtrail.EventBridgeRuleParams, p *policy.Policy) []finding.Finding {
@@ -180,6 +185,17 @@ var EksguardTampered = Rule{
 			}
 			return tampered(r, p, "function", fp.Function(), what)
 		}, "UpdateFunctionConfiguration20150331v2", "UpdateFunctionCode20150331v2", "DeleteFunction20150331", "PutFunctionConcurrency20171031"),
+		On(lambdaSource, func(r *cloudtrail.Record, mp *cloudtrail.EventSourceMappingParams, p *policy.Policy) []finding.Finding {
+			// The request names only the mapping; its response names the
+			// function and the queue (no response: nothing to judge by).
+			var resp cloudtrail.EventSourceMappingResponse
+			if json.Unmarshal(r.ResponseElements, &resp) != nil || resp.FunctionARN == "" {
+				return nil
+			}
+			fn := (&cloudtrail.FunctionParams{FunctionName: resp.FunctionARN}).Function()
+			return tampered(r, p, "function", fn, fmt.Sprintf("event source mapping %s deleted: the function no longer reads %s",
+				mp.UUID, orUnknown(resp.EventSourceARN)))
+		}, "DeleteEventSourceMapping20150331"),
 		On(snsSource, func(r *cloudtrail.Record, tp *cloudtrail.TopicParams, p *policy.Policy) []finding.Finding {
 			what := "topic deleted"
 			if r.EventName == "SetTopicAttributes" {
