@@ -101,6 +101,15 @@ func scenarioIAMEnforced(t *testing.T, s *stand) string {
 			_, err := iamAs(fn).ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String("payments-prod-node-role")})
 			return err
 		}},
+		{"cluster iam:DetachRolePolicy (only the listing is granted)", "cluster", "AccessDenied", 403, func(fn string) error {
+			_, err := iamAs(fn).DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String("payments-prod-node-role"),
+				PolicyArn: aws.String(managed("AmazonEKSWorkerNodePolicy")[0])})
+			return err
+		}},
+		{"cluster iam:ListAttachedRolePolicies on a role of the account (granted, detection)", "cluster", "", 200, func(fn string) error {
+			_, err := iamAs(fn).ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String("payments-prod-node-role")})
+			return err
+		}},
 	}
 	denied := 0
 	var answers []string
@@ -128,7 +137,7 @@ func scenarioIAMEnforced(t *testing.T, s *stand) string {
 	if p, _ := s.world.IAM.Attached("payments-prod-node-role"); slices.Contains(p, managed("AdministratorAccess")[0]) {
 		t.Errorf("a denied AttachRolePolicy changed the role: %v", p)
 	}
-	return fmt.Sprintf("%d calls by %d roles so far, each allowed by its own role's statements; %d probes outside the grants denied (%s), 1 inside allowed",
+	return fmt.Sprintf("%d calls by %d roles so far, each allowed by its own role's statements; %d probes outside the grants denied (%s), 2 inside allowed",
 		len(before), len(per), denied, strings.Join(answers, ", "))
 }
 

@@ -101,7 +101,7 @@ func newFunctions(st awscdk.Stack, sh sharedResources, grants map[string][]State
 					Roles:      &[]awsiam.IRole{f.role},
 					Statements: policyStatements(stmts),
 				})
-				if len(sh.cfg.ClusterRegions) > 0 {
+				if len(sh.cfg.ClusterRegions) > 0 && ReadsClusterRegions(fam) {
 					env[config.EnvClusterRegions] = jsii.String(strings.Join(sh.cfg.ClusterRegions, ","))
 				}
 			}

@@ -70,9 +70,22 @@ var writes = map[string]write{
 // detectionReads are the reads a family's function makes on every event,
 // whatever the rules' modes: the IAM function lists the clusters and node
 // groups of the cluster regions to tell whether a role it sees is a cluster
-// or node role (shared/remediate.Roles).
+// or node role (shared/remediate.Roles); the cluster function lists the
+// managed policies attached to a pod identity association's role in this
+// account, to tell whether it holds an admin policy (shared/guard).
 var detectionReads = map[string][]string{
-	families.IAM.Name: {"eks:ListClusters", "eks:DescribeCluster", "eks:ListNodegroups", "eks:DescribeNodegroup"},
+	families.IAM.Name:     {"eks:ListClusters", "eks:DescribeCluster", "eks:ListNodegroups", "eks:DescribeNodegroup"},
+	families.Cluster.Name: {"iam:ListAttachedRolePolicies"},
+}
+
+// accountRoles are all of this account's roles: a pod identity
+// association may name any of them.
+const accountRoles = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*"
+
+// ReadsClusterRegions reports whether the family's function reads the
+// clusters of the cluster regions on every event (and so is told them).
+func ReadsClusterRegions(fam families.Family) bool {
+	return slices.ContainsFunc(detectionReads[fam.Name], func(a string) bool { return strings.HasPrefix(a, "eks:") })
 }
 
 // readScopes scopes every read action.
@@ -129,10 +142,12 @@ func RemediationActions(fam families.Family, pol *policy.Policy, catalogue []rul
 	return out
 }
 
-// DetectionGrants are the read-only EKS statements the family's function
-// needs whatever the policy says: every cluster of the account in the cluster
-// regions (the stack's own region when none are given). They are not limited
-// by clusterNames: one denied cluster would blind the whole region's lookup.
+// DetectionGrants are the read-only statements the family's function needs
+// whatever the policy says: every cluster of the account in the cluster
+// regions (the stack's own region when none are given), and every role of
+// the account. They are not limited by clusterNames or the role patterns:
+// one denied cluster would blind the whole region's lookup, and a pod
+// identity role that matches no pattern is the one worth looking at.
 func DetectionGrants(fam families.Family, clusterRegions []string) []Statement {
 	reads := detectionReads[fam.Name]
 	if len(reads) == 0 {
@@ -147,8 +162,13 @@ func DetectionGrants(fam families.Family, clusterRegions []string) []Statement {
 		by[readScopes[a]] = append(by[readScopes[a]], a)
 	}
 	var out []Statement
-	for _, sc := range []scope{clusters, nodegroups, anyResource} {
+	for _, sc := range []scope{clusters, nodegroups, roles, anyResource} {
 		if len(by[sc]) == 0 {
+			continue
+		}
+		if sc == roles {
+			out = append(out, Statement{Sid: "DetectAccountRoles", Actions: sorted(by[sc]), Resources: []string{accountRoles},
+				Why: "a pod identity association's role is named at runtime from the event and may be any role; scoped to this account's roles, read-only"})
 			continue
 		}
 		var res []string

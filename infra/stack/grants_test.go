@@ -250,12 +250,20 @@ func TestWildcardsNameNagFindings(t *testing.T) {
 }
 
 // The IAM function reads (only) the clusters and node groups of its cluster
-// regions on every event; the EKS families read nothing unless they remediate.
+// regions on every event; the cluster function (only) the attached policies
+// of this account's roles; the access function nothing unless it remediates.
 func TestDetectionGrants(t *testing.T) {
-	for _, fam := range []families.Family{families.Access, families.Cluster} {
-		if g := DetectionGrants(fam, nil); g != nil {
-			t.Errorf("family %s reads %+v on every event", fam.Name, g)
-		}
+	if g := DetectionGrants(families.Access, nil); g != nil {
+		t.Errorf("family access reads %+v on every event", g)
+	}
+	cluster := DetectionGrants(families.Cluster, []string{"eu-west-1", "us-east-2"})
+	if len(cluster) != 1 || !slices.Equal(cluster[0].Actions, []string{"iam:ListAttachedRolePolicies"}) ||
+		!slices.Equal(cluster[0].Resources, []string{"arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*"}) || cluster[0].Condition != nil {
+		t.Errorf("cluster detection grants %+v, want exactly iam:ListAttachedRolePolicies on arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*", cluster)
+	}
+	if ReadsClusterRegions(families.Cluster) || ReadsClusterRegions(families.Access) || !ReadsClusterRegions(families.IAM) {
+		t.Errorf("ReadsClusterRegions: cluster %v, access %v, iam %v; want false, false, true",
+			ReadsClusterRegions(families.Cluster), ReadsClusterRegions(families.Access), ReadsClusterRegions(families.IAM))
 	}
 	got := DetectionGrants(families.IAM, []string{"eu-west-1", "us-east-2"})
 	var actions, resources []string

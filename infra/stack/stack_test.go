@@ -608,7 +608,8 @@ func TestNoWildcardActionOrResourceWhereANarrowerExists(t *testing.T) {
 }
 
 // Under the notify-only policy no function may change anything in EKS or
-// IAM; the iam function only reads clusters and node groups.
+// IAM; the iam function only reads clusters and node groups, the cluster
+// function only the attached policies of this account's roles.
 func TestNotifyModeHasNoWritePermission(t *testing.T) {
 	s := fixture(t, "us-notify")
 	for _, fn := range FunctionNames() {
@@ -619,14 +620,20 @@ func TestNotifyModeHasNoWritePermission(t *testing.T) {
 				if svc != "eks" && svc != "iam" {
 					continue
 				}
+				if fn == families.Cluster.Name && action == "iam:ListAttachedRolePolicies" {
+					if !jsonEqual(t, st["Resource"], map[string]any{"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*"}) {
+						t.Errorf("cluster may call %s on %v, want this account's roles only", action, st["Resource"])
+					}
+					continue
+				}
 				if fn != families.IAM.Name || svc != "eks" || !(strings.HasPrefix(op, "Describe") || strings.HasPrefix(op, "List")) {
 					t.Errorf("%s may call %s under a notify-only policy", fn, action)
 				}
 			}
 		}
 	}
-	if n := len(s.mainJSON.resources("AWS::IAM::Policy")); n != len(FunctionNames())+2 {
-		t.Errorf("%d IAM policies, want the %d functions' default ones, the iam function's detection policy and the heartbeat canary's", n, len(FunctionNames()))
+	if n := len(s.mainJSON.resources("AWS::IAM::Policy")); n != len(FunctionNames())+3 {
+		t.Errorf("%d IAM policies, want the %d functions' default ones, the iam and cluster functions' detection policies and the heartbeat canary's", n, len(FunctionNames()))
 	}
 }
 

@@ -2,8 +2,9 @@
 //
 //	decode the EventBridge envelope -> check the event is the family's ->
 //	loop guard (ignore eksguard's own calls) -> enrich (IAM roles through
-//	EKS) -> assess with the rules -> record the correlation mark and run
-//	the correlation rules -> stop here when there is no finding ->
+//	EKS, pod identity roles' admin policies through IAM) -> assess with
+//	the rules -> record the correlation mark and run the correlation
+//	rules -> stop here when there is no finding ->
 //	claim the event ID (idempotency) -> for each finding: mode, kill switch,
 //	pre-check, circuit breaker, execute or defer -> record the outcome ->
 //	publish -> mark the event completed.
@@ -37,6 +38,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/eksguard/eksguard/shared/breaker"
 	"github.com/eksguard/eksguard/shared/cloudtrail"
@@ -56,6 +59,14 @@ import (
 type Publisher interface {
 	Publish(ctx context.Context, f *finding.Finding) error
 }
+
+// RolePolicyLister is the part of the IAM client the pod identity
+// enrichment uses.
+type RolePolicyLister interface {
+	ListAttachedRolePolicies(ctx context.Context, params *iam.ListAttachedRolePoliciesInput, optFns ...func(*iam.Options)) (*iam.ListAttachedRolePoliciesOutput, error)
+}
+
+var _ RolePolicyLister = (*iam.Client)(nil)
 
 // AssessFunc runs the rules over an event (rules.Assess in production).
 type AssessFunc func(r *cloudtrail.Record, p *policy.Policy) []finding.Finding
@@ -82,6 +93,11 @@ type Guard struct {
 	// Roles, when set, looks up through EKS whether an IAM event's role is
 	// a cluster or node role that the policy's role patterns do not cover.
 	Roles *remediate.Roles
+	// RolePolicies, when set, lists the managed policies attached to a pod
+	// identity association's roles in this account, so that a role holding
+	// an admin policy is judged as one (the cluster function); nil judges
+	// by the event and the policy alone.
+	RolePolicies RolePolicyLister
 	// Defer, when set, queues UpdateClusterConfig fixes that meet a running
 	// cluster update; nil reports them failed.
 	Defer *deferral.Queue
@@ -273,9 +289,81 @@ func (g *Guard) correlate(ctx context.Context, rec *cloudtrail.Record, pol *poli
 	return rules.Correlate(&m, recent, rec, pol), nil
 }
 
-// enrich returns the policy, extended with the event's role as a cluster or
-// node role when EKS says it is one and the policy's patterns do not.
+// enrich returns the policy, extended with what AWS says about the event's
+// roles: an IAM event's role as a cluster or node role when EKS says it is
+// one and the policy's patterns do not, and the admin policies a pod
+// identity association's roles hold.
 func (g *Guard) enrich(ctx context.Context, rec *cloudtrail.Record, log *slog.Logger) *policy.Policy {
+	return g.enrichPodIdentity(ctx, rec, g.enrichEKSRole(ctx, rec, log), log)
+}
+
+// enrichPodIdentity lists, through IAM, the managed policies attached to
+// the roles (roleArn, targetRoleArn) a successful pod identity association
+// call names in this account, and records on a copy of the policy those
+// holding an admin-class policy (rules.AdminPolicy) and those that could
+// not be listed. A role of another account is not listed: it cannot be,
+// and the rule judges its account.
+func (g *Guard) enrichPodIdentity(ctx context.Context, rec *cloudtrail.Record, pol *policy.Policy, log *slog.Logger) *policy.Policy {
+	pi, ok := rec.Params.(*cloudtrail.PodIdentityParams)
+	if g.RolePolicies == nil || !ok || rec.Failed() {
+		return pol
+	}
+	var found policy.Found
+	for i, role := range []string{pi.RoleARN, pi.TargetRoleARN} {
+		if role == "" || identity.Account(role) != rec.Account() || (i == 1 && role == pi.RoleARN) {
+			continue
+		}
+		admin, err := g.adminPolicies(ctx, identity.Name(role))
+		if err != nil {
+			log.WarnContext(ctx, "cannot list the role's attached policies; judging without them", "role", role, "error", err)
+			if found.Unlisted == nil {
+				found.Unlisted = map[string]string{}
+			}
+			why := remediate.ErrorCode(err)
+			if why == "" {
+				why = err.Error()
+			}
+			found.Unlisted[role] = why
+			continue
+		}
+		if len(admin) > 0 {
+			if found.AdminPolicies == nil {
+				found.AdminPolicies = map[string][]string{}
+			}
+			found.AdminPolicies[role] = admin
+			log.InfoContext(ctx, "role holds an admin policy, found through IAM", "role", role, "policies", admin)
+		}
+	}
+	if found.AdminPolicies == nil && found.Unlisted == nil {
+		return pol
+	}
+	p := *pol
+	p.Found = found
+	return &p
+}
+
+// adminPolicies are the admin-class managed policies (ARNs) attached to a role.
+func (g *Guard) adminPolicies(ctx context.Context, roleName string) ([]string, error) {
+	var out []string
+	pg := iam.NewListAttachedRolePoliciesPaginator(g.RolePolicies, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(roleName)})
+	for pg.HasMorePages() {
+		page, err := pg.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list policies attached to role %s: %w", roleName, err)
+		}
+		for _, ap := range page.AttachedPolicies {
+			if a := aws.ToString(ap.PolicyArn); rules.AdminPolicy(a) {
+				out = append(out, a)
+			}
+		}
+	}
+	return out, nil
+}
+
+// enrichEKSRole returns the policy, extended with the event's role as a
+// cluster or node role when EKS says it is one and the policy's patterns do
+// not.
+func (g *Guard) enrichEKSRole(ctx context.Context, rec *cloudtrail.Record, log *slog.Logger) *policy.Policy {
 	role := eventRole(rec)
 	if g.Roles == nil || role == "" || g.Policy.IsClusterRole(role) || g.Policy.IsNodeRole(role) {
 		return g.Policy

@@ -113,6 +113,7 @@ func New(cfg aws.Config, fam families.Family, s config.Settings, optFns ...func(
 		o.Log = slog.Default()
 	}
 	db := dynamodb.NewFromConfig(cfg)
+	iamClient := iam.NewFromConfig(cfg)
 	eksFor := eksClients(cfg)
 	// The roles the stack grants IAM fixes on: from this same policy.
 	scope := remediate.RoleScopeOf(pol)
@@ -126,7 +127,7 @@ func New(cfg aws.Config, fam families.Family, s config.Settings, optFns ...func(
 		Kill:      &killswitch.Switch{EnvOff: s.RemediationOff, Parameter: s.KillSwitchParameter},
 		Exec: &remediate.Executor{
 			EKS:        func(region string) remediate.EKS { return eksFor(region) },
-			IAM:        iam.NewFromConfig(cfg),
+			IAM:        iamClient,
 			CloudTrail: cloudtrail.NewFromConfig(cfg),
 			RoleScope:  &scope,
 		},
@@ -151,6 +152,11 @@ func New(cfg aws.Config, fam families.Family, s config.Settings, optFns ...func(
 	if slices.ContainsFunc(rules.All(), func(r rules.Rule) bool { return r.Correlate != nil && r.ReadsFor(fam) }) {
 		// Correlation marks are list appends (shared/correlation/table).
 		g.Marks = &table.Store{DB: db, Table: s.Table}
+	}
+	if fam.Name == families.Cluster.Name {
+		// Detection, whatever the modes: the stack grants
+		// iam:ListAttachedRolePolicies on this account's roles.
+		g.RolePolicies = iamClient
 	}
 	if fam.Name == families.IAM.Name {
 		regions := s.ClusterRegions

@@ -64,3 +64,27 @@ func TestParseJSONIsStrict(t *testing.T) {
 		})
 	}
 }
+
+// What a function finds through AWS (Found) is never read from a policy
+// document, nor written into the one the stack hands the functions.
+func TestFoundIsNotAPolicyKey(t *testing.T) {
+	for _, doc := range []string{"version: 1\nfound: {adminPolicies: {x: [y]}}\n", "version: 1\nFound: {}\n"} {
+		if _, err := Parse([]byte(doc), "policy.yaml", nil); err == nil {
+			t.Errorf("Parse(%q) = nil error, want an unknown-key error", doc)
+		}
+	}
+	for _, doc := range []string{`{"version":1,"found":{}}`, `{"version":1,"Found":{"AdminPolicies":{"x":["y"]}}}`} {
+		if _, err := ParseJSON([]byte(doc), "EKSGUARD_POLICY", nil); err == nil {
+			t.Errorf("ParseJSON(%s) = nil error, want an unknown-key error", doc)
+		}
+	}
+	p := Default()
+	p.Found = Found{AdminPolicies: map[string][]string{"arn:aws:iam::111122223333:role/r": {"arn:aws:iam::aws:policy/AdministratorAccess"}}}
+	js, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(strings.ToLower(string(js)), "found") || strings.Contains(string(js), "AdministratorAccess") {
+		t.Errorf("marshalled policy carries Found: %s", js)
+	}
+}

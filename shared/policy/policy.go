@@ -32,7 +32,21 @@ type Policy struct {
 	Self              Self                  `yaml:"self" json:"self"`
 	// Correlation bounds the rules that read several events together.
 	Correlation Correlation `yaml:"correlation" json:"correlation"`
-	sourceName  string
+	// Found is what a function learned through AWS about the event at hand.
+	// Only the guard sets it, on a copy of the policy for that one event;
+	// no policy file can (yaml:"-", json:"-"), and a replay never does.
+	Found      Found `yaml:"-" json:"-"`
+	sourceName string
+}
+
+// Found is what a function looked up through AWS for one event.
+type Found struct {
+	// AdminPolicies maps a role ARN to the admin-class managed policies
+	// (ARNs) IAM lists as attached to it.
+	AdminPolicies map[string][]string
+	// Unlisted maps a role ARN to why its attached policies could not be
+	// listed.
+	Unlisted map[string]string
 }
 
 // Defaults apply to every rule that does not say otherwise.
@@ -313,6 +327,14 @@ func (p *Policy) IsProtectedCluster(name string) bool { return glob.Any(p.Cluste
 func (p *Policy) AllowedIssuer(issuer string) bool {
 	return glob.Any(p.IdentityProviders.Allowed, strings.TrimSuffix(issuer, "/"))
 }
+
+// AdminPoliciesOf are the admin-class managed policies (ARNs) the role
+// (by ARN) was found to hold through IAM; none when it was not looked up.
+func (p *Policy) AdminPoliciesOf(roleARN string) []string { return p.Found.AdminPolicies[roleARN] }
+
+// UnlistedRole says why the role's (by ARN) attached policies could not be
+// listed; empty when they were, or were not asked for.
+func (p *Policy) UnlistedRole(roleARN string) string { return p.Found.Unlisted[roleARN] }
 
 // IsClusterRole reports whether the role name matches the cluster-role patterns.
 func (p *Policy) IsClusterRole(roleName string) bool { return glob.Any(p.Roles.Cluster, roleName) }

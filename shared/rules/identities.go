@@ -66,28 +66,32 @@ var IdentityProviderAssociated = Rule{
 
 // PodIdentityEscalation flags a pod identity association that hands a pod
 // a role it should not have: a role of an untrusted account, an EKS cluster
-// or node role, or any role for a kube-system service account.
+// or node role, a role that holds an admin policy (as the cluster function
+// looks it up through IAM), or any role for a kube-system service account.
 var PodIdentityEscalation = Rule{
 	ID:       "pod-identity-escalation",
 	Title:    "Pod identity association gives a pod a privileged or foreign role",
 	Severity: finding.High,
 	Rationale: "EKS Pod Identity hands the role's credentials to every pod that runs as the service account; whoever " +
-		"can create such a pod gets the role. A cluster or node role, a role in an untrusted account, or a role for a " +
-		"kube-system service account (whose pods run with cluster-wide rights) turns that into an escalation path.",
+		"can create such a pod gets the role. A cluster or node role, a role in an untrusted account, a role holding an " +
+		"admin policy, or a role for a kube-system service account (whose pods run with cluster-wide rights) turns that " +
+		"into an escalation path.",
 	Fix: "Delete the association (or update it back to the intended role).",
-	// The role's own permissions (an admin policy) are not in the event;
-	// this rule judges what the event and the policy say.
+	// The role's own permissions are not in the event: the cluster function
+	// lists the attached managed policies of this account's roles through
+	// IAM (policy.Found); a replay judges what the event and the policy say.
 	Actions: []string{finding.ActionDeletePodIdentityAssociation},
 	Examples: []Example{
 		{Name: "node role to an app", Event: "CreatePodIdentityAssociation", Params: `{"clusterName":"prod","namespace":"shop","serviceAccount":"web","roleArn":"arn:aws:iam::111122223333:role/prod-node-role"}`, Fires: true},
 		{Name: "target role in another account", Event: "CreatePodIdentityAssociation", Params: `{"clusterName":"prod","namespace":"shop","serviceAccount":"web","roleArn":"arn:aws:iam::111122223333:role/shop-web","targetRoleArn":"arn:aws:iam::444455556666:role/data"}`, Fires: true},
 		{Name: "a kube-system service account", Event: "CreatePodIdentityAssociation", Params: `{"clusterName":"prod","namespace":"kube-system","serviceAccount":"coredns","roleArn":"arn:aws:iam::111122223333:role/dns"}`, Fires: true},
 		{Name: "an app role", Event: "CreatePodIdentityAssociation", Params: `{"clusterName":"prod","namespace":"shop","serviceAccount":"web","roleArn":"arn:aws:iam::111122223333:role/shop-web"}`, Fires: false},
+		{Name: "an admin-named role, not looked up (replay)", Event: "CreatePodIdentityAssociation", Params: `{"clusterName":"prod","namespace":"shop","serviceAccount":"web","roleArn":"arn:aws:iam::111122223333:role/shop-admin"}`, Fires: false},
 	},
 	Judge: []Judgement{On(EKS, func(r *cloudtrail.Record, pi *cloudtrail.PodIdentityParams, p *policy.Policy) []finding.Finding {
 		got := podIdentityResult(r)
 		ns, sa, assoc := first(pi.Namespace, got.Namespace), first(pi.ServiceAccount, got.ServiceAccount), first(pi.AssociationID, got.AssociationID)
-		var why []string
+		var why, unlisted []string
 		for _, role := range []string{pi.RoleARN, pi.TargetRoleARN} {
 			if role == "" {
 				continue
@@ -97,6 +101,16 @@ var PodIdentityEscalation = Rule{
 			}
 			if kind := eksRole(p, identity.Name(role)); kind != "" {
 				why = append(why, fmt.Sprintf("%s is an EKS %s role", role, kind))
+			}
+			if admin := p.AdminPoliciesOf(role); len(admin) > 0 {
+				names := make([]string, len(admin))
+				for i, a := range admin {
+					names[i] = identity.Name(a)
+				}
+				why = append(why, fmt.Sprintf("%s holds admin policy %s", role, strings.Join(names, ", ")))
+			}
+			if msg := p.UnlistedRole(role); msg != "" {
+				unlisted = append(unlisted, fmt.Sprintf("the policies attached to %s could not be listed (%s); check whether it holds an admin policy", role, msg))
 			}
 		}
 		if ns == "kube-system" {
@@ -124,6 +138,12 @@ var PodIdentityEscalation = Rule{
 		default:
 			f.Plan = &finding.Plan{Action: finding.ActionDeletePodIdentityAssociation, Cluster: pi.Cluster(), AssociationID: assoc, RoleARN: role,
 				Reason: "removes the association the event created; only while it still gives the same role"}
+		}
+		if len(unlisted) > 0 {
+			if f.NeedsCheck != "" {
+				unlisted = append(unlisted, f.NeedsCheck)
+			}
+			f.NeedsCheck = strings.Join(unlisted, "; ")
 		}
 		return []finding.Finding{f}
 	}, "CreatePodIdentityAssociation", "UpdatePodIdentityAssociation")},

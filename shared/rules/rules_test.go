@@ -745,7 +745,26 @@ func TestPodIdentityEscalation(t *testing.T) {
 	}
 	const app = "arn:aws:iam::111122223333:role/shop-web"
 	const nodeRole = "arn:aws:iam::111122223333:role/prod-node-role"
+	const adminAccess = "arn:aws:iam::aws:policy/AdministratorAccess"
+	found := func(f policy.Found) *policy.Policy {
+		p := *testPolicy(t)
+		p.Found = f
+		return &p
+	}
 	runRule(t, PodIdentityEscalation, []row{
+		{"role holding an admin policy (looked up)", ev("CreatePodIdentityAssociation", assocOf("shop", "web", app, ""), created("a-1")),
+			found(policy.Found{AdminPolicies: map[string][]string{app: {adminAccess}}}),
+			[]want{{finding.High, app, finding.ActionDeletePodIdentityAssociation, app + " holds admin policy AdministratorAccess"}}},
+		{"target role holding admin policies (looked up)", ev("CreatePodIdentityAssociation", assocOf("shop", "web", app, "arn:aws:iam::111122223333:role/data"), created("a-1")),
+			found(policy.Found{AdminPolicies: map[string][]string{"arn:aws:iam::111122223333:role/data": {adminAccess, "arn:aws:iam::aws:policy/IAMFullAccess"}}}),
+			[]want{{finding.High, app, finding.ActionDeletePodIdentityAssociation, "role/data holds admin policy AdministratorAccess, IAMFullAccess"}}},
+		{"another role holding an admin policy", ev("CreatePodIdentityAssociation", assocOf("shop", "web", app, ""), created("a-1")),
+			found(policy.Found{AdminPolicies: map[string][]string{nodeRole: {adminAccess}}}), nil},
+		{"policies not listed, nothing else: quiet", ev("CreatePodIdentityAssociation", assocOf("shop", "web", app, ""), created("a-1")),
+			found(policy.Found{Unlisted: map[string]string{app: "AccessDenied"}}), nil},
+		{"policies not listed, kube-system: says so", ev("CreatePodIdentityAssociation", assocOf("kube-system", "coredns", app, ""), created("a-1")),
+			found(policy.Found{Unlisted: map[string]string{app: "AccessDenied"}}),
+			[]want{{finding.High, app, finding.ActionDeletePodIdentityAssociation, "the policies attached to " + app + " could not be listed (AccessDenied)"}}},
 		{"node role", ev("CreatePodIdentityAssociation", assocOf("shop", "web", nodeRole, ""), created("a-1")), nil,
 			[]want{{finding.High, nodeRole, finding.ActionDeletePodIdentityAssociation, "is an EKS node role"}}},
 		{"cluster role", ev("CreatePodIdentityAssociation", assocOf("shop", "web", "arn:aws:iam::111122223333:role/prod-cluster-role", ""), created("a-1")), nil,
