@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/eksguard/eksguard/internal/testsupport/s3fake"
+	"github.com/eksguard/eksguard/internal/testsupport/trailtest"
 )
 
 // openPTY opens a pseudo-terminal: what the CLI writes to slave, master reads.
@@ -96,7 +97,7 @@ func TestReplayProgressOnTerminalFromS3(t *testing.T) {
 	s3Env(t, srv)
 	day := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 	for i := range 3 {
-		srv.Put("trails", trailKey("111122223333", "eu-west-1", day.Add(time.Duration(i)*time.Hour)), gzipLog(grantRecord(fmt.Sprint(i), day)))
+		srv.Put("trails", trailtest.Key("111122223333", "eu-west-1", day.Add(time.Duration(i)*time.Hour), 0), trailtest.LogFile(trailtest.GrantRecord(fmt.Sprint(i), day)))
 	}
 	code, _, shown := onTerminal(t, "", "replay", "--fail-on", "none", "s3://trails/AWSLogs/")
 	if code != 0 {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -13,32 +11,8 @@ import (
 	"time"
 
 	"github.com/eksguard/eksguard/internal/testsupport/s3fake"
+	"github.com/eksguard/eksguard/internal/testsupport/trailtest"
 )
-
-// grantRecord is a CloudTrail record granting cluster admin at t: one finding.
-func grantRecord(id string, at time.Time) string {
-	return `{"eventVersion":"1.09","userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLEID:alice",` +
-		`"arn":"arn:aws:sts::111122223333:assumed-role/dev-team/alice","accountId":"111122223333"},` +
-		`"eventTime":"` + at.UTC().Format(time.RFC3339) + `","eventSource":"eks.amazonaws.com","eventName":"AssociateAccessPolicy",` +
-		`"awsRegion":"eu-west-1","sourceIPAddress":"198.51.100.7","userAgent":"aws-cli/2.15.0",` +
-		`"requestParameters":{"clusterName":"payments-prod","principalArn":"arn:aws:iam::111122223333:role/dev-team",` +
-		`"policyArn":"arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy","accessScope":{"type":"cluster"}},` +
-		`"responseElements":null,"requestID":"r-1","eventID":"` + id + `","readOnly":false,"eventType":"AwsApiCall",` +
-		`"managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management"}`
-}
-
-func gzipLog(records ...string) []byte {
-	var b bytes.Buffer
-	w := gzip.NewWriter(&b)
-	fmt.Fprintf(w, `{"Records":[%s]}`, strings.Join(records, ","))
-	w.Close()
-	return b.Bytes()
-}
-
-func trailKey(account, region string, at time.Time) string {
-	return fmt.Sprintf("AWSLogs/%s/CloudTrail/%s/%s/%s_CloudTrail_%s_%s_abc.json.gz", account, region,
-		at.Format("2006/01/02"), account, region, at.Format("20060102T1504Z"))
-}
 
 // eventIDs reads the eventID of each JSON finding line.
 func eventIDs(t *testing.T, out string) []string {
@@ -84,15 +58,15 @@ func TestReplayS3AndLocalPaths(t *testing.T) {
 	defer srv.Close()
 	s3Env(t, srv)
 	day := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
-	srv.Put("trails", trailKey("111122223333", "eu-west-1", day), gzipLog(grantRecord("s3-a", day)))
-	srv.Put("trails", trailKey("111122223333", "eu-west-1", day.Add(time.Hour)), gzipLog(grantRecord("s3-b", day)))
-	broken := trailKey("111122223333", "eu-west-1", day.Add(2*time.Hour))
-	srv.Put("trails", broken, gzipLog(grantRecord("s3-c", day)))
+	srv.Put("trails", trailtest.Key("111122223333", "eu-west-1", day, 0), trailtest.LogFile(trailtest.GrantRecord("s3-a", day)))
+	srv.Put("trails", trailtest.Key("111122223333", "eu-west-1", day.Add(time.Hour), 0), trailtest.LogFile(trailtest.GrantRecord("s3-b", day)))
+	broken := trailtest.Key("111122223333", "eu-west-1", day.Add(2*time.Hour), 0)
+	srv.Put("trails", broken, trailtest.LogFile(trailtest.GrantRecord("s3-c", day)))
 	srv.Fail("trails", broken, -1)
-	srv.Put("other", "x/"+trailKey("444455556666", "us-east-1", day), gzipLog(grantRecord("s3-d", day)))
+	srv.Put("other", "x/"+trailtest.Key("444455556666", "us-east-1", day, 0), trailtest.LogFile(trailtest.GrantRecord("s3-d", day)))
 
 	dir := t.TempDir()
-	writeTestFile(t, filepath.Join(dir, "local.json"), []byte(grantRecord("local", day)))
+	writeTestFile(t, filepath.Join(dir, "local.json"), []byte(trailtest.GrantRecord("local", day)))
 
 	code, out, errOut := runCLI(t, "", "replay", "--output", "json", "--fail-on", "none",
 		"s3://trails/AWSLogs/", dir, "s3://other/x")
@@ -122,14 +96,14 @@ func TestReplayFiltersLocalLayout(t *testing.T) {
 			for d := 1; d <= 4; d++ {
 				at := time.Date(2026, 11, d, 6, 0, 0, 0, time.UTC)
 				id := fmt.Sprintf("%s-%s-%d", acct[:1], reg[:2], d)
-				writeTestFile(t, filepath.Join(dir, filepath.FromSlash(trailKey(acct, reg, at))),
-					gzipLog(grantRecord(id+"-early", at), grantRecord(id+"-late", at.Add(12*time.Hour))))
+				writeTestFile(t, filepath.Join(dir, filepath.FromSlash(trailtest.Key(acct, reg, at, 0))),
+					trailtest.LogFile(trailtest.GrantRecord(id+"-early", at), trailtest.GrantRecord(id+"-late", at.Add(12*time.Hour))))
 			}
 		}
 	}
 	// Digest files hold no API calls, whatever their name ends with.
 	writeTestFile(t, filepath.Join(dir, "AWSLogs/444455556666/CloudTrail-Digest/eu-west-1/2026/11/02/444455556666_CloudTrail-Digest_eu-west-1_t_eu-west-1_20261102T060000Z.json.gz"),
-		gzipLog(grantRecord("digest", time.Date(2026, 11, 2, 6, 0, 0, 0, time.UTC))))
+		trailtest.LogFile(trailtest.GrantRecord("digest", time.Date(2026, 11, 2, 6, 0, 0, 0, time.UTC))))
 
 	code, out, errOut := runCLI(t, "", "replay", "--output", "json", "--fail-on", "none",
 		"--since", "2026-11-02T12:00:00Z", "--until", "2026-11-03", "--account", "444455556666", "--region", "eu-west-1", dir)

@@ -1,8 +1,6 @@
 package s3archive
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -17,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/eksguard/eksguard/internal/testsupport/s3fake"
+	"github.com/eksguard/eksguard/internal/testsupport/trailtest"
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/policy"
 	"github.com/eksguard/eksguard/shared/replay"
@@ -24,33 +23,7 @@ import (
 	"github.com/eksguard/eksguard/shared/trailfile"
 )
 
-// grant is an AssociateAccessPolicy record granting cluster admin: one finding.
-func grant(id string, at time.Time) string {
-	return `{"eventVersion":"1.09","userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLEID:alice",` +
-		`"arn":"arn:aws:sts::111122223333:assumed-role/dev-team/alice","accountId":"111122223333"},` +
-		`"eventTime":"` + at.UTC().Format(time.RFC3339) + `","eventSource":"eks.amazonaws.com","eventName":"AssociateAccessPolicy",` +
-		`"awsRegion":"eu-west-1","sourceIPAddress":"198.51.100.7","userAgent":"aws-cli/2.15.0",` +
-		`"requestParameters":{"clusterName":"payments-prod","principalArn":"arn:aws:iam::111122223333:role/dev-team",` +
-		`"policyArn":"arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy","accessScope":{"type":"cluster"}},` +
-		`"responseElements":null,"requestID":"r-1","eventID":"` + id + `","readOnly":false,"eventType":"AwsApiCall",` +
-		`"managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management"}`
-}
-
 const noise = `{"eventTime":"2026-11-02T03:04:05Z","eventSource":"ec2.amazonaws.com","eventName":"DescribeInstances","readOnly":true}`
-
-func logFile(records ...string) []byte {
-	var b bytes.Buffer
-	w := gzip.NewWriter(&b)
-	fmt.Fprintf(w, `{"Records":[%s]}`, strings.Join(records, ","))
-	w.Close()
-	return b.Bytes()
-}
-
-// key is where CloudTrail delivers a log file of account and region for time t.
-func key(account, region string, t time.Time, n int) string {
-	return fmt.Sprintf("AWSLogs/%s/CloudTrail/%s/%s/%s_CloudTrail_%s_%s_%04d.json.gz", account, region,
-		t.Format("2006/01/02"), account, region, t.Format("20060102T1504Z"), n)
-}
 
 func client(t *testing.T, srv *s3fake.Server) *s3.Client {
 	t.Helper()
@@ -115,12 +88,12 @@ func TestInputsListsAcrossPagesAndSkipsNonLogs(t *testing.T) {
 	day := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 	var want []string
 	for i := range 7 {
-		k := key("111122223333", "eu-west-1", day.Add(time.Duration(i)*time.Hour), i)
-		srv.Put("trails", k, logFile(noise, grant(fmt.Sprintf("e%d", i), day)))
+		k := trailtest.Key("111122223333", "eu-west-1", day.Add(time.Duration(i)*time.Hour), i)
+		srv.Put("trails", k, trailtest.LogFile(noise, trailtest.GrantRecord(fmt.Sprintf("e%d", i), day)))
 		want = append(want, "trails/"+k)
 	}
-	srv.Put("trails", "AWSLogs/111122223333/CloudTrail-Digest/eu-west-1/2026/11/02/111122223333_CloudTrail-Digest_eu-west-1_t_eu-west-1_20261102T100000Z.json.gz", logFile(grant("digest", day)))
-	srv.Put("trails", "AWSLogs/111122223333/CloudTrail-Insight/eu-west-1/2026/11/02/111122223333_CloudTrail-Insight_eu-west-1_20261102T1000Z_x.json.gz", logFile(grant("insight", day)))
+	srv.Put("trails", "AWSLogs/111122223333/CloudTrail-Digest/eu-west-1/2026/11/02/111122223333_CloudTrail-Digest_eu-west-1_t_eu-west-1_20261102T100000Z.json.gz", trailtest.LogFile(trailtest.GrantRecord("digest", day)))
+	srv.Put("trails", "AWSLogs/111122223333/CloudTrail-Insight/eu-west-1/2026/11/02/111122223333_CloudTrail-Insight_eu-west-1_20261102T1000Z_x.json.gz", trailtest.LogFile(trailtest.GrantRecord("insight", day)))
 	srv.Put("trails", "AWSLogs/111122223333/CloudTrail/eu-west-1/ConfigWritabilityCheckFile", []byte("x"))
 
 	r := runReplay(t, &Archive{Client: client(t, srv)}, Location{"trails", "AWSLogs/"})
@@ -160,9 +133,9 @@ func TestInputsSinceListsOnlyDaysInWindow(t *testing.T) {
 			for _, reg := range regions {
 				// One file per day, its records at 09:00 and 21:00.
 				early, late := t0.Add(9*time.Hour), t0.Add(21*time.Hour)
-				srv.Put("org-trail", "o-abc123/"+key(acct, reg, early, 0),
-					logFile(grant(fmt.Sprintf("%s-%s-%s-am", acct, reg, t0.Format("0102")), early),
-						grant(fmt.Sprintf("%s-%s-%s-pm", acct, reg, t0.Format("0102")), late)))
+				srv.Put("org-trail", "o-abc123/"+trailtest.Key(acct, reg, early, 0),
+					trailtest.LogFile(trailtest.GrantRecord(fmt.Sprintf("%s-%s-%s-am", acct, reg, t0.Format("0102")), early),
+						trailtest.GrantRecord(fmt.Sprintf("%s-%s-%s-pm", acct, reg, t0.Format("0102")), late)))
 			}
 		}
 	}
@@ -226,7 +199,7 @@ func TestInputsRegionAndUntil(t *testing.T) {
 		time.Date(2026, 2, 1, 1, 0, 0, 0, time.UTC),
 	} {
 		for _, reg := range []string{"eu-west-1", "us-east-1"} {
-			srv.Put("b", key("111122223333", reg, at, 0), logFile(grant(reg+at.Format("-0102"), at)))
+			srv.Put("b", trailtest.Key("111122223333", reg, at, 0), trailtest.LogFile(trailtest.GrantRecord(reg+at.Format("-0102"), at)))
 		}
 	}
 	a := &Archive{Client: client(t, srv), Filter: trailfile.Filter{
@@ -255,21 +228,21 @@ func TestFailuresAreReportedAndTheRestGoesOn(t *testing.T) {
 	day := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 	for _, acct := range []string{"111111111111", "222222222222"} {
 		for i := range 4 {
-			srv.Put("b", key(acct, "eu-west-1", day, i), logFile(grant(fmt.Sprintf("%s-%d", acct[:1], i), day)))
+			srv.Put("b", trailtest.Key(acct, "eu-west-1", day, i), trailtest.LogFile(trailtest.GrantRecord(fmt.Sprintf("%s-%d", acct[:1], i), day)))
 		}
 	}
-	broken := key("111111111111", "eu-west-1", day, 1)
-	flaky := key("111111111111", "eu-west-1", day, 2)
-	truncated := key("111111111111", "eu-west-1", day, 3)
+	broken := trailtest.Key("111111111111", "eu-west-1", day, 1)
+	flaky := trailtest.Key("111111111111", "eu-west-1", day, 2)
+	truncated := trailtest.Key("111111111111", "eu-west-1", day, 3)
 	srv.Fail("b", broken, -1)
 	srv.Fail("b", flaky, 1)
 	// Records that compress poorly, so that half the object holds the first ones whole.
-	recs := []string{grant("t-a", day), grant("t-b", day)}
+	recs := []string{trailtest.GrantRecord("t-a", day), trailtest.GrantRecord("t-b", day)}
 	rnd := rand.New(rand.NewPCG(1, 2))
 	for range 200 {
 		recs = append(recs, fmt.Sprintf(`{"eventSource":"ec2.amazonaws.com","eventName":"DescribeInstances","requestID":"%x"}`, rnd.Uint64()))
 	}
-	whole := logFile(recs...)
+	whole := trailtest.LogFile(recs...)
 	srv.Put("b", truncated, whole[:len(whole)/2])
 	srv.Deny("b", "AWSLogs/222222222222/")
 
@@ -323,7 +296,7 @@ func TestInputsWithoutCommonPrefixes(t *testing.T) {
 	for d := 1; d <= 3; d++ {
 		at := time.Date(2026, 11, d, 10, 0, 0, 0, time.UTC)
 		for _, reg := range []string{"eu-west-1", "us-east-1"} {
-			srv.Put("b", key("111122223333", reg, at, 0), logFile(grant(fmt.Sprintf("%s-%d", reg, d), at)))
+			srv.Put("b", trailtest.Key("111122223333", reg, at, 0), trailtest.LogFile(trailtest.GrantRecord(fmt.Sprintf("%s-%d", reg, d), at)))
 		}
 	}
 	a := &Archive{Client: client(t, srv), Filter: trailfile.Filter{
