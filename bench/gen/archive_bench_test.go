@@ -19,6 +19,8 @@ import (
 
 	"github.com/eksguard/eksguard/internal/testsupport/s3fake"
 
+	"github.com/eksguard/eksguard/shared/cloudtrail"
+	"github.com/eksguard/eksguard/shared/fastjson"
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/policy"
 	"github.com/eksguard/eksguard/shared/replay"
@@ -78,6 +80,8 @@ func archiveFiles(b *testing.B) (files []string, size int64) {
 func BenchmarkArchive(b *testing.B) {
 	files, size := archiveFiles(b)
 	workers := runtime.GOMAXPROCS(0)
+	// The replay decodes as the CLI does (cmd/eksguard's main).
+	cloudtrail.UseUnmarshal(fastjson.Unmarshal)
 	b.Run("replay", func(b *testing.B) {
 		eng := rules.NewEngine(policy.Default(), rules.All())
 		b.SetBytes(size)

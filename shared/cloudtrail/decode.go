@@ -24,12 +24,20 @@ type Envelope struct {
 // ErrNotCloudTrail is returned for JSON that is neither a record nor an envelope around one.
 var ErrNotCloudTrail = errors.New("not a CloudTrail record or EventBridge envelope")
 
-// unmarshal decodes with encoding/json, naming the field of a type error.
-// encoding/json is what aws-lambda-go links into every function anyway; a
-// second JSON library cost each bootstrap 0.59 MB for a 2% faster replay
-// (BENCHMARKS.md).
+// jsonUnmarshal decodes every record, envelope and parameter set here. It
+// is encoding/json's, which aws-lambda-go links into every function anyway:
+// a second JSON library would cost each bootstrap 0.59 MB. A program that
+// decodes many records may swap in a faster one with UseUnmarshal.
+var jsonUnmarshal = json.Unmarshal
+
+// UseUnmarshal makes the package decode with f, which must have
+// encoding/json's Unmarshal semantics and error types (fastjson.Unmarshal
+// does: the replay CLI uses it). Call it once, before any decoding starts.
+func UseUnmarshal(f func(data []byte, v any) error) { jsonUnmarshal = f }
+
+// unmarshal decodes, naming the field of a type error.
 func unmarshal(raw []byte, v any) error {
-	return fieldError(json.Unmarshal(raw, v))
+	return fieldError(jsonUnmarshal(raw, v))
 }
 
 // DecodeRecord decodes one CloudTrail record and, for in-scope events, its
