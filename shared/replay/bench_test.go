@@ -1,8 +1,11 @@
 package replay
 
 import (
+	"encoding/json"
 	"testing"
 
+	"github.com/eksguard/eksguard/shared/cloudtrail"
+	"github.com/eksguard/eksguard/shared/fastjson"
 	"github.com/eksguard/eksguard/shared/policy"
 	"github.com/eksguard/eksguard/shared/rules"
 )
@@ -35,15 +38,26 @@ var irrelevantRecord = []byte(`{"eventVersion":"1.09","userIdentity":{"type":"As
 "responseElements":null,"requestID":"0d4b1c2e-8f7a-4b6e-9c1d-2e3f4a5b6c7d","eventID":"b1b2c3d4-e5f6-7a8b-9c0d-e1f2a3b4c5d6",
 "readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management"}`)
 
+// BenchmarkAssessInScope decodes and judges one in-scope record, with the
+// functions' decoder (encoding/json) and the CLI's (fastjson) side by side.
 func BenchmarkAssessInScope(b *testing.B) {
 	eng := rules.NewEngine(policy.Default(), rules.All())
-	b.SetBytes(int64(len(inScopeRecord)))
-	b.ReportAllocs()
-	for b.Loop() {
-		fs, in, err := Assess(eng, inScopeRecord)
-		if err != nil || !in || len(fs) != 1 {
-			b.Fatalf("findings %d in %v err %v", len(fs), in, err)
-		}
+	for _, dec := range []struct {
+		name string
+		f    func([]byte, any) error
+	}{{"encoding-json", json.Unmarshal}, {"fastjson", fastjson.Unmarshal}} {
+		b.Run(dec.name, func(b *testing.B) {
+			cloudtrail.UseUnmarshal(dec.f)
+			defer cloudtrail.UseUnmarshal(json.Unmarshal)
+			b.SetBytes(int64(len(inScopeRecord)))
+			b.ReportAllocs()
+			for b.Loop() {
+				fs, in, err := Assess(eng, inScopeRecord)
+				if err != nil || !in || len(fs) != 1 {
+					b.Fatalf("findings %d in %v err %v", len(fs), in, err)
+				}
+			}
+		})
 	}
 }
 
