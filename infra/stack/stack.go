@@ -37,6 +37,11 @@ type Deployment struct {
 	// IAM) that forward those events to the main region's default bus; none
 	// when the main stack is in that region.
 	Forwarders []awscdk.Stack
+	// Members are the standalone member stacks (organization mode with
+	// memberAccounts), StackSetMember the one whose template the StackSet
+	// inlines (organization mode with memberOrganizationalUnits).
+	Members        []awscdk.Stack
+	StackSetMember awscdk.Stack
 }
 
 // New adds eksguard's stacks to the app and applies cdk-nag's AwsSolutions
@@ -127,6 +132,12 @@ func New(app awscdk.App, cfg Config) (*Deployment, error) {
 
 	for _, region := range forwardRegions(cfg.Region) {
 		d.Forwarders = append(d.Forwarders, newForwarder(app, cfg, region, st))
+	}
+
+	if cfg.Org != nil {
+		if err := addOrg(app, st, shared, fns, d); err != nil {
+			return nil, err
+		}
 	}
 
 	output(st, "TopicArn", topic.TopicArn(), "SNS topic findings and alarms are published to")

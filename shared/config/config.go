@@ -47,6 +47,11 @@ const (
 	// EnvCanaryRoleARN is the role the heartbeat canary writes the
 	// heartbeat parameter as (the tamper function only).
 	EnvCanaryRoleARN = "EKSGUARD_CANARY_ROLE_ARN"
+	// EnvAccount is the central account of an organization deployment.
+	EnvAccount = "EKSGUARD_ACCOUNT"
+	// EnvMemberRoleName is the remediation role's name in the member
+	// accounts of an organization deployment.
+	EnvMemberRoleName = "EKSGUARD_MEMBER_ROLE_NAME"
 )
 
 // Names lists every variable with what it is for, for docs.
@@ -62,6 +67,8 @@ var Names = []struct{ Name, Purpose string }{
 	{EnvDeferMaxAttempts, "attempts in all for a fix that meets a busy cluster, before it is reported failed (default 8)"},
 	{EnvClusterRegions, "regions (comma-separated) whose clusters the iam function lists to tell cluster and node roles apart (default: its own region)"},
 	{EnvSlackSecretARN, "Secrets Manager secret holding the Slack webhook URL (notifier only)"},
+	{EnvAccount, "organization mode: the central account the functions run in; events of any other account are judged and fixed through that account's remediation role"},
+	{EnvMemberRoleName, "organization mode: the remediation role's name in every member account (sts:AssumeRole)"},
 	{EnvCanaryRoleARN, "role of the heartbeat canary (tamper only): its write of the heartbeat parameter is recorded as heard, and nothing else it does is acted on"},
 }
 
@@ -98,6 +105,9 @@ type Settings struct {
 	SlackSecretARN string
 	// CanaryRoles is EKSGUARD_CANARY_ROLE_ARN, split on commas.
 	CanaryRoles []string
+	// Account is EKSGUARD_ACCOUNT, MemberRoleName EKSGUARD_MEMBER_ROLE_NAME
+	// (organization mode, both set or neither).
+	Account, MemberRoleName string
 }
 
 // Load reads and checks every EKSGUARD_* variable: the policy (against
@@ -121,6 +131,11 @@ func Load(knownRules []string, required ...string) (Settings, error) {
 		ClusterRegions:      list(EnvClusterRegions),
 		SlackSecretARN:      value(EnvSlackSecretARN),
 		CanaryRoles:         list(EnvCanaryRoleARN),
+		Account:             value(EnvAccount),
+		MemberRoleName:      value(EnvMemberRoleName),
+	}
+	if (s.Account == "") != (s.MemberRoleName == "") {
+		errs = append(errs, fmt.Errorf("%s and %s go together (organization mode): set both or neither", EnvAccount, EnvMemberRoleName))
 	}
 	for _, name := range required {
 		purpose, known := purposeOf(name)
