@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -156,11 +157,12 @@ func memberDescription(cfg Config) string {
 // template as JSON. The member stack has no assets, so nothing but the
 // template is needed to deploy it.
 func memberTemplate(app awscdk.App, cfg Config, grants map[string][]Statement, d *Deployment) (string, error) {
-	dir, err := os.MkdirTemp("", "eksguard-member-")
-	if err != nil {
+	// Its own assembly, next to the app's stacks (cdk-nag writes its
+	// report there; the CLI does not deploy it).
+	dir := filepath.Join(*app.Outdir(), "stackset-"+MemberStackSetName(cfg.StackName))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("synthesize the member template: %w", err)
 	}
-	defer os.RemoveAll(dir)
 	ctx, _ := app.Node().GetAllContext(nil).(map[string]interface{})
 	inner := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(dir), Context: &ctx})
 	m := awscdk.NewStack(inner, jsii.String(MemberStackSetName(cfg.StackName)), &awscdk.StackProps{

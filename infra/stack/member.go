@@ -88,7 +88,16 @@ func buildMember(st awscdk.Stack, cfg Config, region string, grants map[string][
 			Description:  jsii.String("eksguard " + fam.Name + ": forward to the central bus in " + cfg.Account + " " + cfg.Region + " (" + fam.Description + ")"),
 			EventPattern: mustPattern(fam),
 		})
-		rule.AddTarget(awseventstargets.NewEventBus(bus, &awseventstargets.EventBusProps{DeadLetterQueue: dlq, Role: putRole}))
+		queue := dlq
+		if global {
+			// In the StackSet's template the rule exists only in the global
+			// region, so its queue (whose policy names the rule) must too.
+			queue = newQueue(group, "UndeliveredEvents", &awssqs.QueueProps{RetentionPeriod: awscdk.Duration_Days(jsii.Number(14))})
+			suppress(queue, "AwsSolutions-SQS3", whyDLQ)
+			alarm(group, "UndeliveredEventsAlarm", queue.MetricApproximateNumberOfMessagesVisible(maxOver5m()),
+				"eksguard: "+fam.Name+" events for the central bus are waiting in the member dead-letter queue", topic)
+		}
+		rule.AddTarget(awseventstargets.NewEventBus(bus, &awseventstargets.EventBusProps{DeadLetterQueue: queue, Role: putRole}))
 		failed := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 			Namespace:     jsii.String("AWS/Events"),
 			MetricName:    jsii.String("FailedInvocations"),

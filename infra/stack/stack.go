@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
@@ -254,7 +255,7 @@ func slackSecret(st awscdk.Stack, cfg Config) awssecretsmanager.ISecret {
 }
 
 // newQueue is an SQS queue with SQS-managed encryption that refuses non-TLS requests.
-func newQueue(scope awscdk.Stack, id string, props *awssqs.QueueProps) awssqs.Queue {
+func newQueue(scope constructs.Construct, id string, props *awssqs.QueueProps) awssqs.Queue {
 	props.Encryption = awssqs.QueueEncryption_SQS_MANAGED
 	props.EnforceSSL = jsii.Bool(true)
 	return awssqs.NewQueue(scope, jsii.String(id), props)
