@@ -32,6 +32,8 @@ type Policy struct {
 	Self              Self                  `yaml:"self" json:"self"`
 	// Correlation bounds the rules that read several events together.
 	Correlation Correlation `yaml:"correlation" json:"correlation"`
+	// Overrides change rules and principals for some accounts (accounts.go).
+	Overrides []Override `yaml:"overrides" json:"overrides,omitempty"`
 	// Found is what a function learned through AWS about the event at hand.
 	// Only the guard sets it, on a copy of the policy for that one event;
 	// no policy file can (yaml:"-", json:"-"), and a replay never does.
@@ -58,6 +60,11 @@ type Defaults struct {
 // event's own account only.
 type Accounts struct {
 	Trusted []string `yaml:"trusted" json:"trusted"`
+	// Names are display names by account ID, for findings and alerts.
+	Names map[string]string `yaml:"names" json:"names,omitempty"`
+	// OrganizationalUnits lists, by OU (or root) ID, the accounts in it
+	// that overrides naming the OU apply to (accounts.go).
+	OrganizationalUnits map[string][]string `yaml:"organizationalUnits" json:"organizationalUnits,omitempty"`
 }
 
 // Principals are ARN glob lists. An actor matches through its role: an
