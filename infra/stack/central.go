@@ -16,6 +16,7 @@ import (
 
 	"github.com/eksguard/eksguard/shared/config"
 	"github.com/eksguard/eksguard/shared/families"
+	"github.com/eksguard/eksguard/shared/policy"
 )
 
 // The organization mode's additions to the central stack: fixed function
@@ -72,9 +73,15 @@ func memberRoleARNs(cfg Config) string {
 // addOrg adds the central bus, its rules and the member stacks.
 func addOrg(app awscdk.App, st awscdk.Stack, sh sharedResources, fns map[string]*function, d *Deployment) error {
 	cfg := sh.cfg
-	grants, err := memberGrants(cfg)
+	grants, err := memberGrants(cfg, cfg.Policy.Variants())
 	if err != nil {
 		return err
+	}
+	accountGrants := map[string]map[string][]Statement{}
+	for _, account := range cfg.Org.Accounts {
+		if accountGrants[account], err = memberGrants(cfg, []*policy.Policy{cfg.Policy.For(account)}); err != nil {
+			return err
+		}
 	}
 	bus := awsevents.NewEventBus(st, jsii.String("CentralBus"), &awsevents.EventBusProps{
 		EventBusName: jsii.String(CentralBusName(cfg.StackName)),
@@ -141,7 +148,7 @@ func addOrg(app awscdk.App, st awscdk.Stack, sh sharedResources, fns map[string]
 				Description: jsii.String(memberDescription(cfg)),
 				Synthesizer: awscdk.NewBootstraplessSynthesizer(nil),
 			})
-			buildMember(m, cfg, region, grants)
+			buildMember(m, cfg, region, accountGrants[account])
 			d.Members = append(d.Members, m)
 		}
 	}

@@ -209,6 +209,8 @@ func Resolve(look Lookup) (Config, error) {
 		bad("region", "%q is not an AWS region name", cfg.Region)
 	}
 
+	cfg.Org = resolveOrg(cfg, val, bad)
+
 	path := val("policyFile")
 	if path == "" {
 		cfg.Policy = policy.Default()
@@ -228,6 +230,7 @@ func Resolve(look Lookup) (Config, error) {
 		case n != cfg.StackName:
 			errs = append(errs, fmt.Sprintf("policy %s: self.stackName is %q, but the stack is %q; leave self.stackName out (the stack fills it in)", path, n, cfg.StackName))
 		}
+		orgPolicy(cfg)
 		js, err := compactPolicy(cfg.Policy)
 		switch {
 		case err != nil:
@@ -305,8 +308,6 @@ func Resolve(look Lookup) (Config, error) {
 		bad("heartbeatWindowMinutes", "%d minutes is less than twice heartbeatMinutes (%d): a window could pass without a beat while all is well",
 			int(cfg.HeartbeatWindow/time.Minute), int(cfg.HeartbeatEvery/time.Minute))
 	}
-
-	cfg.Org = resolveOrg(cfg, val, bad)
 
 	cfg.AssetDir = or(val("assetDir"), "build")
 	for _, fn := range FunctionNames() {

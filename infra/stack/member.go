@@ -1,6 +1,8 @@
 package stack
 
 import (
+	"slices"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
@@ -11,23 +13,58 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/eksguard/eksguard/shared/families"
+	"github.com/eksguard/eksguard/shared/policy"
 )
 
 // memberGrants are the remediation role's statements per family: what the
 // single-account stack gives each family function (DetectionGrants and
 // RemediationGrantsIn), for the member regions of the member account.
-func memberGrants(cfg Config) (map[string][]Statement, error) {
+//
+// pols are the policies the role serves: one account's (policy.For), or,
+// for the StackSet's accounts, every variant (policy.Variants); statements
+// of the same Sid are merged.
+func memberGrants(cfg Config, pols []*policy.Policy) (map[string][]Statement, error) {
 	out := map[string][]Statement{}
 	for _, fam := range families.All() {
-		rem, err := RemediationGrantsIn(fam, cfg.Policy, cfg.Rules, cfg.ClusterNames, cfg.Org.Regions)
-		if err != nil {
-			return nil, err
+		stmts := DetectionGrants(fam, cfg.Org.Regions)
+		for _, pol := range pols {
+			rem, err := RemediationGrantsIn(fam, pol, cfg.Rules, cfg.ClusterNames, cfg.Org.Regions)
+			if err != nil {
+				return nil, err
+			}
+			stmts = mergeStatements(stmts, rem)
 		}
-		if stmts := append(DetectionGrants(fam, cfg.Org.Regions), rem...); len(stmts) > 0 {
+		if len(stmts) > 0 {
 			out[fam.Name] = stmts
 		}
 	}
 	return out, nil
+}
+
+// mergeStatements adds more to stmts: a statement with a Sid already there
+// adds its actions and resources to that one (the Sid names the scope and
+// the condition, which are the same).
+func mergeStatements(stmts, more []Statement) []Statement {
+	for _, m := range more {
+		i := slices.IndexFunc(stmts, func(s Statement) bool { return s.Sid == m.Sid })
+		if i < 0 {
+			stmts = append(stmts, m)
+			continue
+		}
+		s := &stmts[i]
+		for _, a := range m.Actions {
+			if !slices.Contains(s.Actions, a) {
+				s.Actions = append(slices.Clone(s.Actions), a)
+			}
+		}
+		slices.Sort(s.Actions)
+		for _, r := range m.Resources {
+			if !slices.Contains(s.Resources, r) {
+				s.Resources = append(slices.Clone(s.Resources), r)
+			}
+		}
+	}
+	return stmts
 }
 
 // globalRegion is where IAM events reach EventBridge, and where the member

@@ -123,3 +123,20 @@ func MemberStackSetName(stackName string) string { return stackName + "-member" 
 func MemberStackName(stackName, account, region string) string {
 	return stackName + "-member-" + account + "-" + region
 }
+
+// orgPolicy fills in, in organization mode, the organization's accounts the
+// settings and the policy list, which the rules trust besides the event's
+// own account when the policy has no trusted list.
+func orgPolicy(cfg Config) {
+	if cfg.Org == nil {
+		return
+	}
+	accts := append([]string{cfg.Account}, cfg.Org.Accounts...)
+	for _, a := range cfg.Policy.ListedAccounts() {
+		if !slices.Contains(accts, a) {
+			accts = append(accts, a)
+		}
+	}
+	slices.Sort(accts)
+	cfg.Policy.Accounts.Organization = slices.Compact(accts)
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/eksguard/eksguard/shared/assume"
 	"github.com/eksguard/eksguard/shared/config"
 	"github.com/eksguard/eksguard/shared/families"
+	"github.com/eksguard/eksguard/shared/policy"
 	"github.com/eksguard/eksguard/shared/rules"
 )
 
@@ -383,7 +384,7 @@ func TestOrgMemberRulesForwardToTheCentralBus(t *testing.T) {
 
 func TestOrgMemberRemediationRole(t *testing.T) {
 	s := orgFixture(t)
-	grants, err := memberGrants(s.cfg)
+	grants, err := memberGrants(s.cfg, s.cfg.Policy.Variants())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -566,5 +567,48 @@ func TestOrgCDKNagAwsSolutionsHasNoErrors(t *testing.T) {
 		for _, e := range nagErrors(t, s.app, st) {
 			t.Errorf("%s: %s", *st.StackName(), e)
 		}
+	}
+}
+
+// An override that puts a rule in remediate mode for one account grants
+// its fix to that account's role, and to the StackSet's (which serves
+// every account), but not to another account's.
+func TestOrgGrantsFollowOverrides(t *testing.T) {
+	doc := `version: 1
+principals: {admins: ["arn:aws:iam::111122223333:role/platform-admins"]}
+overrides:
+  - accounts: ["` + orgMember + `"]
+    rules: {public-endpoint-opened: {mode: remediate}}
+`
+	cfg, err := Resolve(settings(map[string]string{
+		"assetDir": fakeAssets(t), "account": orgCentral, "region": "eu-west-1", "policyFile": writeFile(t, "policy.yaml", doc),
+		"organizationId": orgID, "memberAccounts": orgMember + ",777788889999",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cfg.Policy.Accounts.Organization, []string{orgCentral, orgMember, "777788889999"}; !slices.Equal(got, want) {
+		t.Errorf("organization accounts in the policy %v, want %v", got, want)
+	}
+	updates := func(pols ...*policy.Policy) bool {
+		g, err := memberGrants(cfg, pols)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range g[families.Cluster.Name] {
+			if slices.Contains(st.Actions, "eks:UpdateClusterConfig") {
+				return true
+			}
+		}
+		return false
+	}
+	if !updates(cfg.Policy.For(orgMember)) {
+		t.Error("the overridden account's role lacks eks:UpdateClusterConfig")
+	}
+	if updates(cfg.Policy.For("777788889999")) {
+		t.Error("another account's role got eks:UpdateClusterConfig")
+	}
+	if !updates(cfg.Policy.Variants()...) {
+		t.Error("the StackSet's role lacks eks:UpdateClusterConfig")
 	}
 }

@@ -51,7 +51,7 @@ type Deployment struct {
 func New(app awscdk.App, cfg Config) (*Deployment, error) {
 	grants := map[string][]Statement{}
 	for _, fam := range families.All() {
-		g, err := RemediationGrants(fam, cfg.Policy, cfg.Rules, cfg.ClusterNames)
+		g, err := RemediationGrants(fam, cfg.Policy.For(cfg.Account), cfg.Rules, cfg.ClusterNames)
 		if err != nil {
 			return nil, err
 		}

@@ -123,3 +123,26 @@ func TestOverrideErrorsGiveLine(t *testing.T) {
 		}
 	}
 }
+
+// In an organization deployment with no trusted list, the organization's
+// listed accounts are trusted besides the event's own; never anyone else.
+func TestOrganizationAccountsAreTrustedByDefault(t *testing.T) {
+	p := Default()
+	p.Accounts.Organization = []string{"111122223333", "444455556666"}
+	for _, tc := range []struct {
+		account, event string
+		want           bool
+	}{
+		{"444455556666", "777788889999", true},
+		{"777788889999", "777788889999", true},
+		{"999999999999", "777788889999", false},
+	} {
+		if got := p.TrustedAccount(tc.account, tc.event); got != tc.want {
+			t.Errorf("TrustedAccount(%s, event in %s) = %v, want %v", tc.account, tc.event, got, tc.want)
+		}
+	}
+	p.Accounts.Trusted = []string{"111122223333"}
+	if p.TrustedAccount("444455556666", "777788889999") {
+		t.Error("a trusted list must replace the organization default")
+	}
+}

@@ -4,6 +4,7 @@
 package policy
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -65,6 +66,11 @@ type Accounts struct {
 	// OrganizationalUnits lists, by OU (or root) ID, the accounts in it
 	// that overrides naming the OU apply to (accounts.go).
 	OrganizationalUnits map[string][]string `yaml:"organizationalUnits" json:"organizationalUnits,omitempty"`
+	// Organization are, in an organization deployment, the organization's
+	// accounts the settings and the policy list: with no trusted list they
+	// are trusted as well as the event's own account. Only the stack sets
+	// it (no YAML key).
+	Organization []string `yaml:"-" json:"organization,omitempty"`
 }
 
 // Principals are ARN glob lists. An actor matches through its role: an
@@ -296,10 +302,11 @@ func (p *Policy) Allowed(ruleID, principal string) bool {
 }
 
 // TrustedAccount reports whether principals of the account are trusted;
-// with no list, only the event's own account is.
+// with no list, only the event's own account is (and, in an organization
+// deployment, the organization's listed accounts).
 func (p *Policy) TrustedAccount(account, eventAccount string) bool {
 	if len(p.Accounts.Trusted) == 0 {
-		return account == eventAccount
+		return account == eventAccount || slices.Contains(p.Accounts.Organization, account)
 	}
 	for _, a := range p.Accounts.Trusted {
 		if a == account {
