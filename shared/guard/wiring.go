@@ -119,20 +119,20 @@ func New(cfg aws.Config, fam families.Family, s config.Settings, optFns ...func(
 	db := dynamodb.NewFromConfig(cfg)
 	home := accountClients(cfg, fam, s, pol)
 	g := &Guard{
-		Family:    fam,
-		Policy:    pol,
-		Assess:    o.Assess,
-		SelfRoles: s.SelfRoles,
-		Events:    &idempotency.Store{DB: db, Table: s.Table},
-		Breaker:   &breaker.Breaker{DB: db, Table: s.Table, Max: pol.Remediation.MaxPerResourcePerHour},
-		Kill:      &killswitch.Switch{EnvOff: s.RemediationOff, Parameter: s.KillSwitchParameter},
+		Family:       fam,
+		Policy:       pol,
+		Assess:       o.Assess,
+		SelfRoles:    s.SelfRoles,
+		Events:       &idempotency.Store{DB: db, Table: s.Table},
+		Breaker:      &breaker.Breaker{DB: db, Table: s.Table, Max: pol.Remediation.MaxPerResourcePerHour},
+		Kill:         &killswitch.Switch{EnvOff: s.RemediationOff, Parameter: s.KillSwitchParameter},
 		Exec:         home.Exec,
 		RolePolicies: home.RolePolicies,
 		Roles:        home.Roles,
-		DeferDelay:  s.DeferDelay,
-		MaxAttempts: s.DeferMaxAttempts,
-		Publisher:   o.Publisher,
-		Log:         o.Log,
+		DeferDelay:   s.DeferDelay,
+		MaxAttempts:  s.DeferMaxAttempts,
+		Publisher:    o.Publisher,
+		Log:          o.Log,
 	}
 	if s.KillSwitchParameter != "" {
 		g.Kill.SSM = ssm.NewFromConfig(cfg)
