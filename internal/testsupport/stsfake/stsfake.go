@@ -199,4 +199,3 @@ func roleParts(arn string) (account, role string, ok bool) {
 	name := parts[5][strings.LastIndexByte(parts[5], '/')+1:]
 	return parts[4], name, name != ""
 }
-
