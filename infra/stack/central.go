@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudformation"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
@@ -94,6 +95,7 @@ func addOrg(app awscdk.App, st awscdk.Stack, sh sharedResources, fns map[string]
 		Resources:  &[]*string{bus.EventBusArn()},
 		Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"aws:PrincipalOrgID": cfg.Org.ID}},
 	}))
+	var orgRules []constructs.IDependable
 	for _, fam := range families.All() {
 		rule := awsevents.NewRule(st, jsii.String(title(fam.Name)+"OrgRule"), &awsevents.RuleProps{
 			EventBus:     bus,
@@ -101,6 +103,7 @@ func addOrg(app awscdk.App, st awscdk.Stack, sh sharedResources, fns map[string]
 			EventPattern: mustPattern(fam),
 		})
 		rule.AddTarget(lambdaTarget(sh, fns[fam.Name]))
+		orgRules = append(orgRules, rule)
 	}
 	output(st, "CentralEventBusArn", bus.EventBusArn(), "event bus the member stacks forward to")
 
@@ -138,7 +141,7 @@ func addOrg(app awscdk.App, st awscdk.Stack, sh sharedResources, fns map[string]
 			TemplateBody: jsii.String(body),
 		})
 		// The bus and its rules must be there before members forward.
-		set.Node().AddDependency(bus)
+		set.Node().AddDependency(append(orgRules, bus)...)
 	}
 
 	for _, account := range cfg.Org.Accounts {
