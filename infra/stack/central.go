@@ -52,6 +52,9 @@ func orgFunction(cfg Config, f *function, env map[string]*string) {
 	}
 	env[config.EnvAccount] = awscdk.Aws_ACCOUNT_ID()
 	env[config.EnvMemberRoleName] = jsii.String(cfg.Org.RoleName)
+	if ReadsClusterRegions(familyNamed(f.name)) {
+		env[config.EnvMemberRegions] = jsii.String(strings.Join(cfg.Org.Regions, ","))
+	}
 	p := awsiam.NewPolicy(f.role.Stack(), jsii.String(title(f.name)+"AssumeMemberRolePolicy"), &awsiam.PolicyProps{
 		Roles: &[]awsiam.IRole{f.role},
 		Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{

@@ -280,6 +280,13 @@ func TestOrgFunctions(t *testing.T) {
 		if self := canonical(t, vars[config.EnvRemediationRoleARN]); !strings.Contains(self, `"arn:*:iam::*:role/`+assume.DefaultRoleName+`"`) {
 			t.Errorf("%s: loop guard roles %s lack the member role in every account", fam.Name, self)
 		}
+		wantRegions := any(nil)
+		if ReadsClusterRegions(fam) {
+			wantRegions = "eu-west-1,us-east-1"
+		}
+		if got := vars[config.EnvMemberRegions]; got != wantRegions {
+			t.Errorf("%s: %s=%v, want %v", fam.Name, config.EnvMemberRegions, got, wantRegions)
+		}
 		role := s.mainJSON.resource(getAtt(at(fn, "Properties", "Role"), "Arn"))
 		if got, want := at(role, "Properties", "RoleName"), functionRoleName("eksguard", fam.Name, "eu-west-1"); got != want {
 			t.Errorf("%s role name %v, want %s", fam.Name, got, want)

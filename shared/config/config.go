@@ -52,6 +52,9 @@ const (
 	// EnvMemberRoleName is the remediation role's name in the member
 	// accounts of an organization deployment.
 	EnvMemberRoleName = "EKSGUARD_MEMBER_ROLE_NAME"
+	// EnvMemberRegions lists (comma-separated) the member accounts' regions
+	// whose clusters the iam function looks at (organization mode).
+	EnvMemberRegions = "EKSGUARD_MEMBER_REGIONS"
 )
 
 // Names lists every variable with what it is for, for docs.
@@ -69,6 +72,7 @@ var Names = []struct{ Name, Purpose string }{
 	{EnvSlackSecretARN, "Secrets Manager secret holding the Slack webhook URL (notifier only)"},
 	{EnvAccount, "organization mode: the central account the functions run in; events of any other account are judged and fixed through that account's remediation role"},
 	{EnvMemberRoleName, "organization mode: the remediation role's name in every member account (sts:AssumeRole)"},
+	{EnvMemberRegions, "organization mode: regions (comma-separated) whose clusters the iam function lists in a member account to tell cluster and node roles apart (default: those of EKSGUARD_CLUSTER_REGIONS)"},
 	{EnvCanaryRoleARN, "role of the heartbeat canary (tamper only): its write of the heartbeat parameter is recorded as heard, and nothing else it does is acted on"},
 }
 
@@ -108,6 +112,8 @@ type Settings struct {
 	// Account is EKSGUARD_ACCOUNT, MemberRoleName EKSGUARD_MEMBER_ROLE_NAME
 	// (organization mode, both set or neither).
 	Account, MemberRoleName string
+	// MemberRegions is EKSGUARD_MEMBER_REGIONS, split on commas.
+	MemberRegions []string
 }
 
 // Load reads and checks every EKSGUARD_* variable: the policy (against
@@ -133,6 +139,7 @@ func Load(knownRules []string, required ...string) (Settings, error) {
 		CanaryRoles:         list(EnvCanaryRoleARN),
 		Account:             value(EnvAccount),
 		MemberRoleName:      value(EnvMemberRoleName),
+		MemberRegions:       list(EnvMemberRegions),
 	}
 	if (s.Account == "") != (s.MemberRoleName == "") {
 		errs = append(errs, fmt.Errorf("%s and %s go together (organization mode): set both or neither", EnvAccount, EnvMemberRoleName))

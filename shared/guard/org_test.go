@@ -2,6 +2,7 @@ package guard_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -150,5 +151,27 @@ func TestAssumeRoleDeniedPublishesFailed(t *testing.T) {
 	}
 	if n := len(fake.Calls()); n != 1 {
 		t.Errorf("%d AssumeRole calls after a redelivery, want 1", n)
+	}
+}
+
+// The iam function looks up a member account's cluster and node roles in
+// the member regions, with that account's credentials.
+func TestMemberClustersAreListedInTheMemberRegions(t *testing.T) {
+	fake := stsfake.New(t)
+	h := newHarness(t, families.IAM, orgPolicy, map[string]string{
+		config.EnvAccount:        "111122223333",
+		config.EnvMemberRoleName: "eksguard-remediation",
+		config.EnvMemberRegions:  "eu-west-1,us-east-1",
+		config.EnvClusterRegions: "eu-central-1",
+		"AWS_ENDPOINT_URL_STS":   fake.URL,
+	})
+	if got := h.g.Roles.Regions; !slices.Equal(got, []string{"eu-central-1"}) {
+		t.Errorf("own account's cluster regions %v, want [eu-central-1]", got)
+	}
+	if got := h.g.Accounts(member).Roles.Regions; !slices.Equal(got, []string{"eu-west-1", "us-east-1"}) {
+		t.Errorf("member account's cluster regions %v, want [eu-west-1 us-east-1]", got)
+	}
+	if h.g.Accounts(member) != h.g.Accounts(member) {
+		t.Error("a member account's clients are made again for each event")
 	}
 }

@@ -156,10 +156,14 @@ func New(cfg aws.Config, fam families.Family, s config.Settings, optFns ...func(
 		// through their remediation role, whose own calls are eksguard's.
 		roles := &assume.Roles{STS: sts.NewFromConfig(cfg), Partition: identity.Partition(cfg.Region), RoleName: s.MemberRoleName}
 		g.Account = s.Account
+		ms := s
+		if len(s.MemberRegions) > 0 {
+			ms.ClusterRegions = s.MemberRegions
+		}
 		g.Accounts = perAccount(func(account string) *Clients {
 			c := cfg.Copy()
 			c.Credentials = roles.Credentials(account)
-			return accountClients(c, fam, s, pol)
+			return accountClients(c, fam, ms, pol)
 		})
 		g.SelfRoles = append(slices.Clone(g.SelfRoles), "arn:*:iam::*:role/"+s.MemberRoleName)
 	}
