@@ -256,6 +256,6 @@ func scenarioOrganization(t *testing.T, s *stand) string {
 	if n := len(s.world.Log.Of("eks")); n != 0 {
 		t.Errorf("%d EKS calls without the account's credentials", n)
 	}
-	return fmt.Sprintf("2 member accounts routed member rule -> central bus -> access, fixed with their own role (%d AssumeRole); duplicate fixed once; role's own session ignored; AssumeRole denied -> failed AccessDenied",
-		len(calls))
+	return fmt.Sprintf("member accounts %s routed member rule -> central bus -> access, fixed with their own role (%d AssumeRole); duplicate fixed once; role's own session ignored; AssumeRole denied -> failed AccessDenied",
+		strings.Join(fixed, ", "), len(calls))
 }

@@ -171,7 +171,7 @@ func TestMemberClustersAreListedInTheMemberRegions(t *testing.T) {
 	if got := h.g.Accounts(member).Roles.Regions; !slices.Equal(got, []string{"eu-west-1", "us-east-1"}) {
 		t.Errorf("member account's cluster regions %v, want [eu-west-1 us-east-1]", got)
 	}
-	if h.g.Accounts(member) != h.g.Accounts(member) {
+	if first, again := h.g.Accounts(member), h.g.Accounts(member); first != again {
 		t.Error("a member account's clients are made again for each event")
 	}
 }

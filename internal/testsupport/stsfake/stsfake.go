@@ -76,8 +76,6 @@ func (s *STS) Calls() []Call {
 	return append([]Call(nil), s.calls...)
 }
 
-const ns = "https://sts.amazonaws.com/doc/2011-06-15/"
-
 func (s *STS) serve(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil || r.Method != http.MethodPost {
 		writeError(w, http.StatusBadRequest, "Sender", "InvalidAction", "want a POST of a form-encoded Query request")
