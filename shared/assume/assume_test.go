@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -114,5 +115,22 @@ func TestRoleARN(t *testing.T) {
 	r := &assume.Roles{Partition: "aws-cn"}
 	if got, want := r.RoleARN("444455556666"), "arn:aws-cn:iam::444455556666:role/"+assume.DefaultRoleName; got != want {
 		t.Errorf("RoleARN = %s, want %s", got, want)
+	}
+}
+
+// Concurrent invocations share one session per account.
+func TestConcurrentRetrievesAssumeOnce(t *testing.T) {
+	roles, fake := newRoles(t)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if _, err := roles.Credentials("444455556666").Retrieve(context.Background()); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := len(fake.Calls()); n != 1 {
+		t.Errorf("%d AssumeRole calls from 8 concurrent retrieves, want 1", n)
 	}
 }
