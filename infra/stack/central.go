@@ -91,14 +91,20 @@ func addOrg(app awscdk.App, st awscdk.Stack, sh sharedResources, fns map[string]
 		EventBusName: jsii.String(CentralBusName(cfg.StackName)),
 		Description:  jsii.String("eksguard: events forwarded by the member stacks of organization " + cfg.Org.ID),
 	})
-	bus.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("OrganizationPutEvents"),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
-		Actions:    jsii.Strings("events:PutEvents"),
-		Resources:  &[]*string{bus.EventBusArn()},
-		Conditions: &map[string]interface{}{"StringEquals": map[string]interface{}{"aws:PrincipalOrgID": cfg.Org.ID}},
-	}))
-	var orgRules []constructs.IDependable
+	busPolicy := awsevents.NewCfnEventBusPolicy(st, jsii.String("CentralBusPolicy"), &awsevents.CfnEventBusPolicyProps{
+		EventBusName: bus.EventBusName(),
+		StatementId:  jsii.String("OrganizationPutEvents"),
+		Statement: map[string]interface{}{
+			"Sid":       "OrganizationPutEvents",
+			"Effect":    "Allow",
+			"Principal": map[string]interface{}{"AWS": "*"},
+			"Action":    "events:PutEvents",
+			"Resource":  bus.EventBusArn(),
+			"Condition": map[string]interface{}{"StringEquals": map[string]interface{}{"aws:PrincipalOrgID": cfg.Org.ID}},
+		},
+	})
+	// What must be there before members forward: the bus, its policy, its rules.
+	orgRules := []constructs.IDependable{bus, busPolicy}
 	for _, fam := range families.All() {
 		rule := awsevents.NewRule(st, jsii.String(title(fam.Name)+"OrgRule"), &awsevents.RuleProps{
 			EventBus:     bus,
@@ -143,8 +149,7 @@ func addOrg(app awscdk.App, st awscdk.Stack, sh sharedResources, fns map[string]
 			}},
 			TemplateBody: jsii.String(body),
 		})
-		// The bus and its rules must be there before members forward.
-		set.Node().AddDependency(append(orgRules, bus)...)
+		set.Node().AddDependency(orgRules...)
 	}
 
 	for _, account := range cfg.Org.Accounts {

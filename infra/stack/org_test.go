@@ -619,3 +619,35 @@ overrides:
 		t.Error("the StackSet's role lacks eks:UpdateClusterConfig")
 	}
 }
+
+// The StackSet waits for the central bus, its policy and its rules.
+func TestOrgStackSetDependsOnTheBusAndRules(t *testing.T) {
+	s := orgFixture(t)
+	sets := s.mainJSON.resources("AWS::CloudFormation::StackSet")
+	if len(sets) != 1 {
+		t.Fatalf("%d StackSets, want 1", len(sets))
+	}
+	for id := range sets {
+		deps := asList(s.mainJSON.resource(id)["DependsOn"])
+		var want []string
+		for polID := range s.mainJSON.resources("AWS::Events::EventBusPolicy") {
+			want = append(want, polID)
+		}
+		for busID := range s.mainJSON.resources("AWS::Events::EventBus") {
+			want = append(want, busID)
+			for ruleID, r := range s.mainJSON.resources("AWS::Events::Rule") {
+				if ref(r["EventBusName"]) == busID {
+					want = append(want, ruleID)
+				}
+			}
+		}
+		if len(want) != 2+len(families.All()) {
+			t.Fatalf("found %v to depend on, want the bus, its policy and %d rules", want, len(families.All()))
+		}
+		for _, w := range want {
+			if !slices.Contains(deps, any(w)) {
+				t.Errorf("StackSet depends on %v, not on %s", deps, w)
+			}
+		}
+	}
+}
