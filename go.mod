@@ -19,6 +19,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/sns v1.48.0
 	github.com/aws/aws-sdk-go-v2/service/sqs v1.53.0
 	github.com/aws/aws-sdk-go-v2/service/ssm v1.79.3 // the last release before its schema tables, whose initialisers cost every function 1.05 MB (BENCHMARKS.md)
+	github.com/aws/aws-sdk-go-v2/service/sts v1.52.0
 	github.com/aws/constructs-go/constructs/v10 v10.8.1
 	github.com/aws/jsii-runtime-go v1.142.0
 	github.com/aws/smithy-go v1.28.9
@@ -30,8 +31,6 @@ require (
 	golang.org/x/sys v0.50.0
 	golang.org/x/term v0.48.0
 )
-
-require github.com/aws/aws-sdk-go-v2/service/sts v1.52.0
 
 require (
 	github.com/Masterminds/semver/v3 v3.5.0 // indirect
