@@ -26,17 +26,22 @@ const (
 // it) are told apart.
 func orgHarness(t *testing.T) (*harness, *stsfake.STS) {
 	t.Helper()
+	return orgHarnessOf(t, families.Access, orgPolicy)
+}
+
+func orgHarnessOf(t *testing.T, fam families.Family, policyDoc string) (*harness, *stsfake.STS) {
+	t.Helper()
 	fake := stsfake.New(t)
-	h := newHarness(t, families.Access, orgPolicy, map[string]string{
+	h := newHarness(t, fam, policyDoc, map[string]string{
 		config.EnvAccount:        "111122223333",
 		config.EnvMemberRoleName: "eksguard-remediation",
 		"AWS_ENDPOINT_URL_STS":   fake.URL,
 	})
-	all := []awsfake.Statement{{Effect: "Allow", Actions: []string{"eks:*", "dynamodb:*", "ssm:*", "sns:*"}, Resources: []string{"*"}}}
+	all := []awsfake.Statement{{Effect: "Allow", Actions: []string{"eks:*", "iam:*", "dynamodb:*", "ssm:*", "sns:*", "sqs:*"}, Resources: []string{"*"}}}
 	if err := h.w.Enforce(
 		awsfake.Principal{AccessKey: "AKIDFAKE", RoleARN: centralFn, Session: "central", Policy: all},
 		awsfake.Principal{AccessKey: stsfake.AccessKeyFor(member), RoleARN: memberRole, Session: "eksguard-" + adminEventID,
-			Policy: []awsfake.Statement{{Effect: "Allow", Actions: []string{"eks:*"}, Resources: []string{"*"}}}},
+			Policy: []awsfake.Statement{{Effect: "Allow", Actions: []string{"eks:*", "iam:*"}, Resources: []string{"*"}}}},
 	); err != nil {
 		t.Fatal(err)
 	}
@@ -173,5 +178,31 @@ func TestMemberClustersAreListedInTheMemberRegions(t *testing.T) {
 	}
 	if first, again := h.g.Accounts(member), h.g.Accounts(member); first != again {
 		t.Error("a member account's clients are made again for each event")
+	}
+}
+
+// The cluster function lists a member account's pod identity role's
+// policies with that account's credentials.
+func TestMemberPodIdentityRoleListedThroughItsRole(t *testing.T) {
+	h, fake := orgHarnessOf(t, families.Cluster, notifyAll)
+	h.w.IAM.PutRole("payments-api-pod-role", "arn:aws:iam::aws:policy/AdministratorAccess")
+	if err := h.g.HandleEvent(context.Background(), event(t, "cluster/create-pod-identity-association.json", func(d map[string]any) {
+		inAccount(member)(d)
+		d["requestParameters"].(map[string]any)["roleArn"] = "arn:aws:iam::" + member + ":role/payments-api-pod-role"
+	})); err != nil {
+		t.Fatal(err)
+	}
+	var callers []string
+	for _, c := range h.w.Log.Of("iam") {
+		callers = append(callers, c.Op+" by "+c.Caller)
+	}
+	if want := []string{"ListAttachedRolePolicies by " + memberRole}; !slices.Equal(callers, want) {
+		t.Errorf("IAM calls %v, want %v", callers, want)
+	}
+	if n := len(fake.Calls()); n != 1 {
+		t.Errorf("%d AssumeRole calls, want 1", n)
+	}
+	if f := one(t, h.published()); f.Rule != "pod-identity-escalation" || f.Account != member {
+		t.Errorf("finding %s in %s, want pod-identity-escalation in %s", f.Rule, f.Account, member)
 	}
 }
