@@ -126,7 +126,7 @@ type canarySpec struct {
 // synth runs `cdk synth` (the CLI pinned in package.json, running the app
 // in cdk.json) for the given policy file into a temporary cloud assembly,
 // with the functions from buildDir, and returns the assembly's directory.
-func synth(t *testing.T, root, policyFile, buildDir string) string {
+func synth(t *testing.T, root, policyFile, buildDir string, settings ...string) string {
 	t.Helper()
 	cdk := filepath.Join(root, "node_modules", ".bin", "cdk")
 	if _, err := os.Stat(cdk); err != nil {
@@ -139,6 +139,9 @@ func synth(t *testing.T, root, policyFile, buildDir string) string {
 		"--no-notices", "--no-version-reporting",
 		"-c", "policyFile="+policyFile, "-c", "assetDir="+buildDir,
 		"-c", "account="+account, "-c", "region="+region, "-c", "stackName="+stackName)
+	for _, kv := range settings {
+		cmd.Args = append(cmd.Args, "-c", kv)
+	}
 	cmd.Dir = root
 	// Settings come from the context above only, not from this shell.
 	for _, kv := range os.Environ() {
@@ -350,6 +353,8 @@ func (tm template) ids(typ string) []string {
 type resolver struct {
 	tm     template
 	sqsURL string
+	// in is the account the template is deployed in (account when empty).
+	in string
 }
 
 func (r *resolver) value(t *testing.T, v any) string {
@@ -411,6 +416,9 @@ func (r *resolver) ref(t *testing.T, id string) string {
 	case "AWS::Region":
 		return region
 	case "AWS::AccountId":
+		if r.in != "" {
+			return r.in
+		}
 		return account
 	case "AWS::Partition":
 		return "aws"

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/eksguard/eksguard/shared/assume"
 	"github.com/eksguard/eksguard/shared/config"
 	"github.com/eksguard/eksguard/shared/families"
 	"github.com/eksguard/eksguard/shared/heartbeat"
@@ -49,6 +50,13 @@ var Settings = []Setting{
 	{"heartbeatMinutes", []string{"EKSGUARD_HEARTBEAT_MINUTES"}, "minutes between two writes of the heartbeat canary (default 15)"},
 	{"heartbeatWindowMinutes", []string{"EKSGUARD_HEARTBEAT_WINDOW_MINUTES"}, "minutes without a heartbeat heard before the HeartbeatMissing alarm fires; at least twice heartbeatMinutes, at most 1440 (default 30)"},
 	{"assetDir", []string{"EKSGUARD_ASSET_DIR"}, "directory holding <function>/bootstrap, as `make build` writes it (default build)"},
+	// Organization mode (org.go, docs/organizations.md): none set is the single-account stack.
+	{"organizationId", []string{"EKSGUARD_ORGANIZATION_ID"}, "AWS Organizations ID (o-...): guard the organization's member accounts from this central stack (default: this account only)"},
+	{"memberOrganizationalUnits", []string{"EKSGUARD_MEMBER_OUS"}, "comma-separated OU (ou-...) or root (r-...) IDs the member StackSet deploys to automatically"},
+	{"memberRegions", []string{"EKSGUARD_MEMBER_REGIONS"}, "comma-separated regions watched in every member account; us-east-1 is added for IAM (default: the central region)"},
+	{"memberAccounts", []string{"EKSGUARD_MEMBER_ACCOUNTS"}, "comma-separated member account IDs: one member stack per account and member region for `cdk deploy`, where StackSets cannot be used"},
+	{"remediationRoleName", []string{"EKSGUARD_REMEDIATION_ROLE_NAME"}, "name of the role the member stack creates in every member account for the central functions (default " + assume.DefaultRoleName + ")"},
+	{"stackSetCallAs", []string{"EKSGUARD_STACKSET_CALL_AS"}, "DELEGATED_ADMIN (default: the central account is a StackSets delegated administrator) or SELF (it is the management account)"},
 }
 
 // FunctionNames are the Lambda functions the stack deploys: one per event
@@ -91,6 +99,8 @@ type Config struct {
 	HeartbeatEvery, HeartbeatWindow time.Duration
 	// AssetDir holds <function>/bootstrap for every function.
 	AssetDir string
+	// Org is the organization mode's settings; nil for a single account.
+	Org *Org `json:",omitempty"`
 }
 
 // Lookup reads one setting: the context value if any, else the environment.
@@ -199,6 +209,8 @@ func Resolve(look Lookup) (Config, error) {
 		bad("region", "%q is not an AWS region name", cfg.Region)
 	}
 
+	cfg.Org = resolveOrg(cfg, val, bad)
+
 	path := val("policyFile")
 	if path == "" {
 		cfg.Policy = policy.Default()
@@ -218,6 +230,7 @@ func Resolve(look Lookup) (Config, error) {
 		case n != cfg.StackName:
 			errs = append(errs, fmt.Sprintf("policy %s: self.stackName is %q, but the stack is %q; leave self.stackName out (the stack fills it in)", path, n, cfg.StackName))
 		}
+		orgPolicy(cfg)
 		js, err := compactPolicy(cfg.Policy)
 		switch {
 		case err != nil:

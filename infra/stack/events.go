@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/eksguard/eksguard/shared/families"
@@ -68,12 +69,18 @@ func routeEvents(st awscdk.Stack, sh sharedResources, fns map[string]*function) 
 			Description:  jsii.String(desc),
 			EventPattern: mustPattern(fam),
 		})
-		rule.AddTarget(awseventstargets.NewLambdaFunction(fns[fam.Name].fn, &awseventstargets.LambdaFunctionProps{
-			DeadLetterQueue: sh.undelivered,
-			MaxEventAge:     awscdk.Duration_Hours(jsii.Number(targetMaxAgeHours)),
-			RetryAttempts:   jsii.Number(targetRetries),
-		}))
+		rule.AddTarget(lambdaTarget(sh, fns[fam.Name]))
 	}
+}
+
+// lambdaTarget is a family function as a rule's target, with retries and
+// the undelivered-events queue.
+func lambdaTarget(sh sharedResources, f *function) awsevents.IRuleTarget {
+	return awseventstargets.NewLambdaFunction(f.fn, &awseventstargets.LambdaFunctionProps{
+		DeadLetterQueue: sh.undelivered,
+		MaxEventAge:     awscdk.Duration_Hours(jsii.Number(targetMaxAgeHours)),
+		RetryAttempts:   jsii.Number(targetRetries),
+	})
 }
 
 // ForwarderStackName names the stack that forwards a region's events.
@@ -141,7 +148,7 @@ func maxOver5m() *awscloudwatch.MetricOptions {
 }
 
 // alarm fires on one data point >= 1 and notifies the topic; no data is fine.
-func alarm(st awscdk.Stack, id string, metric awscloudwatch.IMetric, desc string, topic awssns.ITopic) awscloudwatch.Alarm {
+func alarm(st constructs.Construct, id string, metric awscloudwatch.IMetric, desc string, topic awssns.ITopic) awscloudwatch.Alarm {
 	a := awscloudwatch.NewAlarm(st, jsii.String(id), &awscloudwatch.AlarmProps{
 		Metric:             metric,
 		Threshold:          jsii.Number(1),

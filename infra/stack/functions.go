@@ -40,6 +40,8 @@ type function struct {
 	dlq awssqs.Queue
 	// detection and remediation hold the EKS/IAM grants, if any.
 	detection, remediation awsiam.Policy
+	// assume lets a family function assume the member accounts' role (organization mode).
+	assume awsiam.Policy
 }
 
 // newFunctions creates every function: roles first, so that each function's
@@ -52,11 +54,13 @@ func newFunctions(st awscdk.Stack, sh sharedResources, grants map[string][]State
 		role := awsiam.NewRole(st, jsii.String(id+"FunctionRole"), &awsiam.RoleProps{
 			AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 			Description: jsii.String("eksguard " + name + " function"),
+			RoleName:    orgFunctionRoleName(sh.cfg, name),
 		})
 		fns[name] = &function{name: name, role: role}
 		roleARNs = append(roleARNs, role.RoleArn())
 	}
-	ownRoles := awscdk.Fn_Join(jsii.String(","), &roleARNs)
+	selfRoles := append(roleARNs, memberRoleGlob(sh.cfg)...)
+	ownRoles := awscdk.Fn_Join(jsii.String(","), &selfRoles)
 
 	for _, name := range FunctionNames() {
 		f := fns[name]
@@ -96,6 +100,7 @@ func newFunctions(st awscdk.Stack, sh sharedResources, grants map[string][]State
 				Actions:   jsii.Strings("ssm:GetParameter"),
 				Resources: &[]*string{sh.killSwitch.ParameterArn()},
 			}))
+			orgFunction(sh.cfg, f, env)
 			if stmts := DetectionGrants(fam, sh.cfg.ClusterRegions); len(stmts) > 0 {
 				f.detection = awsiam.NewPolicy(st, jsii.String(id+"DetectionPolicy"), &awsiam.PolicyProps{
 					Roles:      &[]awsiam.IRole{f.role},
@@ -140,7 +145,7 @@ func newFunctions(st awscdk.Stack, sh sharedResources, grants map[string][]State
 			Environment:                  &env,
 		})
 		// No invocation before the grants are in place.
-		for _, p := range []awsiam.Policy{f.detection, f.remediation} {
+		for _, p := range []awsiam.Policy{f.detection, f.remediation, f.assume} {
 			if p != nil {
 				f.fn.Node().AddDependency(p)
 			}

@@ -189,13 +189,30 @@ func DetectionGrants(fam families.Family, clusterRegions []string) []Statement {
 // scoped to the account's clusters in the stack's region (or clusterNames)
 // and to the policy's EKS role patterns.
 func RemediationGrants(fam families.Family, pol *policy.Policy, catalogue []rules.Rule, clusterNames []string) ([]Statement, error) {
+	return RemediationGrantsIn(fam, pol, catalogue, clusterNames, nil)
+}
+
+// RemediationGrantsIn are RemediationGrants for the resources of the given
+// regions of the account the statements are deployed in (${AWS::AccountId}):
+// a member account's remediation role acts on every member region from one.
+// No regions means the stack's own (${AWS::Region}).
+func RemediationGrantsIn(fam families.Family, pol *policy.Policy, catalogue []rules.Rule, clusterNames, regions []string) ([]Statement, error) {
 	actions := RemediationActions(fam, pol, catalogue)
 	if len(actions) == 0 {
 		return nil, nil
 	}
-	res := eksResources("${AWS::Region}", clusterNames)
+	if len(regions) == 0 {
+		regions = []string{"${AWS::Region}"}
+	}
+	res := map[scope][]string{}
+	for _, r := range regions {
+		for sc, arns := range eksResources(r, clusterNames) {
+			res[sc] = append(res[sc], arns...)
+		}
+		res[trails] = append(res[trails], "arn:${AWS::Partition}:cloudtrail:"+r+":${AWS::AccountId}:trail/*")
+	}
+	res[anyResource] = []string{"*"}
 	res[roles] = roleResources(pol)
-	res[trails] = []string{"arn:${AWS::Partition}:cloudtrail:${AWS::Region}:${AWS::AccountId}:trail/*"}
 
 	var out []Statement
 	readsBy := map[scope][]string{}

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
@@ -37,6 +38,11 @@ type Deployment struct {
 	// IAM) that forward those events to the main region's default bus; none
 	// when the main stack is in that region.
 	Forwarders []awscdk.Stack
+	// Members are the standalone member stacks (organization mode with
+	// memberAccounts), StackSetMember the one whose template the StackSet
+	// inlines (organization mode with memberOrganizationalUnits).
+	Members        []awscdk.Stack
+	StackSetMember awscdk.Stack
 }
 
 // New adds eksguard's stacks to the app and applies cdk-nag's AwsSolutions
@@ -45,7 +51,7 @@ type Deployment struct {
 func New(app awscdk.App, cfg Config) (*Deployment, error) {
 	grants := map[string][]Statement{}
 	for _, fam := range families.All() {
-		g, err := RemediationGrants(fam, cfg.Policy, cfg.Rules, cfg.ClusterNames)
+		g, err := RemediationGrants(fam, cfg.Policy.For(cfg.Account), cfg.Rules, cfg.ClusterNames)
 		if err != nil {
 			return nil, err
 		}
@@ -127,6 +133,12 @@ func New(app awscdk.App, cfg Config) (*Deployment, error) {
 
 	for _, region := range forwardRegions(cfg.Region) {
 		d.Forwarders = append(d.Forwarders, newForwarder(app, cfg, region, st))
+	}
+
+	if cfg.Org != nil {
+		if err := addOrg(app, st, shared, fns, d); err != nil {
+			return nil, err
+		}
 	}
 
 	output(st, "TopicArn", topic.TopicArn(), "SNS topic findings and alarms are published to")
@@ -243,7 +255,7 @@ func slackSecret(st awscdk.Stack, cfg Config) awssecretsmanager.ISecret {
 }
 
 // newQueue is an SQS queue with SQS-managed encryption that refuses non-TLS requests.
-func newQueue(scope awscdk.Stack, id string, props *awssqs.QueueProps) awssqs.Queue {
+func newQueue(scope constructs.Construct, id string, props *awssqs.QueueProps) awssqs.Queue {
 	props.Encryption = awssqs.QueueEncryption_SQS_MANAGED
 	props.EnforceSSL = jsii.Bool(true)
 	return awssqs.NewQueue(scope, jsii.String(id), props)

@@ -47,6 +47,14 @@ const (
 	// EnvCanaryRoleARN is the role the heartbeat canary writes the
 	// heartbeat parameter as (the tamper function only).
 	EnvCanaryRoleARN = "EKSGUARD_CANARY_ROLE_ARN"
+	// EnvAccount is the central account of an organization deployment.
+	EnvAccount = "EKSGUARD_ACCOUNT"
+	// EnvMemberRoleName is the remediation role's name in the member
+	// accounts of an organization deployment.
+	EnvMemberRoleName = "EKSGUARD_MEMBER_ROLE_NAME"
+	// EnvMemberRegions lists (comma-separated) the member accounts' regions
+	// whose clusters the iam function looks at (organization mode).
+	EnvMemberRegions = "EKSGUARD_MEMBER_REGIONS"
 )
 
 // Names lists every variable with what it is for, for docs.
@@ -62,6 +70,9 @@ var Names = []struct{ Name, Purpose string }{
 	{EnvDeferMaxAttempts, "attempts in all for a fix that meets a busy cluster, before it is reported failed (default 8)"},
 	{EnvClusterRegions, "regions (comma-separated) whose clusters the iam function lists to tell cluster and node roles apart (default: its own region)"},
 	{EnvSlackSecretARN, "Secrets Manager secret holding the Slack webhook URL (notifier only)"},
+	{EnvAccount, "organization mode: the central account the functions run in; events of any other account are judged and fixed through that account's remediation role"},
+	{EnvMemberRoleName, "organization mode: the remediation role's name in every member account (sts:AssumeRole)"},
+	{EnvMemberRegions, "organization mode: regions (comma-separated) whose clusters the iam function lists in a member account to tell cluster and node roles apart (default: those of EKSGUARD_CLUSTER_REGIONS)"},
 	{EnvCanaryRoleARN, "role of the heartbeat canary (tamper only): its write of the heartbeat parameter is recorded as heard, and nothing else it does is acted on"},
 }
 
@@ -98,6 +109,11 @@ type Settings struct {
 	SlackSecretARN string
 	// CanaryRoles is EKSGUARD_CANARY_ROLE_ARN, split on commas.
 	CanaryRoles []string
+	// Account is EKSGUARD_ACCOUNT, MemberRoleName EKSGUARD_MEMBER_ROLE_NAME
+	// (organization mode, both set or neither).
+	Account, MemberRoleName string
+	// MemberRegions is EKSGUARD_MEMBER_REGIONS, split on commas.
+	MemberRegions []string
 }
 
 // Load reads and checks every EKSGUARD_* variable: the policy (against
@@ -121,6 +137,12 @@ func Load(knownRules []string, required ...string) (Settings, error) {
 		ClusterRegions:      list(EnvClusterRegions),
 		SlackSecretARN:      value(EnvSlackSecretARN),
 		CanaryRoles:         list(EnvCanaryRoleARN),
+		Account:             value(EnvAccount),
+		MemberRoleName:      value(EnvMemberRoleName),
+		MemberRegions:       list(EnvMemberRegions),
+	}
+	if (s.Account == "") != (s.MemberRoleName == "") {
+		errs = append(errs, fmt.Errorf("%s and %s go together (organization mode): set both or neither", EnvAccount, EnvMemberRoleName))
 	}
 	for _, name := range required {
 		purpose, known := purposeOf(name)

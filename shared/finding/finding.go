@@ -93,8 +93,10 @@ type Finding struct {
 	EventName string   `json:"eventName"`
 	EventTime string   `json:"eventTime"`
 	Account   string   `json:"account"`
-	Region    string   `json:"region"`
-	Cluster   string   `json:"cluster,omitempty"`
+	// AccountName is the account's display name from the policy, if any.
+	AccountName string `json:"accountName,omitempty"`
+	Region      string `json:"region"`
+	Cluster     string `json:"cluster,omitempty"`
 	// Principal is the IAM principal (or role) whose access or permissions changed.
 	Principal string `json:"principal,omitempty"`
 	// Resource names what changed when it is neither a cluster nor a
@@ -109,6 +111,15 @@ type Finding struct {
 	Mode       Mode     `json:"mode"`
 	Plan       *Plan    `json:"plan,omitempty"`
 	Outcome    *Outcome `json:"outcome,omitempty"`
+}
+
+// AccountLabel is the account ID, with its display name when the policy
+// gives one: "444455556666 (payments-prod)".
+func (f *Finding) AccountLabel() string {
+	if f.AccountName == "" {
+		return f.Account
+	}
+	return f.Account + " (" + f.AccountName + ")"
 }
 
 // Key identifies the resource a finding is about, for dedup windows and

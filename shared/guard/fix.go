@@ -28,6 +28,7 @@ type stepRecord struct {
 type eventRun struct {
 	g        *Guard
 	pol      *policy.Policy     // the policy the event was assessed with (enriched)
+	cl       *Clients           // the event's account's clients
 	claim    *idempotency.Claim // nil when the claim failed
 	claimErr error
 	log      *slog.Logger
@@ -160,7 +161,7 @@ func (r *eventRun) decide(ctx context.Context, f *finding.Finding, step string) 
 	}
 	mode := f.Mode
 	if mode == "" {
-		mode = r.g.Policy.ModeFor(f.Rule)
+		mode = r.g.Policy.For(f.Account).ModeFor(f.Rule)
 	}
 	if mode != finding.ModeRemediate {
 		return outcome(finding.StatusSkippedMode, "", "rule %s is in %s mode, so nothing was changed; the fix would be: %s", f.Rule, mode, f.Plan.CLI(f.Region))
@@ -190,18 +191,18 @@ func (r *eventRun) decide(ctx context.Context, f *finding.Finding, step string) 
 			}
 		}
 	}
-	return r.g.fix(ctx, f, step, 1, false, r.log)
+	return r.g.fix(ctx, r.cl.Exec, f, step, 1, false, r.log)
 }
 
 // fix runs a plan in remediate mode: pre-check, circuit breaker (unless
 // this remediation was counted already), the call, and deferral when the
 // cluster is busy.
-func (g *Guard) fix(ctx context.Context, f *finding.Finding, step string, attempt int, counted bool, log *slog.Logger) stepRecord {
+func (g *Guard) fix(ctx context.Context, exec *remediate.Executor, f *finding.Finding, step string, attempt int, counted bool, log *slog.Logger) stepRecord {
 	withAttempts := func(rec stepRecord) stepRecord {
 		rec.Outcome.Attempts = attempt
 		return rec
 	}
-	act, err := g.Exec.Prepare(ctx, f.Region, f.Plan, requestToken(f.EventID, step, attempt))
+	act, err := exec.Prepare(ctx, f.Region, f.Plan, requestToken(f.EventID, step, attempt))
 	var unsafe *remediate.UnsafeError
 	if errors.As(err, &unsafe) {
 		return withAttempts(outcome(finding.StatusNeedsReview, "", "nothing was changed: %v", err))
@@ -283,10 +284,10 @@ func suppressedFinding(f *finding.Finding, v breaker.Verdict, act *remediate.Act
 // call would be AccessDenied, so neither is made. The outcome names the
 // role and the policy list to add it to.
 func (r *eventRun) outsideGrants(f *finding.Finding) (stepRecord, bool) {
-	if r.g.Exec == nil {
+	if r.cl.Exec == nil {
 		return stepRecord{}, false
 	}
-	err := r.g.Exec.InScope(f.Plan)
+	err := r.cl.Exec.InScope(f.Plan)
 	if err == nil {
 		return stepRecord{}, false
 	}

@@ -41,6 +41,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
+	"github.com/eksguard/eksguard/shared/assume"
 	"github.com/eksguard/eksguard/shared/breaker"
 	"github.com/eksguard/eksguard/shared/cloudtrail"
 	"github.com/eksguard/eksguard/shared/correlation"
@@ -113,6 +114,12 @@ type Guard struct {
 	// Canary, when set, is the heartbeat: what its role does is handled
 	// before the loop guard and the rules (heartbeat.go).
 	Canary *Canary
+	// Account is the account the function runs in. With Accounts set (an
+	// organization deployment), an event of any other account is judged
+	// and fixed with Accounts(account): Exec, RolePolicies and Roles serve
+	// only Account's events.
+	Account  string
+	Accounts func(account string) *Clients
 }
 
 // RuleRemediationSuppressed is the finding raised when the circuit breaker
@@ -173,7 +180,8 @@ func (g *Guard) HandleEvent(ctx context.Context, raw json.RawMessage) error {
 	if rec.EventID == "" {
 		return fmt.Errorf("eksguard %s: %s event without an eventID", g.Family.Name, rec.EventName)
 	}
-	log := g.log().With("eventID", rec.EventID, "eventName", rec.EventName, "function", g.Family.Name)
+	ctx = assume.WithEventID(ctx, rec.EventID)
+	log := g.log().With("eventID", rec.EventID, "eventName", rec.EventName, "function", g.Family.Name, "account", rec.Account())
 	if done, err := g.canary(ctx, rec, log); done {
 		return err
 	}
@@ -185,10 +193,14 @@ func (g *Guard) HandleEvent(ctx context.Context, raw json.RawMessage) error {
 	// Think before writing: an event that gives no finding costs no
 	// DynamoDB write. The rules are pure, so assessing again after a
 	// redelivery gives the same findings.
-	pol := g.enrich(ctx, rec, log)
+	cl := g.clientsFor(rec.Account())
+	pol := g.enrich(ctx, rec, g.Policy.For(rec.Account()), cl, log)
 	fs, err := g.assess(ctx, rec, pol, log)
 	if err != nil {
 		return err
+	}
+	for i := range fs {
+		fs[i].AccountName = pol.AccountName(fs[i].Account)
 	}
 	cs, markErr := g.correlate(ctx, rec, pol, log)
 	fs = append(fs, cs...)
@@ -217,7 +229,7 @@ func (g *Guard) HandleEvent(ctx context.Context, raw json.RawMessage) error {
 		log.InfoContext(ctx, "resuming an event an earlier invocation did not finish")
 	}
 
-	run := &eventRun{g: g, pol: pol, claim: claim, claimErr: claimErr, log: log}
+	run := &eventRun{g: g, pol: pol, cl: cl, claim: claim, claimErr: claimErr, log: log}
 	var pubErrs []error
 	for i := range fs {
 		if err := run.handle(ctx, &fs[i], fmt.Sprintf("%d:%s", i, fs[i].Rule)); err != nil {
@@ -293,8 +305,8 @@ func (g *Guard) correlate(ctx context.Context, rec *cloudtrail.Record, pol *poli
 // roles: an IAM event's role as a cluster or node role when EKS says it is
 // one and the policy's patterns do not, and the admin policies a pod
 // identity association's roles hold.
-func (g *Guard) enrich(ctx context.Context, rec *cloudtrail.Record, log *slog.Logger) *policy.Policy {
-	return g.enrichPodIdentity(ctx, rec, g.enrichEKSRole(ctx, rec, log), log)
+func (g *Guard) enrich(ctx context.Context, rec *cloudtrail.Record, pol *policy.Policy, cl *Clients, log *slog.Logger) *policy.Policy {
+	return g.enrichPodIdentity(ctx, rec, g.enrichEKSRole(ctx, rec, pol, cl, log), cl, log)
 }
 
 // enrichPodIdentity lists, through IAM, the managed policies attached to
@@ -303,9 +315,9 @@ func (g *Guard) enrich(ctx context.Context, rec *cloudtrail.Record, log *slog.Lo
 // holding an admin-class policy (rules.AdminPolicy) and those that could
 // not be listed. A role of another account is not listed: it cannot be,
 // and the rule judges its account.
-func (g *Guard) enrichPodIdentity(ctx context.Context, rec *cloudtrail.Record, pol *policy.Policy, log *slog.Logger) *policy.Policy {
+func (g *Guard) enrichPodIdentity(ctx context.Context, rec *cloudtrail.Record, pol *policy.Policy, cl *Clients, log *slog.Logger) *policy.Policy {
 	pi, ok := rec.Params.(*cloudtrail.PodIdentityParams)
-	if g.RolePolicies == nil || !ok || rec.Failed() {
+	if cl.RolePolicies == nil || !ok || rec.Failed() {
 		return pol
 	}
 	var found policy.Found
@@ -313,7 +325,7 @@ func (g *Guard) enrichPodIdentity(ctx context.Context, rec *cloudtrail.Record, p
 		if role == "" || identity.Account(role) != rec.Account() || (i == 1 && role == pi.RoleARN) {
 			continue
 		}
-		admin, err := g.adminPolicies(ctx, identity.Name(role))
+		admin, err := adminPolicies(ctx, cl.RolePolicies, identity.Name(role))
 		if err != nil {
 			log.WarnContext(ctx, "cannot list the role's attached policies; judging without them", "role", role, "error", err)
 			if found.Unlisted == nil {
@@ -343,9 +355,9 @@ func (g *Guard) enrichPodIdentity(ctx context.Context, rec *cloudtrail.Record, p
 }
 
 // adminPolicies are the admin-class managed policies (ARNs) attached to a role.
-func (g *Guard) adminPolicies(ctx context.Context, roleName string) ([]string, error) {
+func adminPolicies(ctx context.Context, lister RolePolicyLister, roleName string) ([]string, error) {
 	var out []string
-	pg := iam.NewListAttachedRolePoliciesPaginator(g.RolePolicies, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(roleName)})
+	pg := iam.NewListAttachedRolePoliciesPaginator(lister, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(roleName)})
 	for pg.HasMorePages() {
 		page, err := pg.NextPage(ctx)
 		if err != nil {
@@ -363,19 +375,19 @@ func (g *Guard) adminPolicies(ctx context.Context, roleName string) ([]string, e
 // enrichEKSRole returns the policy, extended with the event's role as a
 // cluster or node role when EKS says it is one and the policy's patterns do
 // not.
-func (g *Guard) enrichEKSRole(ctx context.Context, rec *cloudtrail.Record, log *slog.Logger) *policy.Policy {
+func (g *Guard) enrichEKSRole(ctx context.Context, rec *cloudtrail.Record, pol *policy.Policy, cl *Clients, log *slog.Logger) *policy.Policy {
 	role := eventRole(rec)
-	if g.Roles == nil || role == "" || g.Policy.IsClusterRole(role) || g.Policy.IsNodeRole(role) {
-		return g.Policy
+	if cl.Roles == nil || role == "" || pol.IsClusterRole(role) || pol.IsNodeRole(role) {
+		return pol
 	}
-	use, err := g.Roles.Lookup(ctx, role)
+	use, err := cl.Roles.Lookup(ctx, role)
 	if err != nil {
 		log.WarnContext(ctx, "cannot list every cluster's roles; judging by the policy's role patterns where they are missing", "role", role, "error", err)
 	}
 	if !use.Cluster() && !use.Node() {
-		return g.Policy
+		return pol
 	}
-	p := *g.Policy
+	p := *pol
 	if use.Cluster() {
 		p.Roles.Cluster = append(slices.Clone(p.Roles.Cluster), role)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/eksguard/eksguard/shared/assume"
 	"github.com/eksguard/eksguard/shared/deferral"
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/idempotency"
@@ -33,6 +34,7 @@ func (g *Guard) retryMessage(ctx context.Context, m events.SQSMessage) error {
 		return fmt.Errorf("message %s: %w", m.MessageId, err)
 	}
 	f := dm.Finding
+	ctx = assume.WithEventID(ctx, f.EventID)
 	log := g.log().With("eventID", f.EventID, "rule", f.Rule, "attempt", dm.Attempt, "messageId", m.MessageId, "function", g.Family.Name)
 	claim, state, err := g.Events.Claim(ctx, fmt.Sprintf("%s#%s#a%d", f.EventID, dm.Step, dm.Attempt))
 	switch {
@@ -71,7 +73,7 @@ func (g *Guard) retryMessage(ctx context.Context, m events.SQSMessage) error {
 // retryDecide re-checks the mode and the kill switch (either may have
 // changed while the fix waited) and tries again.
 func (g *Guard) retryDecide(ctx context.Context, run *eventRun, f *finding.Finding, dm deferral.Message) stepRecord {
-	if mode := g.Policy.ModeFor(f.Rule); mode != finding.ModeRemediate {
+	if mode := g.Policy.For(f.Account).ModeFor(f.Rule); mode != finding.ModeRemediate {
 		rec := outcome(finding.StatusSkippedMode, "", "rule %s is now in %s mode, so the deferred fix was dropped; it would be: %s", f.Rule, mode, f.Plan.CLI(f.Region))
 		rec.Outcome.Attempts = dm.Attempt
 		return rec
@@ -81,5 +83,5 @@ func (g *Guard) retryDecide(ctx context.Context, run *eventRun, f *finding.Findi
 		rec.Outcome.Attempts = dm.Attempt
 		return rec
 	}
-	return g.fix(ctx, f, dm.Step, dm.Attempt, dm.Counted, run.log)
+	return g.fix(ctx, g.clientsFor(f.Account).Exec, f, dm.Step, dm.Attempt, dm.Counted, run.log)
 }

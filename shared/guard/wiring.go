@@ -20,7 +20,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/eksguard/eksguard/shared/assume"
 	"github.com/eksguard/eksguard/shared/breaker"
 	"github.com/eksguard/eksguard/shared/config"
 	"github.com/eksguard/eksguard/shared/correlation/table"
@@ -28,9 +30,11 @@ import (
 	"github.com/eksguard/eksguard/shared/families"
 	"github.com/eksguard/eksguard/shared/heartbeat"
 	"github.com/eksguard/eksguard/shared/idempotency"
+	"github.com/eksguard/eksguard/shared/identity"
 	"github.com/eksguard/eksguard/shared/killswitch"
 	"github.com/eksguard/eksguard/shared/lambdaenv"
 	"github.com/eksguard/eksguard/shared/notify"
+	"github.com/eksguard/eksguard/shared/policy"
 	"github.com/eksguard/eksguard/shared/remediate"
 	"github.com/eksguard/eksguard/shared/rules"
 )
@@ -113,28 +117,22 @@ func New(cfg aws.Config, fam families.Family, s config.Settings, optFns ...func(
 		o.Log = slog.Default()
 	}
 	db := dynamodb.NewFromConfig(cfg)
-	iamClient := iam.NewFromConfig(cfg)
-	eksFor := eksClients(cfg)
-	// The roles the stack grants IAM fixes on: from this same policy.
-	scope := remediate.RoleScopeOf(pol)
+	home := accountClients(cfg, fam, s, pol)
 	g := &Guard{
-		Family:    fam,
-		Policy:    pol,
-		Assess:    o.Assess,
-		SelfRoles: s.SelfRoles,
-		Events:    &idempotency.Store{DB: db, Table: s.Table},
-		Breaker:   &breaker.Breaker{DB: db, Table: s.Table, Max: pol.Remediation.MaxPerResourcePerHour},
-		Kill:      &killswitch.Switch{EnvOff: s.RemediationOff, Parameter: s.KillSwitchParameter},
-		Exec: &remediate.Executor{
-			EKS:        func(region string) remediate.EKS { return eksFor(region) },
-			IAM:        iamClient,
-			CloudTrail: cloudtrail.NewFromConfig(cfg),
-			RoleScope:  &scope,
-		},
-		DeferDelay:  s.DeferDelay,
-		MaxAttempts: s.DeferMaxAttempts,
-		Publisher:   o.Publisher,
-		Log:         o.Log,
+		Family:       fam,
+		Policy:       pol,
+		Assess:       o.Assess,
+		SelfRoles:    s.SelfRoles,
+		Events:       &idempotency.Store{DB: db, Table: s.Table},
+		Breaker:      &breaker.Breaker{DB: db, Table: s.Table, Max: pol.Remediation.MaxPerResourcePerHour},
+		Kill:         &killswitch.Switch{EnvOff: s.RemediationOff, Parameter: s.KillSwitchParameter},
+		Exec:         home.Exec,
+		RolePolicies: home.RolePolicies,
+		Roles:        home.Roles,
+		DeferDelay:   s.DeferDelay,
+		MaxAttempts:  s.DeferMaxAttempts,
+		Publisher:    o.Publisher,
+		Log:          o.Log,
 	}
 	if s.KillSwitchParameter != "" {
 		g.Kill.SSM = ssm.NewFromConfig(cfg)
@@ -153,19 +151,50 @@ func New(cfg aws.Config, fam families.Family, s config.Settings, optFns ...func(
 		// Correlation marks are list appends (shared/correlation/table).
 		g.Marks = &table.Store{DB: db, Table: s.Table}
 	}
+	if s.MemberRoleName != "" {
+		// Organization mode: other accounts' events are judged and fixed
+		// through their remediation role, whose own calls are eksguard's.
+		roles := &assume.Roles{STS: sts.NewFromConfig(cfg), Partition: identity.Partition(cfg.Region), RoleName: s.MemberRoleName}
+		g.Account = s.Account
+		ms := s
+		if len(s.MemberRegions) > 0 {
+			ms.ClusterRegions = s.MemberRegions
+		}
+		g.Accounts = perAccount(func(account string) *Clients {
+			c := cfg.Copy()
+			c.Credentials = roles.Credentials(account)
+			return accountClients(c, fam, ms, pol)
+		})
+		g.SelfRoles = append(slices.Clone(g.SelfRoles), "arn:*:iam::*:role/"+s.MemberRoleName)
+	}
+	return g, nil
+}
+
+// accountClients are the clients of the account cfg's credentials are of.
+func accountClients(cfg aws.Config, fam families.Family, s config.Settings, pol *policy.Policy) *Clients {
+	iamClient := iam.NewFromConfig(cfg)
+	eksFor := eksClients(cfg)
+	// The roles the stack grants IAM fixes on: from this same policy.
+	scope := remediate.RoleScopeOf(pol)
+	c := &Clients{Exec: &remediate.Executor{
+		EKS:        func(region string) remediate.EKS { return eksFor(region) },
+		IAM:        iamClient,
+		CloudTrail: cloudtrail.NewFromConfig(cfg),
+		RoleScope:  &scope,
+	}}
 	if fam.Name == families.Cluster.Name {
 		// Detection, whatever the modes: the stack grants
-		// iam:ListAttachedRolePolicies on this account's roles.
-		g.RolePolicies = iamClient
+		// iam:ListAttachedRolePolicies on the account's roles.
+		c.RolePolicies = iamClient
 	}
 	if fam.Name == families.IAM.Name {
 		regions := s.ClusterRegions
 		if len(regions) == 0 {
 			regions = []string{cfg.Region}
 		}
-		g.Roles = &remediate.Roles{EKS: func(region string) remediate.ClusterDirectory { return eksFor(region) }, Regions: regions}
+		c.Roles = &remediate.Roles{EKS: func(region string) remediate.ClusterDirectory { return eksFor(region) }, Regions: regions}
 	}
-	return g, nil
+	return c
 }
 
 // eksClients makes one EKS client per region, on demand, kept for warm invocations.

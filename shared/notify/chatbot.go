@@ -164,7 +164,7 @@ func where(f *finding.Finding) string {
 	} else if r := Resource(f); r != "-" {
 		parts = append(parts, "*Resource:* "+Code(r))
 	}
-	parts = append(parts, "*Account:* "+Code(f.Account), "*Region:* "+Code(f.Region))
+	parts = append(parts, "*Account:* "+Code(f.AccountLabel()), "*Region:* "+Code(f.Region))
 	return strings.Join(parts, " · ")
 }
 

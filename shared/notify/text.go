@@ -39,7 +39,7 @@ func Resource(f *finding.Finding) string {
 // printable ASCII only, every other character, and the Slack control
 // characters <, > and &, shown as '?'.
 func Subject(f *finding.Finding) string {
-	where := strings.TrimSpace(f.Account + " " + f.Region)
+	where := strings.TrimSpace(f.AccountLabel() + " " + f.Region)
 	s := fmt.Sprintf("[%s] %s: %s", strings.ToUpper(f.Severity.String()), f.Rule, Resource(f))
 	if where != "" {
 		s += " (" + where + ")"
@@ -56,7 +56,7 @@ const MaxHeadline = 3000
 // Slack, since the resource name comes from the event.
 func Headline(f *finding.Finding) string {
 	s := fmt.Sprintf("[%s] %s on %s", strings.ToUpper(f.Severity.String()), TitleOf(f), Resource(f))
-	if where := strings.TrimSpace(f.Account + " " + f.Region); where != "" {
+	if where := strings.TrimSpace(f.AccountLabel() + " " + f.Region); where != "" {
 		s += " (" + where + ")"
 	}
 	return EscapeCut(OneLine(s+": "+OutcomeShort(f)), MaxHeadline)

@@ -185,43 +185,9 @@ func (v *validator) check(p *Policy, knownRules []string) {
 	if n := p.Self.StackName; n != "" && !stackNameRE.MatchString(n) {
 		v.errorf("self.stackName", "%q is not a CloudFormation stack name (a letter, then letters, digits and hyphens, at most 128)", n)
 	}
-	ids := make([]string, 0, len(p.Rules))
-	for id := range p.Rules {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		rc := p.Rules[id]
-		if !slices.Contains(knownRules, id) {
-			v.errorf("rules."+id, "unknown rule ID %q (see `eksguard rules`)", id)
-			continue
-		}
-		if rc.Mode != "" {
-			v.mode("rules."+id+".mode", rc.Mode)
-		}
-		for i, a := range rc.Allow {
-			if strings.HasPrefix(a, "arn:") && !arnPatternRE.MatchString(a) {
-				v.errorf(fmt.Sprintf("rules.%s.allow[%d]", id, i), "malformed ARN pattern %q", a)
-			}
-		}
-	}
-	// Remediating admin grants with no admins listed would strip every
-	// admin, break-glass roles included.
-	if len(p.Principals.Admins) == 0 {
-		for _, id := range []string{"cluster-admin-granted", "privileged-group-granted"} {
-			mode := p.Defaults.Mode
-			if rc, ok := p.Rules[id]; ok && rc.Mode != "" {
-				mode = rc.Mode
-			}
-			if mode == finding.ModeRemediate && slices.Contains(knownRules, id) {
-				path := "rules." + id + ".mode"
-				if rc, ok := p.Rules[id]; !ok || rc.Mode == "" {
-					path = "defaults.mode"
-				}
-				v.errorf(path, "%s cannot remediate while principals.admins is empty: it would remove every admin grant, break-glass roles included", id)
-			}
-		}
-	}
+	v.rules("rules", p.Rules, knownRules)
+	v.adminsForRemediation("", p, knownRules)
+	v.accounts(p, knownRules)
 	for _, ch := range []struct {
 		path string
 		c    Channel
@@ -242,6 +208,52 @@ func (v *validator) check(p *Policy, knownRules []string) {
 	}
 	if p.Remediation.MaxPerResourcePerHour < 0 {
 		v.errorf("remediation.maxPerResourcePerHour", "must not be negative")
+	}
+}
+
+// rules checks a rules: block (at path) against the catalogue.
+func (v *validator) rules(path string, rules map[string]RuleConfig, knownRules []string) {
+	ids := make([]string, 0, len(rules))
+	for id := range rules {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		rc := rules[id]
+		if !slices.Contains(knownRules, id) {
+			v.errorf(path+"."+id, "unknown rule ID %q (see `eksguard rules`)", id)
+			continue
+		}
+		if rc.Mode != "" {
+			v.mode(path+"."+id+".mode", rc.Mode)
+		}
+		for i, a := range rc.Allow {
+			if strings.HasPrefix(a, "arn:") && !arnPatternRE.MatchString(a) {
+				v.errorf(fmt.Sprintf("%s.%s.allow[%d]", path, id, i), "malformed ARN pattern %q", a)
+			}
+		}
+	}
+}
+
+// adminsForRemediation: remediating admin grants with no admins listed
+// would strip every admin, break-glass roles included. p is the policy as
+// it applies (an override's, at prefix "overrides[i].", or the base one).
+func (v *validator) adminsForRemediation(prefix string, p *Policy, knownRules []string) {
+	if len(p.Principals.Admins) > 0 {
+		return
+	}
+	for _, id := range []string{"cluster-admin-granted", "privileged-group-granted"} {
+		mode := p.Defaults.Mode
+		if rc, ok := p.Rules[id]; ok && rc.Mode != "" {
+			mode = rc.Mode
+		}
+		if mode == finding.ModeRemediate && slices.Contains(knownRules, id) {
+			path := prefix + "rules." + id + ".mode"
+			if rc, ok := p.Rules[id]; !ok || rc.Mode == "" {
+				path = "defaults.mode"
+			}
+			v.errorf(path, "%s cannot remediate while principals.admins is empty: it would remove every admin grant, break-glass roles included", id)
+		}
 	}
 }
 

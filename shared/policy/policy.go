@@ -4,6 +4,7 @@
 package policy
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -32,6 +33,8 @@ type Policy struct {
 	Self              Self                  `yaml:"self" json:"self"`
 	// Correlation bounds the rules that read several events together.
 	Correlation Correlation `yaml:"correlation" json:"correlation"`
+	// Overrides change rules and principals for some accounts (accounts.go).
+	Overrides []Override `yaml:"overrides" json:"overrides,omitempty"`
 	// Found is what a function learned through AWS about the event at hand.
 	// Only the guard sets it, on a copy of the policy for that one event;
 	// no policy file can (yaml:"-", json:"-"), and a replay never does.
@@ -58,6 +61,16 @@ type Defaults struct {
 // event's own account only.
 type Accounts struct {
 	Trusted []string `yaml:"trusted" json:"trusted"`
+	// Names are display names by account ID, for findings and alerts.
+	Names map[string]string `yaml:"names" json:"names,omitempty"`
+	// OrganizationalUnits lists, by OU (or root) ID, the accounts in it
+	// that overrides naming the OU apply to (accounts.go).
+	OrganizationalUnits map[string][]string `yaml:"organizationalUnits" json:"organizationalUnits,omitempty"`
+	// Organization are, in an organization deployment, the organization's
+	// accounts the settings and the policy list: with no trusted list they
+	// are trusted as well as the event's own account. Only the stack sets
+	// it (no YAML key).
+	Organization []string `yaml:"-" json:"organization,omitempty"`
 }
 
 // Principals are ARN glob lists. An actor matches through its role: an
@@ -289,10 +302,11 @@ func (p *Policy) Allowed(ruleID, principal string) bool {
 }
 
 // TrustedAccount reports whether principals of the account are trusted;
-// with no list, only the event's own account is.
+// with no list, only the event's own account is (and, in an organization
+// deployment, the organization's listed accounts).
 func (p *Policy) TrustedAccount(account, eventAccount string) bool {
 	if len(p.Accounts.Trusted) == 0 {
-		return account == eventAccount
+		return account == eventAccount || slices.Contains(p.Accounts.Organization, account)
 	}
 	for _, a := range p.Accounts.Trusted {
 		if a == account {

@@ -272,18 +272,19 @@ func (e *Engine) Relevant(eventSource, eventName []byte) bool {
 // identities, and rules in mode off, give none.
 func (e *Engine) Assess(r *cloudtrail.Record) []finding.Finding {
 	candidates := e.rules[r.EventSource][r.EventName]
-	if len(candidates) == 0 || e.policy.IsAutomation(&r.UserIdentity) {
+	pol := e.policy.For(r.Account()) // the account's overrides applied
+	if len(candidates) == 0 || pol.IsAutomation(&r.UserIdentity) {
 		return nil
 	}
 	var out []finding.Finding
 	for i := range candidates {
 		rule := &candidates[i]
-		mode := e.policy.ModeFor(rule.ID)
+		mode := pol.ModeFor(rule.ID)
 		if mode == finding.ModeOff {
 			continue
 		}
-		for _, f := range rule.Eval(r, e.policy) {
-			if e.policy.Allowed(rule.ID, f.Principal) {
+		for _, f := range rule.Eval(r, pol) {
+			if pol.Allowed(rule.ID, f.Principal) {
 				continue
 			}
 			fill(&f, rule, r, mode)

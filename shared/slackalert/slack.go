@@ -117,7 +117,7 @@ func facts(f *finding.Finding) []*slack.TextBlockObject {
 	} else if r := notify.Resource(f); r != "-" {
 		add("Resource", notify.Code(r))
 	}
-	add("Account", notify.Code(f.Account))
+	add("Account", notify.Code(f.AccountLabel()))
 	add("Region", notify.Code(f.Region))
 	add("Outcome", notify.Escape(notify.OutcomeShort(f)))
 	if f.Principal != "" {
