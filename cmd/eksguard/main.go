@@ -15,7 +15,7 @@ import (
 const usage = `eksguard: see what eksguard flags and would do, before you turn it on.
 
 Usage:
-  eksguard replay [--policy FILE] [--output table|json] [--fail-on SEVERITY] [--notify slack|sns]
+  eksguard replay [--policy FILE] [--output table|json|asff] [--fail-on SEVERITY] [--notify slack|sns]
                  [--since TIME] [--until TIME] [--account ID]... [--region REGION]... [--workers N]
                  [--report FILE.html] PATH...
   eksguard rules [--policy FILE] [--output table|json|markdown]
