@@ -47,6 +47,12 @@ const (
 	// EnvCanaryRoleARN is the role the heartbeat canary writes the
 	// heartbeat parameter as (the tamper function only).
 	EnvCanaryRoleARN = "EKSGUARD_CANARY_ROLE_ARN"
+	// EnvSecurityHubAccount is the account whose default Security Hub
+	// product receives the findings (the hub function).
+	EnvSecurityHubAccount = "EKSGUARD_SECURITY_HUB_ACCOUNT"
+	// EnvSlackSigningSecretARN is the Secrets Manager secret holding the
+	// Slack app's signing secret (the interaction function).
+	EnvSlackSigningSecretARN = "EKSGUARD_SLACK_SIGNING_SECRET_ARN"
 )
 
 // Names lists every variable with what it is for, for docs.
@@ -63,6 +69,8 @@ var Names = []struct{ Name, Purpose string }{
 	{EnvClusterRegions, "regions (comma-separated) whose clusters the iam function lists to tell cluster and node roles apart (default: its own region)"},
 	{EnvSlackSecretARN, "Secrets Manager secret holding the Slack webhook URL (notifier only)"},
 	{EnvCanaryRoleARN, "role of the heartbeat canary (tamper only): its write of the heartbeat parameter is recorded as heard, and nothing else it does is acted on"},
+	{EnvSecurityHubAccount, "account whose default Security Hub product receives the findings (hub only; default: each finding's own account)"},
+	{EnvSlackSigningSecretARN, "Secrets Manager secret holding the Slack app's signing secret (interaction only)"},
 }
 
 // MaxDeferDelay is the longest EKSGUARD_DEFER_DELAY_SECONDS accepted: the
@@ -98,6 +106,10 @@ type Settings struct {
 	SlackSecretARN string
 	// CanaryRoles is EKSGUARD_CANARY_ROLE_ARN, split on commas.
 	CanaryRoles []string
+	// SecurityHubAccount is EKSGUARD_SECURITY_HUB_ACCOUNT.
+	SecurityHubAccount string
+	// SlackSigningSecretARN is EKSGUARD_SLACK_SIGNING_SECRET_ARN.
+	SlackSigningSecretARN string
 }
 
 // Load reads and checks every EKSGUARD_* variable: the policy (against
@@ -121,6 +133,9 @@ func Load(knownRules []string, required ...string) (Settings, error) {
 		ClusterRegions:      list(EnvClusterRegions),
 		SlackSecretARN:      value(EnvSlackSecretARN),
 		CanaryRoles:         list(EnvCanaryRoleARN),
+
+		SecurityHubAccount:    value(EnvSecurityHubAccount),
+		SlackSigningSecretARN: value(EnvSlackSigningSecretARN),
 	}
 	for _, name := range required {
 		purpose, known := purposeOf(name)
