@@ -165,6 +165,13 @@ func (r *eventRun) decide(ctx context.Context, f *finding.Finding, step string) 
 	if mode != finding.ModeRemediate {
 		return outcome(finding.StatusSkippedMode, "", "rule %s is in %s mode, so nothing was changed; the fix would be: %s", f.Rule, mode, f.Plan.CLI(f.Region))
 	}
+	return r.remediate(ctx, f, step)
+}
+
+// remediate runs a plan that is to be applied (remediate mode, or a
+// person's approval): kill switch, the policy's holds, the idempotency
+// record, then fix.
+func (r *eventRun) remediate(ctx context.Context, f *finding.Finding, step string) stepRecord {
 	if ks := r.killState(ctx); ks.Off {
 		return outcome(finding.StatusSkippedKill, "", "remediation is switched off (%s); the fix would be: %s", ks.Reason, f.Plan.CLI(f.Region))
 	}
