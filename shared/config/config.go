@@ -53,6 +53,10 @@ const (
 	// EnvSlackSigningSecretARN is the Secrets Manager secret holding the
 	// Slack app's signing secret (the interaction function).
 	EnvSlackSigningSecretARN = "EKSGUARD_SLACK_SIGNING_SECRET_ARN"
+	// EnvSlackActions, set to on, puts the Apply fix and Expected change
+	// buttons on Slack messages and makes the family functions consult
+	// expected changes.
+	EnvSlackActions = "EKSGUARD_SLACK_ACTIONS"
 )
 
 // Names lists every variable with what it is for, for docs.
@@ -71,6 +75,7 @@ var Names = []struct{ Name, Purpose string }{
 	{EnvCanaryRoleARN, "role of the heartbeat canary (tamper only): its write of the heartbeat parameter is recorded as heard, and nothing else it does is acted on"},
 	{EnvSecurityHubAccount, "account whose default Security Hub product receives the findings (hub only; default: each finding's own account)"},
 	{EnvSlackSigningSecretARN, "Secrets Manager secret holding the Slack app's signing secret (interaction only)"},
+	{EnvSlackActions, "`on`: Slack messages carry the Apply fix and Expected change buttons, and the family functions consult expected changes (setting slackActions)"},
 }
 
 // MaxDeferDelay is the longest EKSGUARD_DEFER_DELAY_SECONDS accepted: the
@@ -110,6 +115,8 @@ type Settings struct {
 	SecurityHubAccount string
 	// SlackSigningSecretARN is EKSGUARD_SLACK_SIGNING_SECRET_ARN.
 	SlackSigningSecretARN string
+	// SlackActions is EKSGUARD_SLACK_ACTIONS set to on.
+	SlackActions bool
 }
 
 // Load reads and checks every EKSGUARD_* variable: the policy (against
@@ -136,6 +143,7 @@ func Load(knownRules []string, required ...string) (Settings, error) {
 
 		SecurityHubAccount:    value(EnvSecurityHubAccount),
 		SlackSigningSecretARN: value(EnvSlackSigningSecretARN),
+		SlackActions:          strings.EqualFold(value(EnvSlackActions), "on"),
 	}
 	for _, name := range required {
 		purpose, known := purposeOf(name)

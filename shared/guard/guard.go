@@ -53,6 +53,7 @@ import (
 	"github.com/eksguard/eksguard/shared/policy"
 	"github.com/eksguard/eksguard/shared/remediate"
 	"github.com/eksguard/eksguard/shared/rules"
+	"github.com/eksguard/eksguard/shared/suppress"
 )
 
 // Publisher sends a finding on to notifications (notify.SNSPublisher).
@@ -113,6 +114,16 @@ type Guard struct {
 	// Canary, when set, is the heartbeat: what its role does is handled
 	// before the loop guard and the rules (heartbeat.go).
 	Canary *Canary
+	// Suppressions, when set, are the expected changes (Slack's Expected
+	// change): a finding under one is logged, neither remediated nor
+	// published. Nil suppresses nothing.
+	Suppressions Suppressions
+}
+
+// Suppressions tells whether a rule's findings on a resource are expected
+// for now (suppress.Store).
+type Suppressions interface {
+	Active(ctx context.Context, rule, resource string) (suppress.Suppression, bool, error)
 }
 
 // RuleRemediationSuppressed is the finding raised when the circuit breaker
