@@ -135,7 +135,7 @@ func TestSchemaRejects(t *testing.T) {
 }
 
 func TestEveryRuleIsTyped(t *testing.T) {
-	ids := append(rules.IDs(), "remediation-suppressed")
+	ids := append(rules.IDs(), "remediation-suppressed", "slack-action-refused")
 	for _, id := range ids {
 		if _, ok := ruleTypes[id]; !ok {
 			t.Errorf("rule %s has no ASFF types in ruleTypes", id)

@@ -24,7 +24,8 @@ type classification struct {
 }
 
 // ruleTypes covers every catalogue rule and the guard's
-// remediation-suppressed; the test checks the catalogue against it.
+// remediation-suppressed and the interaction function's
+// slack-action-refused; the test checks the catalogue against it.
 var ruleTypes = map[string]classification{
 	"cluster-admin-granted":             {types: []string{privilegeEscalation, bestPractices}},
 	"privileged-group-granted":          {types: []string{privilegeEscalation, bestPractices}},
@@ -56,6 +57,7 @@ var ruleTypes = map[string]classification{
 	"access-granted-then-removed":       {types: []string{unusualUser, defenseEvasion}, change: true},
 	"principal-granted-many-clusters":   {types: []string{unusualUser, lateralMovement}, change: true},
 	"remediation-suppressed":            {types: []string{persistence, bestPractices}},
+	"slack-action-refused":              {types: []string{unusualUser}, change: true},
 }
 
 // TypesOf is the ASFF Types of a rule's findings (the best-practice check
