@@ -123,7 +123,7 @@ type RuleConfig struct {
 // Notify says where findings go and from which severity.
 type Notify struct {
 	Slack SlackChannel `yaml:"slack" json:"slack"`
-	SNS   Channel `yaml:"sns" json:"sns"`
+	SNS   Channel      `yaml:"sns" json:"sns"`
 	// DedupWindow folds the same rule on the same resource into one message.
 	DedupWindow Duration `yaml:"dedupWindow" json:"dedupWindow"`
 }
