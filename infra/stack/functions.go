@@ -56,6 +56,10 @@ func newFunctions(st awscdk.Stack, sh sharedResources, grants map[string][]State
 		fns[name] = &function{name: name, role: role}
 		roleARNs = append(roleARNs, role.RoleArn())
 	}
+	if sh.interactionRole != nil {
+		// Approved fixes are eksguard's own calls too.
+		roleARNs = append(roleARNs, sh.interactionRole.RoleArn())
+	}
 	ownRoles := awscdk.Fn_Join(jsii.String(","), &roleARNs)
 
 	for _, name := range FunctionNames() {
@@ -78,8 +82,12 @@ func newFunctions(st awscdk.Stack, sh sharedResources, grants map[string][]State
 			timeout, memory = notifierTimeoutSeconds, notifierMemoryMB
 			env[config.EnvSlackSecretARN] = sh.slack.SecretArn()
 			sh.slack.GrantRead(f.role, nil)
-			// Slack dedup windows are conditional puts and updates (shared/dedup).
+			// Slack dedup windows are conditional puts and updates (shared/dedup);
+			// the findings the buttons refer to are puts (shared/slackref).
 			sh.table.Grant(f.role, jsii.String("dynamodb:PutItem"), jsii.String("dynamodb:UpdateItem"))
+			if sh.cfg.SlackActions {
+				env[config.EnvSlackActions] = jsii.String("on")
+			}
 		} else {
 			fam := familyNamed(name)
 			desc = "eksguard " + name + ": " + fam.Description
@@ -91,6 +99,11 @@ func newFunctions(st awscdk.Stack, sh sharedResources, grants map[string][]State
 			// correlation marks are updates (shared/idempotency, shared/breaker,
 			// shared/correlation/table).
 			sh.table.Grant(f.role, jsii.String("dynamodb:UpdateItem"))
+			if sh.cfg.SlackActions {
+				// Expected changes are read before alerting (shared/suppress).
+				env[config.EnvSlackActions] = jsii.String("on")
+				sh.table.Grant(f.role, jsii.String("dynamodb:GetItem"))
+			}
 			f.role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Sid:       jsii.String("ReadKillSwitch"),
 				Actions:   jsii.Strings("ssm:GetParameter"),
