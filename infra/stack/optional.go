@@ -1,6 +1,9 @@
 package stack
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
@@ -18,32 +21,23 @@ type optional struct {
 // to dlqs (alarmed with the others).
 func addOptional(st awscdk.Stack, sh sharedResources, dlqs map[string]awssqs.IQueue) optional {
 	var o optional
-	var fns []struct {
-		name string
-		fn   awslambda.Function
-	}
+	fns := map[string]awslambda.Function{}
 	if sh.cfg.SecurityHub {
 		o.hub = addHub(st, sh)
 		dlqs["HubFindingsDLQ"] = o.hub.dlq
-		fns = append(fns, struct {
-			name string
-			fn   awslambda.Function
-		}{HubName, o.hub.fn})
+		fns[HubName] = o.hub.fn
 	}
 	if sh.cfg.SlackActions {
 		o.interaction = addInteraction(st, sh, sh.interactionRole)
-		fns = append(fns, struct {
-			name string
-			fn   awslambda.Function
-		}{InteractionName, o.interaction.fn})
+		fns[InteractionName] = o.interaction.fn
 		output(st, "InteractionUrl", o.interaction.url.Url(), "the Slack app's interactivity Request URL (docs/slack-app.md)")
 		output(st, "SlackAppSecretArn", o.interaction.secret.SecretArn(), "secret holding the Slack app's signing secret and bot token")
 	}
-	for _, f := range fns {
-		id := title(f.name)
-		alarm(st, id+"Errors", f.fn.MetricErrors(sumOver5m()), "eksguard: the "+f.name+" function failed", sh.topic)
-		alarm(st, id+"Throttles", f.fn.MetricThrottles(sumOver5m()),
-			"eksguard: the "+f.name+" function was throttled (reserved concurrency reached)", sh.topic)
+	for _, name := range slices.Sorted(maps.Keys(fns)) {
+		id := title(name)
+		alarm(st, id+"Errors", fns[name].MetricErrors(sumOver5m()), "eksguard: the "+name+" function failed", sh.topic)
+		alarm(st, id+"Throttles", fns[name].MetricThrottles(sumOver5m()),
+			"eksguard: the "+name+" function was throttled (reserved concurrency reached)", sh.topic)
 	}
 	return o
 }
@@ -68,4 +62,3 @@ func suppressOptional(o optional) {
 		}
 	}
 }
-
