@@ -3,7 +3,9 @@ package slackaction
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -64,6 +66,9 @@ func FromEnv(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (
 		Approver:  g,
 		Suppress:  &suppress.Store{DB: db, Table: s.Table},
 		Publisher: g.Publisher,
-		Log:       log,
+		// Slack asks for an answer within 3 seconds; a reply that hangs
+		// must not hold the function to its timeout.
+		HTTP: &http.Client{Timeout: 5 * time.Second},
+		Log:  log,
 	}, nil
 }
