@@ -60,6 +60,7 @@ func scenarioSlackApplyFix(t *testing.T, s *stand) string {
 	dev := "arn:aws:iam::111122223333:role/dev-team"
 	admin := "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 	w.EKS.Put(awsfake.Cluster{Name: "payments-prod", Entries: map[string]*awsfake.AccessEntry{dev: {Policies: []string{admin}}}})
+	w.SSM.Set(d.KillSwitch, d.KillSwitchValue)
 	w.SecretsManager.Set(fn.Env["EKSGUARD_SLACK_SIGNING_SECRET_ARN"], `{"signingSecret":"`+slackSigningSecret+`"}`)
 	f := &finding.Finding{
 		Rule: "cluster-admin-granted", Severity: finding.Critical, Title: "Cluster-admin access granted to a non-admin principal",
