@@ -315,6 +315,9 @@ func Resolve(look Lookup) (Config, error) {
 	if cfg.SlackAppSecretARN != "" && !cfg.SlackActions {
 		bad("slackAppSecretArn", "is set but slackActions is off")
 	}
+	if cfg.SlackActions && cfg.Policy != nil && !cfg.Policy.HasApprovers() {
+		bad("slackActions", "is on, but the policy's notify.slack.approvers names nobody, so every click would be refused (docs/slack-app.md)")
+	}
 
 	cfg.AssetDir = or(val("assetDir"), "build")
 	for _, fn := range cfg.DeployedFunctions() {

@@ -31,6 +31,10 @@ func fakeAssets(t testing.TB) string {
 	return dir
 }
 
+// approversPolicy is the built-in policy with one Slack approver, as
+// slackActions needs.
+const approversPolicy = "version: 1\nnotify:\n  slack:\n    approvers:\n      users: [U012AB3CD]\n"
+
 func writeFile(t testing.TB, name, content string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), name)
@@ -134,6 +138,7 @@ func TestResolveReadsEverySetting(t *testing.T) {
 		"securityHub":            "on",
 		"slackActions":           "on",
 		"slackAppSecretArn":      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:eksguard/slack-app-AbCdEf",
+		"policyFile":             writeFile(t, "approvers.yaml", approversPolicy),
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -174,6 +179,7 @@ func TestResolveRejectsBadSettings(t *testing.T) {
 		{"heartbeatWindowMinutes", "20", "less than twice heartbeatMinutes (15)"},
 		{"securityHub", "yes", "want on or off"},
 		{"slackActions", "maybe", "want on or off"},
+		{"slackActions", "on", "notify.slack.approvers names nobody"},
 		{"slackAppSecretArn", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf", "slackActions is off"},
 	} {
 		t.Run(tc.key+"="+tc.value, func(t *testing.T) {
