@@ -163,8 +163,8 @@ func scenarioSlackApplyFix(t *testing.T, s *stand) string {
 	for _, a := range w.Denied() {
 		t.Errorf("IAM denied a call the stack should grant: %s", a)
 	}
-	if o := lf.Output(); strings.Contains(o, slackSigningSecret) || strings.Contains(o, "payload=") {
-		t.Error("the interaction function logged the signing secret or the payload")
+	if o := lf.Output(); strings.Contains(o, slackSigningSecret) || strings.Contains(o, "payload=") || strings.Contains(o, "hooks.slack.com/actions/T0E2E") {
+		t.Error("the interaction function logged the signing secret, the payload or the response_url")
 	}
 	return fmt.Sprintf("4 bad requests 401, replay 401; Apply fix clicked twice: %s once, published with approvedBy %s; %d calls authorized",
 		finding.ActionDisassociateAccessPolicy, slackApprover, len(w.Authorizations()))

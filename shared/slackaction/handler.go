@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -433,6 +434,11 @@ func (h *Handler) respond(ctx context.Context, log *slog.Logger, responseURL str
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := h.http().Do(req)
 	if err != nil {
+		// The URL lets anyone post to the channel for a while: keep it out of the log.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
 		log.ErrorContext(ctx, "cannot reply through response_url", "error", err)
 		return
 	}

@@ -129,8 +129,9 @@ func newRig(t *testing.T, env map[string]string) *rig {
 		if t.Failed() {
 			t.Logf("logs:\n%s", logs)
 		}
-		if strings.Contains(logs.String(), signingSecret) || strings.Contains(logs.String(), "xoxb-test-token") {
-			t.Error("a secret reached the logs")
+		if strings.Contains(logs.String(), signingSecret) || strings.Contains(logs.String(), "xoxb-test-token") ||
+			strings.Contains(logs.String(), "/actions/T0TEAM/1/abc") || strings.Contains(logs.String(), "legacy-verification-token") {
+			t.Error("a secret, the response_url or the payload's token reached the logs")
 		}
 	})
 	return r
@@ -374,6 +375,19 @@ func TestExpiredButtons(t *testing.T) {
 	}
 	if s := mustJSON(t, r.slack.lastReply(t)); !strings.Contains(s, "expired") {
 		t.Errorf("reply: got %s, want it to say the buttons expired", s)
+	}
+}
+
+// A reply that cannot be delivered is logged without its URL.
+func TestUndeliverableReplyKeepsTheURLOutOfTheLog(t *testing.T) {
+	r := newRig(t, nil)
+	_, ref := r.notified(t)
+	r.slack.srv.Close() // Slack unreachable
+	if got := r.do(t, r.signed(r.click(t, stranger, slackalert.ActionApplyFix, ref))); got.StatusCode != 200 {
+		t.Fatalf("got %d, want 200", got.StatusCode)
+	}
+	if !strings.Contains(r.logs.String(), "cannot reply through response_url") {
+		t.Errorf("the failed reply is not logged:\n%s", r.logs.String())
 	}
 }
 
