@@ -20,6 +20,7 @@ import (
 
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/identity"
+	"github.com/eksguard/eksguard/shared/notify"
 	"github.com/eksguard/eksguard/shared/rules"
 )
 
@@ -53,6 +54,7 @@ const (
 	maxDescription    = 1024
 	maxRecommendation = 512
 	maxProductField   = 2048
+	maxSourceURL      = 512
 )
 
 // Finding is one ASFF document: the attributes eksguard fills.
@@ -202,6 +204,10 @@ func From(f *finding.Finding, o Options) Finding {
 	if Resolved(f) {
 		doc.RecordState = RecordArchived
 		doc.Compliance.Status = CompliancePassed
+	}
+	// SourceUrl: the CloudTrail event the finding is about, in the console.
+	if links := notify.Links(f); len(links) > 0 && utf8.RuneCountInString(links[0].URL) <= maxSourceURL && strings.HasPrefix(links[0].URL, "https://") {
+		doc.SourceUrl = links[0].URL
 	}
 	if text := recommendation(f); text != "" {
 		doc.Remediation = &Remediation{Recommendation: Recommendation{Text: clip(text, maxRecommendation)}}

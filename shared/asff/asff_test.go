@@ -178,6 +178,9 @@ func TestFrom(t *testing.T) {
 	if doc.Remediation == nil || !strings.Contains(doc.Remediation.Recommendation.Text, cli) {
 		t.Errorf("Remediation: got %+v, want the command %s", doc.Remediation, cli)
 	}
+	if want := "https://eu-west-1.console.aws.amazon.com/cloudtrailv2/home?region=eu-west-1#/events/" + f.EventID; doc.SourceUrl != want {
+		t.Errorf("SourceUrl: got %q, want the CloudTrail event %s", doc.SourceUrl, want)
+	}
 	if got := doc.ProductFields["eksguard/actor"]; got != f.Actor.ARN {
 		t.Errorf("ProductFields actor: got %q, want %q", got, f.Actor.ARN)
 	}
