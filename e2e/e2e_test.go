@@ -58,6 +58,7 @@ func TestE2E(t *testing.T) {
 		{"missing-grant-denied", scenarioMissingGrantDenied, true},
 		{"heartbeat", scenarioHeartbeat, true}, // checks the canary's denial itself
 		{"slack-apply-fix", scenarioSlackApplyFix, false},
+		{"security-hub", scenarioSecurityHub, false},
 	}
 	var passed, failed, lines []string
 	for _, sc := range scenarios {
