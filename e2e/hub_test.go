@@ -15,6 +15,7 @@ import (
 	"github.com/eksguard/eksguard/shared/asff"
 	"github.com/eksguard/eksguard/shared/cloudtrail"
 	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/hubimport"
 	"github.com/eksguard/eksguard/shared/notify"
 	"github.com/eksguard/eksguard/shared/policy"
 	"github.com/eksguard/eksguard/shared/rules"
@@ -32,13 +33,13 @@ func scenarioSecurityHub(t *testing.T, s *stand) string {
 	buildDir := filepath.Join(s.root, "build")
 	w := awsfake.New(t)
 	d := loadDeployment(t, synth(t, s.root, writePolicy(t, s.root), buildDir, "-c", "securityHub=on"), buildDir, w.SQS.URL)
-	fn := d.Functions["hub"]
+	fn := d.Functions[hubimport.Name]
 	if fn == nil {
 		t.Fatalf("the stack synthesized with securityHub=on has no hub function: %v", sortedKeys(d.Functions))
 	}
 	batch := 0
 	for _, m := range d.Mappings {
-		if m.Target == "hub" && m.ReportFailures {
+		if m.Target == hubimport.Name && m.ReportFailures {
 			batch = m.BatchSize
 		}
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/eksguard/eksguard/shared/heartbeat"
 	"github.com/eksguard/eksguard/shared/policy"
 	"github.com/eksguard/eksguard/shared/rules"
+	"github.com/eksguard/eksguard/shared/slackaction"
 )
 
 // Setting is one deployment setting: a cdk.json / --context key and the
@@ -358,7 +359,7 @@ func (c Config) DeployedFunctions() []string {
 }
 
 // InteractionName is the Slack interaction function's name (functions/interaction).
-const InteractionName = "interaction"
+const InteractionName = slackaction.Name
 
 // compactPolicy renders the validated policy (defaults applied) as compact
 // JSON, which the functions read back with policy.ParseJSON.

@@ -136,22 +136,7 @@ func newFunctions(st awscdk.Stack, sh sharedResources, grants map[string][]State
 			}
 		}
 
-		f.fn = awslambda.NewFunction(st, jsii.String(id+"Function"), &awslambda.FunctionProps{
-			Description:                  jsii.String(desc),
-			Runtime:                      awslambda.Runtime_PROVIDED_AL2023(),
-			Architecture:                 awslambda.Architecture_ARM_64(),
-			Handler:                      jsii.String("bootstrap"),
-			Code:                         awslambda.Code_FromAsset(jsii.String(filepath.Join(sh.cfg.AssetDir, name)), nil),
-			MemorySize:                   jsii.Number(memory),
-			Timeout:                      awscdk.Duration_Seconds(jsii.Number(timeout)),
-			Role:                         f.role,
-			LogGroup:                     f.logs,
-			LoggingFormat:                awslambda.LoggingFormat_JSON,
-			ApplicationLogLevelV2:        awslambda.ApplicationLogLevel_INFO,
-			SystemLogLevelV2:             awslambda.SystemLogLevel_WARN,
-			ReservedConcurrentExecutions: jsii.Number(sh.cfg.ReservedConcurrency),
-			Environment:                  &env,
-		})
+		f.fn = awslambda.NewFunction(st, jsii.String(id+"Function"), functionProps(sh.cfg, name, desc, f.role, f.logs, timeout, memory, env))
 		// No invocation before the grants are in place.
 		for _, p := range []awsiam.Policy{f.detection, f.remediation} {
 			if p != nil {
@@ -175,6 +160,28 @@ func newFunctions(st awscdk.Stack, sh sharedResources, grants map[string][]State
 		}
 	}
 	return fns
+}
+
+// functionProps are the settings every eksguard function shares: the
+// arm64 bootstrap of assetDir/name on provided.al2023, JSON logs to its own
+// group, the reserved concurrency.
+func functionProps(cfg Config, name, desc string, role awsiam.IRole, logs awslogs.ILogGroup, timeout, memory int, env map[string]*string) *awslambda.FunctionProps {
+	return &awslambda.FunctionProps{
+		Description:                  jsii.String(desc),
+		Runtime:                      awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:                 awslambda.Architecture_ARM_64(),
+		Handler:                      jsii.String("bootstrap"),
+		Code:                         awslambda.Code_FromAsset(jsii.String(filepath.Join(cfg.AssetDir, name)), nil),
+		MemorySize:                   jsii.Number(memory),
+		Timeout:                      awscdk.Duration_Seconds(jsii.Number(timeout)),
+		Role:                         role,
+		LogGroup:                     logs,
+		LoggingFormat:                awslambda.LoggingFormat_JSON,
+		ApplicationLogLevelV2:        awslambda.ApplicationLogLevel_INFO,
+		SystemLogLevelV2:             awslambda.SystemLogLevel_WARN,
+		ReservedConcurrentExecutions: jsii.Number(cfg.ReservedConcurrency),
+		Environment:                  &env,
+	}
 }
 
 // policyStatements renders the grant data as IAM statements, resolving the

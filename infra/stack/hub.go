@@ -1,8 +1,6 @@
 package stack
 
 import (
-	"path/filepath"
-
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -19,7 +17,7 @@ import (
 )
 
 // HubName is the Security Hub importer's name (functions/hub).
-const HubName = "hub"
+const HubName = hubimport.Name
 
 const (
 	hubTimeoutSeconds = 60
@@ -45,22 +43,7 @@ func optionalFunction(st awscdk.Stack, sh sharedResources, name, desc string, ro
 	logs.GrantWrite(role)
 	env[config.EnvPolicy] = jsii.String(sh.cfg.PolicyJSON)
 	env[config.EnvTable] = sh.table.TableName()
-	fn := awslambda.NewFunction(st, jsii.String(id+"Function"), &awslambda.FunctionProps{
-		Description:                  jsii.String(desc),
-		Runtime:                      awslambda.Runtime_PROVIDED_AL2023(),
-		Architecture:                 awslambda.Architecture_ARM_64(),
-		Handler:                      jsii.String("bootstrap"),
-		Code:                         awslambda.Code_FromAsset(jsii.String(filepath.Join(sh.cfg.AssetDir, name)), nil),
-		MemorySize:                   jsii.Number(memory),
-		Timeout:                      awscdk.Duration_Seconds(jsii.Number(timeout)),
-		Role:                         role,
-		LogGroup:                     logs,
-		LoggingFormat:                awslambda.LoggingFormat_JSON,
-		ApplicationLogLevelV2:        awslambda.ApplicationLogLevel_INFO,
-		SystemLogLevelV2:             awslambda.SystemLogLevel_WARN,
-		ReservedConcurrentExecutions: jsii.Number(sh.cfg.ReservedConcurrency),
-		Environment:                  &env,
-	})
+	fn := awslambda.NewFunction(st, jsii.String(id+"Function"), functionProps(sh.cfg, name, desc, role, logs, timeout, memory, env))
 	return fn, logs
 }
 

@@ -20,6 +20,9 @@ import (
 	"github.com/eksguard/eksguard/shared/rules"
 )
 
+// Name is the hub function's name (functions/hub).
+const Name = "hub"
+
 // Requires are the variables the hub function cannot run without: the
 // table that remembers first observations.
 var Requires = []string{config.EnvTable}
