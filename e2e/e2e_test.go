@@ -58,6 +58,8 @@ func TestE2E(t *testing.T) {
 		{"missing-grant-denied", scenarioMissingGrantDenied, true},
 		{"heartbeat", scenarioHeartbeat, true}, // checks the canary's denial itself
 		{"organization", scenarioOrganization, false},
+		{"slack-apply-fix", scenarioSlackApplyFix, false},
+		{"security-hub", scenarioSecurityHub, false},
 	}
 	var passed, failed, lines []string
 	for _, sc := range scenarios {

@@ -18,12 +18,13 @@ import (
 const usage = `eksguard: see what eksguard flags and would do, before you turn it on.
 
 Usage:
-  eksguard replay [--policy FILE] [--output table|json] [--fail-on SEVERITY] [--notify slack|sns]
+  eksguard replay [--policy FILE] [--output table|json|asff] [--fail-on SEVERITY] [--notify slack|sns]
                  [--since TIME] [--until TIME] [--account ID]... [--region REGION]... [--workers N]
                  [--report FILE.html] PATH...
   eksguard rules [--policy FILE] [--output table|json|markdown]
   eksguard policy validate FILE...
   eksguard status [--stack NAME] [--region REGION]... [--account ID] [--window 30m]
+  eksguard suppressions --table NAME [--region REGION]
 
 PATH is a file, a directory (read recursively), s3://BUCKET/PREFIX (read where
 CloudTrail delivered it, with the standard AWS credentials and AWS_ENDPOINT_URL_S3)
@@ -40,6 +41,9 @@ status answers "is eksguard watching?" per region, with the standard AWS
 credentials: the trail, eksguard's EventBridge rules, its functions' reserved
 concurrency, the last heartbeat and the kill switch. Exit status: 0 when all
 is on, 1 when something is off, 2 for bad usage.
+
+suppressions lists the expected changes in force (Slack's Expected change
+button): rule, resource, until when, who and why.
 `
 
 func main() {
@@ -75,6 +79,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return validateCmd(args[2:], stdout, stderr)
 	case "status":
 		return statusCmd(ctx, args[1:], stdout, stderr, time.Now)
+	case "suppressions":
+		return suppressionsCmd(ctx, args[1:], stdout, stderr, time.Now)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

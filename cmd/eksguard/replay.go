@@ -21,7 +21,7 @@ import (
 func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("eksguard replay", stderr)
 	policyPath := fs.String("policy", "", "policy file (default: built-in defaults)")
-	output := fs.String("output", "table", "output format: table or json")
+	output := fs.String("output", "table", "output format: table, json or asff (AWS Security Finding Format, one document per line)")
 	failOn := fs.String("fail-on", "high", "exit 1 when a finding has at least this severity (info|low|medium|high|critical), or none")
 	workers := fs.Int("workers", 0, "inputs read at once (default: one per CPU for local files, 4 per CPU with s3:// inputs)")
 	notifyChannel := fs.String("notify", "", "print the exact payloads a channel would receive instead of findings: slack or sns")
@@ -47,8 +47,8 @@ func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		fmt.Fprintf(stderr, "eksguard replay: --fail-on: %v\n", err)
 		return 2
 	}
-	if *output != "table" && *output != "json" {
-		fmt.Fprintf(stderr, "eksguard replay: --output: unknown format %q (want table or json)\n", *output)
+	if *output != "table" && *output != "json" && *output != "asff" {
+		fmt.Fprintf(stderr, "eksguard replay: --output: unknown format %q (want table, json or asff)\n", *output)
 		return 2
 	}
 	if *notifyChannel != "" && *notifyChannel != slackalert.ChannelSlack && *notifyChannel != slackalert.ChannelSNS {
@@ -95,6 +95,9 @@ func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	var out findingWriter = table
 	if *output == "json" {
 		out = &jsonWriter{enc: json.NewEncoder(stdout)}
+	}
+	if *output == "asff" {
+		out = newASFFWriter(stdout)
 	}
 	var preview *previewWriter
 	if *notifyChannel != "" {

@@ -23,6 +23,7 @@ import (
 	"github.com/eksguard/eksguard/shared/heartbeat"
 	"github.com/eksguard/eksguard/shared/policy"
 	"github.com/eksguard/eksguard/shared/rules"
+	"github.com/eksguard/eksguard/shared/slackaction"
 )
 
 // Setting is one deployment setting: a cdk.json / --context key and the
@@ -57,6 +58,9 @@ var Settings = []Setting{
 	{"memberAccounts", []string{"EKSGUARD_MEMBER_ACCOUNTS"}, "comma-separated member account IDs: one member stack per account and member region for `cdk deploy`, where StackSets cannot be used"},
 	{"remediationRoleName", []string{"EKSGUARD_REMEDIATION_ROLE_NAME"}, "name of the role the member stack creates in every member account for the central functions (default " + assume.DefaultRoleName + ")"},
 	{"stackSetCallAs", []string{"EKSGUARD_STACKSET_CALL_AS"}, "DELEGATED_ADMIN (default: the central account is a StackSets delegated administrator) or SELF (it is the management account)"},
+	{"securityHub", []string{"EKSGUARD_SECURITY_HUB"}, "`on` imports every finding into Security Hub (BatchImportFindings into this account's default product) through the hub function (default off)"},
+	{"slackActions", []string{"EKSGUARD_SLACK_ACTIONS"}, "`on` puts Apply fix and Expected change buttons on Slack messages and deploys the interaction function behind a function URL (default off; docs/slack-app.md)"},
+	{"slackAppSecretArn", []string{"EKSGUARD_SLACK_APP_SECRET_ARN"}, "ARN of an existing secret holding the Slack app's signing secret and bot token, for slackActions (default: the stack creates an empty one)"},
 }
 
 // FunctionNames are the Lambda functions the stack deploys: one per event
@@ -101,6 +105,13 @@ type Config struct {
 	AssetDir string
 	// Org is the organization mode's settings; nil for a single account.
 	Org *Org `json:",omitempty"`
+	// SecurityHub deploys the hub function (setting securityHub).
+	SecurityHub bool
+	// SlackActions deploys the interaction function and puts the buttons on
+	// Slack messages (setting slackActions); SlackAppSecretARN is its
+	// existing secret, if any.
+	SlackActions      bool
+	SlackAppSecretARN string
 }
 
 // Lookup reads one setting: the context value if any, else the environment.
@@ -309,8 +320,21 @@ func Resolve(look Lookup) (Config, error) {
 			int(cfg.HeartbeatWindow/time.Minute), int(cfg.HeartbeatEvery/time.Minute))
 	}
 
+	cfg.SecurityHub = onOff(val("securityHub"), func(v string) { bad("securityHub", "%q: want on or off", v) })
+	cfg.SlackActions = onOff(val("slackActions"), func(v string) { bad("slackActions", "%q: want on or off", v) })
+	cfg.SlackAppSecretARN = val("slackAppSecretArn")
+	if cfg.SlackAppSecretARN != "" && !secretARNRE.MatchString(cfg.SlackAppSecretARN) {
+		bad("slackAppSecretArn", "%q is not a Secrets Manager secret ARN", cfg.SlackAppSecretARN)
+	}
+	if cfg.SlackAppSecretARN != "" && !cfg.SlackActions {
+		bad("slackAppSecretArn", "is set but slackActions is off")
+	}
+	if cfg.SlackActions && cfg.Policy != nil && !cfg.Policy.HasApprovers() {
+		bad("slackActions", "is on, but the policy's notify.slack.approvers names nobody, so every click would be refused (docs/slack-app.md)")
+	}
+
 	cfg.AssetDir = or(val("assetDir"), "build")
-	for _, fn := range FunctionNames() {
+	for _, fn := range cfg.DeployedFunctions() {
 		boot := filepath.Join(cfg.AssetDir, fn, "bootstrap")
 		if st, err := os.Stat(boot); err != nil || st.IsDir() {
 			errs = append(errs, fmt.Sprintf("function %s: %s is missing; run `make build` first (or set assetDir)", fn, boot))
@@ -322,6 +346,33 @@ func Resolve(look Lookup) (Config, error) {
 	}
 	return cfg, nil
 }
+
+// onOff reads an on/off setting (empty is off).
+func onOff(v string, bad func(string)) bool {
+	switch strings.ToLower(v) {
+	case "", "off", "false":
+		return false
+	case "on", "true":
+		return true
+	}
+	bad(v)
+	return false
+}
+
+// DeployedFunctions are FunctionNames and the functions the settings add.
+func (c Config) DeployedFunctions() []string {
+	out := FunctionNames()
+	if c.SecurityHub {
+		out = append(out, HubName)
+	}
+	if c.SlackActions {
+		out = append(out, InteractionName)
+	}
+	return out
+}
+
+// InteractionName is the Slack interaction function's name (functions/interaction).
+const InteractionName = slackaction.Name
 
 // compactPolicy renders the validated policy (defaults applied) as compact
 // JSON, which the functions read back with policy.ParseJSON.

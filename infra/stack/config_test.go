@@ -20,7 +20,7 @@ import (
 func fakeAssets(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, fn := range FunctionNames() {
+	for _, fn := range append(FunctionNames(), HubName, InteractionName) {
 		if err := os.MkdirAll(filepath.Join(dir, fn), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -30,6 +30,10 @@ func fakeAssets(t testing.TB) string {
 	}
 	return dir
 }
+
+// approversPolicy is the built-in policy with one Slack approver, as
+// slackActions needs.
+const approversPolicy = "version: 1\nnotify:\n  slack:\n    approvers:\n      users: [U012AB3CD]\n"
 
 func writeFile(t testing.TB, name, content string) string {
 	t.Helper()
@@ -131,6 +135,10 @@ func TestResolveReadsEverySetting(t *testing.T) {
 		"logRetentionDays":       "365",
 		"heartbeatMinutes":       "10",
 		"heartbeatWindowMinutes": "45",
+		"securityHub":            "on",
+		"slackActions":           "on",
+		"slackAppSecretArn":      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:eksguard/slack-app-AbCdEf",
+		"policyFile":             writeFile(t, "approvers.yaml", approversPolicy),
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -143,6 +151,8 @@ func TestResolveReadsEverySetting(t *testing.T) {
 		ClusterNames:        []string{"prod", "staging"},
 		ReservedConcurrency: 3, LogRetentionDays: 365,
 		HeartbeatEvery: 10 * time.Minute, HeartbeatWindow: 45 * time.Minute,
+		SecurityHub: true, SlackActions: true,
+		SlackAppSecretARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:eksguard/slack-app-AbCdEf",
 	}
 	got := cfg
 	got.Policy, got.PolicyJSON, got.Rules, got.AssetDir = nil, "", nil, ""
@@ -167,6 +177,10 @@ func TestResolveRejectsBadSettings(t *testing.T) {
 		{"heartbeatMinutes", "0", "from 1 to 720"},
 		{"heartbeatWindowMinutes", "2000", "from 1 to 1440"},
 		{"heartbeatWindowMinutes", "20", "less than twice heartbeatMinutes (15)"},
+		{"securityHub", "yes", "want on or off"},
+		{"slackActions", "maybe", "want on or off"},
+		{"slackActions", "on", "notify.slack.approvers names nobody"},
+		{"slackAppSecretArn", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf", "slackActions is off"},
 	} {
 		t.Run(tc.key+"="+tc.value, func(t *testing.T) {
 			_, err := Resolve(settings(map[string]string{"assetDir": assets, tc.key: tc.value}))

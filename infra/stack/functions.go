@@ -59,6 +59,10 @@ func newFunctions(st awscdk.Stack, sh sharedResources, grants map[string][]State
 		fns[name] = &function{name: name, role: role}
 		roleARNs = append(roleARNs, role.RoleArn())
 	}
+	if sh.interactionRole != nil {
+		// Approved fixes are eksguard's own calls too.
+		roleARNs = append(roleARNs, sh.interactionRole.RoleArn())
+	}
 	selfRoles := append(roleARNs, memberRoleGlob(sh.cfg)...)
 	ownRoles := awscdk.Fn_Join(jsii.String(","), &selfRoles)
 
@@ -82,8 +86,12 @@ func newFunctions(st awscdk.Stack, sh sharedResources, grants map[string][]State
 			timeout, memory = notifierTimeoutSeconds, notifierMemoryMB
 			env[config.EnvSlackSecretARN] = sh.slack.SecretArn()
 			sh.slack.GrantRead(f.role, nil)
-			// Slack dedup windows are conditional puts and updates (shared/dedup).
+			// Slack dedup windows are conditional puts and updates (shared/dedup);
+			// the findings the buttons refer to are puts (shared/slackref).
 			sh.table.Grant(f.role, jsii.String("dynamodb:PutItem"), jsii.String("dynamodb:UpdateItem"))
+			if sh.cfg.SlackActions {
+				env[config.EnvSlackActions] = jsii.String("on")
+			}
 		} else {
 			fam := familyNamed(name)
 			desc = "eksguard " + name + ": " + fam.Description
@@ -95,6 +103,11 @@ func newFunctions(st awscdk.Stack, sh sharedResources, grants map[string][]State
 			// correlation marks are updates (shared/idempotency, shared/breaker,
 			// shared/correlation/table).
 			sh.table.Grant(f.role, jsii.String("dynamodb:UpdateItem"))
+			if sh.cfg.SlackActions {
+				// Expected changes are read before alerting (shared/suppress).
+				env[config.EnvSlackActions] = jsii.String("on")
+				sh.table.Grant(f.role, jsii.String("dynamodb:GetItem"))
+			}
 			f.role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 				Sid:       jsii.String("ReadKillSwitch"),
 				Actions:   jsii.Strings("ssm:GetParameter"),
@@ -128,22 +141,7 @@ func newFunctions(st awscdk.Stack, sh sharedResources, grants map[string][]State
 			}
 		}
 
-		f.fn = awslambda.NewFunction(st, jsii.String(id+"Function"), &awslambda.FunctionProps{
-			Description:                  jsii.String(desc),
-			Runtime:                      awslambda.Runtime_PROVIDED_AL2023(),
-			Architecture:                 awslambda.Architecture_ARM_64(),
-			Handler:                      jsii.String("bootstrap"),
-			Code:                         awslambda.Code_FromAsset(jsii.String(filepath.Join(sh.cfg.AssetDir, name)), nil),
-			MemorySize:                   jsii.Number(memory),
-			Timeout:                      awscdk.Duration_Seconds(jsii.Number(timeout)),
-			Role:                         f.role,
-			LogGroup:                     f.logs,
-			LoggingFormat:                awslambda.LoggingFormat_JSON,
-			ApplicationLogLevelV2:        awslambda.ApplicationLogLevel_INFO,
-			SystemLogLevelV2:             awslambda.SystemLogLevel_WARN,
-			ReservedConcurrentExecutions: jsii.Number(sh.cfg.ReservedConcurrency),
-			Environment:                  &env,
-		})
+		f.fn = awslambda.NewFunction(st, jsii.String(id+"Function"), functionProps(sh.cfg, name, desc, f.role, f.logs, timeout, memory, env))
 		// No invocation before the grants are in place.
 		for _, p := range []awsiam.Policy{f.detection, f.remediation, f.assume} {
 			if p != nil {
@@ -167,6 +165,28 @@ func newFunctions(st awscdk.Stack, sh sharedResources, grants map[string][]State
 		}
 	}
 	return fns
+}
+
+// functionProps are the settings every eksguard function shares: the
+// arm64 bootstrap of assetDir/name on provided.al2023, JSON logs to its own
+// group, the reserved concurrency.
+func functionProps(cfg Config, name, desc string, role awsiam.IRole, logs awslogs.ILogGroup, timeout, memory int, env map[string]*string) *awslambda.FunctionProps {
+	return &awslambda.FunctionProps{
+		Description:                  jsii.String(desc),
+		Runtime:                      awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:                 awslambda.Architecture_ARM_64(),
+		Handler:                      jsii.String("bootstrap"),
+		Code:                         awslambda.Code_FromAsset(jsii.String(filepath.Join(cfg.AssetDir, name)), nil),
+		MemorySize:                   jsii.Number(memory),
+		Timeout:                      awscdk.Duration_Seconds(jsii.Number(timeout)),
+		Role:                         role,
+		LogGroup:                     logs,
+		LoggingFormat:                awslambda.LoggingFormat_JSON,
+		ApplicationLogLevelV2:        awslambda.ApplicationLogLevel_INFO,
+		SystemLogLevelV2:             awslambda.SystemLogLevel_WARN,
+		ReservedConcurrentExecutions: jsii.Number(cfg.ReservedConcurrency),
+		Environment:                  &env,
+	}
 }
 
 // policyStatements renders the grant data as IAM statements, resolving the

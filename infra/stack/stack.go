@@ -105,6 +105,9 @@ func New(app awscdk.App, cfg Config) (*Deployment, error) {
 		cfg: cfg, topic: topic, table: table, killSwitch: killSwitch, slack: slack,
 		deferQueue: deferQueue, undelivered: undelivered, canary: canary,
 	}
+	if cfg.SlackActions {
+		shared.interactionRole = newInteractionRole(st)
+	}
 	fns := newFunctions(st, shared, grants)
 	routeEvents(st, shared, fns)
 	d.Functions = map[string]awslambda.Function{}
@@ -128,6 +131,13 @@ func New(app awscdk.App, cfg Config) (*Deployment, error) {
 	for _, name := range FunctionNames() {
 		dlqs[title(name)+"FailedInvocations"] = fns[name].dlq
 	}
+	opt := addOptional(st, shared, dlqs)
+	if opt.hub != nil {
+		d.Functions[HubName] = opt.hub.fn
+	}
+	if opt.interaction != nil {
+		d.Functions[InteractionName] = opt.interaction.fn
+	}
 	addAlarms(st, cfg, topic, fns, dlqs)
 	addHeartbeatAlarm(st, cfg, topic)
 
@@ -149,6 +159,7 @@ func New(app awscdk.App, cfg Config) (*Deployment, error) {
 	output(st, "UndeliveredEventsQueueUrl", undelivered.QueueUrl(), "events that never reached a function")
 
 	suppressMain(st, cfg, fns, grants)
+	suppressOptional(opt)
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	return d, nil
 }
@@ -163,6 +174,8 @@ type sharedResources struct {
 	deferQueue  awssqs.Queue
 	undelivered awssqs.Queue
 	canary      canary
+	// interactionRole is the interaction function's role (slackActions), nil without it.
+	interactionRole awsiam.Role
 }
 
 // encryptedTopic is an SSL-only topic encrypted with a key of its own

@@ -66,6 +66,8 @@ var (
 //     alerts, an existing Slack secret; has the us-east-1 forwarder.
 //   - "us-notify": us-east-1 with the built-in notify-only policy, a
 //     heartbeat every 5 minutes and a 20-minute window.
+//   - "eu-actions": eu-west-1, the built-in policy with one Slack
+//     approver, securityHub and slackActions on.
 func fixture(t *testing.T, name string) *synthesized {
 	t.Helper()
 	fixturesMu.Lock()
@@ -83,6 +85,13 @@ func fixture(t *testing.T, name string) *synthesized {
 		ctx["alertHttpsEndpoints"] = "https://hooks.example.com/eksguard"
 		ctx["slackSecretArn"] = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:eksguard/slack-AbCdEf"
 		ctx["clusterRegions"] = "eu-west-1,eu-central-1"
+	case "eu-actions":
+		// The built-in notify-only policy, Security Hub and Slack actions on.
+		ctx["region"] = "eu-west-1"
+		ctx["account"] = "123456789012"
+		ctx["securityHub"] = "on"
+		ctx["slackActions"] = "on"
+		ctx["policyFile"] = writeFile(t, "approvers.yaml", approversPolicy)
 	case "us-notify":
 		ctx["region"] = "us-east-1"
 		ctx["heartbeatMinutes"] = "5"

@@ -55,6 +55,16 @@ const (
 	// EnvMemberRegions lists (comma-separated) the member accounts' regions
 	// whose clusters the iam function looks at (organization mode).
 	EnvMemberRegions = "EKSGUARD_MEMBER_REGIONS"
+	// EnvSecurityHubAccount is the account whose default Security Hub
+	// product receives the findings (the hub function).
+	EnvSecurityHubAccount = "EKSGUARD_SECURITY_HUB_ACCOUNT"
+	// EnvSlackSigningSecretARN is the Secrets Manager secret holding the
+	// Slack app's signing secret (the interaction function).
+	EnvSlackSigningSecretARN = "EKSGUARD_SLACK_SIGNING_SECRET_ARN"
+	// EnvSlackActions, set to on, puts the Apply fix and Expected change
+	// buttons on Slack messages and makes the family functions consult
+	// expected changes.
+	EnvSlackActions = "EKSGUARD_SLACK_ACTIONS"
 )
 
 // Names lists every variable with what it is for, for docs.
@@ -74,6 +84,9 @@ var Names = []struct{ Name, Purpose string }{
 	{EnvMemberRoleName, "organization mode: the remediation role's name in every member account (sts:AssumeRole)"},
 	{EnvMemberRegions, "organization mode: regions (comma-separated) whose clusters the iam function lists in a member account to tell cluster and node roles apart (default: those of EKSGUARD_CLUSTER_REGIONS)"},
 	{EnvCanaryRoleARN, "role of the heartbeat canary (tamper only): its write of the heartbeat parameter is recorded as heard, and nothing else it does is acted on"},
+	{EnvSecurityHubAccount, "account whose default Security Hub product receives the findings (hub only; default: each finding's own account)"},
+	{EnvSlackSigningSecretARN, "Secrets Manager secret holding the Slack app's signing secret (interaction only)"},
+	{EnvSlackActions, "`on`: Slack messages carry the Apply fix and Expected change buttons, and the family functions consult expected changes (setting slackActions)"},
 }
 
 // MaxDeferDelay is the longest EKSGUARD_DEFER_DELAY_SECONDS accepted: the
@@ -114,6 +127,12 @@ type Settings struct {
 	Account, MemberRoleName string
 	// MemberRegions is EKSGUARD_MEMBER_REGIONS, split on commas.
 	MemberRegions []string
+	// SecurityHubAccount is EKSGUARD_SECURITY_HUB_ACCOUNT.
+	SecurityHubAccount string
+	// SlackSigningSecretARN is EKSGUARD_SLACK_SIGNING_SECRET_ARN.
+	SlackSigningSecretARN string
+	// SlackActions is EKSGUARD_SLACK_ACTIONS set to on.
+	SlackActions bool
 }
 
 // Load reads and checks every EKSGUARD_* variable: the policy (against
@@ -140,6 +159,10 @@ func Load(knownRules []string, required ...string) (Settings, error) {
 		Account:             value(EnvAccount),
 		MemberRoleName:      value(EnvMemberRoleName),
 		MemberRegions:       list(EnvMemberRegions),
+
+		SecurityHubAccount:    value(EnvSecurityHubAccount),
+		SlackSigningSecretARN: value(EnvSlackSigningSecretARN),
+		SlackActions:          strings.EqualFold(value(EnvSlackActions), "on"),
 	}
 	if (s.Account == "") != (s.MemberRoleName == "") {
 		errs = append(errs, fmt.Errorf("%s and %s go together (organization mode): set both or neither", EnvAccount, EnvMemberRoleName))

@@ -111,6 +111,9 @@ type Finding struct {
 	Mode       Mode     `json:"mode"`
 	Plan       *Plan    `json:"plan,omitempty"`
 	Outcome    *Outcome `json:"outcome,omitempty"`
+	// ApprovedBy is the Slack user who approved the fix (Apply fix), when
+	// a person did.
+	ApprovedBy string `json:"approvedBy,omitempty"`
 }
 
 // AccountLabel is the account ID, with its display name when the policy

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/eksguard/eksguard/shared/breaker"
 	"github.com/eksguard/eksguard/shared/deferral"
@@ -60,6 +61,9 @@ func outcome(st finding.Status, code, format string, args ...any) stepRecord {
 
 // handle decides (or recalls) one finding's outcome and publishes it.
 func (r *eventRun) handle(ctx context.Context, f *finding.Finding, step string) error {
+	if r.suppressed(ctx, f) {
+		return nil
+	}
 	var rec stepRecord
 	if v, ok := r.step(step); ok && json.Unmarshal([]byte(v), &rec) == nil {
 		r.log.InfoContext(ctx, "outcome recorded by an earlier invocation", "rule", f.Rule, "outcome", rec.Outcome.Status)
@@ -85,6 +89,25 @@ func (r *eventRun) handle(ctx context.Context, f *finding.Finding, step string) 
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// suppressed reports, and logs, a finding under an expected change. When
+// the suppressions cannot be read the finding is handled: an alert too
+// many is better than one lost.
+func (r *eventRun) suppressed(ctx context.Context, f *finding.Finding) bool {
+	if r.g.Suppressions == nil {
+		return false
+	}
+	sup, ok, err := r.g.Suppressions.Active(ctx, f.Rule, f.Key())
+	if err != nil {
+		r.log.WarnContext(ctx, "cannot read expected changes; the finding is handled", "rule", f.Rule, "error", err)
+		return false
+	}
+	if ok {
+		r.log.InfoContext(ctx, "finding suppressed by an expected change: not alerted", "rule", f.Rule, "severity", f.Severity.String(),
+			"resource", f.Key(), "until", sup.Until.Format(time.RFC3339), "by", sup.Who, "reason", sup.Why)
+	}
+	return ok
 }
 
 func (r *eventRun) step(name string) (string, bool) {
@@ -166,6 +189,13 @@ func (r *eventRun) decide(ctx context.Context, f *finding.Finding, step string) 
 	if mode != finding.ModeRemediate {
 		return outcome(finding.StatusSkippedMode, "", "rule %s is in %s mode, so nothing was changed; the fix would be: %s", f.Rule, mode, f.Plan.CLI(f.Region))
 	}
+	return r.remediate(ctx, f, step)
+}
+
+// remediate runs a plan that is to be applied (remediate mode, or a
+// person's approval): kill switch, the policy's holds, the idempotency
+// record, then fix.
+func (r *eventRun) remediate(ctx context.Context, f *finding.Finding, step string) stepRecord {
 	if ks := r.killState(ctx); ks.Off {
 		return outcome(finding.StatusSkippedKill, "", "remediation is switched off (%s); the fix would be: %s", ks.Reason, f.Plan.CLI(f.Region))
 	}

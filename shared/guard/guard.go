@@ -54,6 +54,7 @@ import (
 	"github.com/eksguard/eksguard/shared/policy"
 	"github.com/eksguard/eksguard/shared/remediate"
 	"github.com/eksguard/eksguard/shared/rules"
+	"github.com/eksguard/eksguard/shared/suppress"
 )
 
 // Publisher sends a finding on to notifications (notify.SNSPublisher).
@@ -120,6 +121,16 @@ type Guard struct {
 	// only Account's events.
 	Account  string
 	Accounts func(account string) *Clients
+	// Suppressions, when set, are the expected changes (Slack's Expected
+	// change): a finding under one is logged, neither remediated nor
+	// published. Nil suppresses nothing.
+	Suppressions Suppressions
+}
+
+// Suppressions tells whether a rule's findings on a resource are expected
+// for now (suppress.Store).
+type Suppressions interface {
+	Active(ctx context.Context, rule, resource string) (suppress.Suppression, bool, error)
 }
 
 // RuleRemediationSuppressed is the finding raised when the circuit breaker

@@ -27,6 +27,7 @@ import (
 	"github.com/eksguard/eksguard/shared/notify"
 	"github.com/eksguard/eksguard/shared/policy"
 	"github.com/eksguard/eksguard/shared/rules"
+	"github.com/eksguard/eksguard/shared/suppress"
 )
 
 const (
@@ -89,6 +90,9 @@ func newHarness(t *testing.T, fam families.Family, policyDoc string, env map[str
 	}
 	if m, ok := g.Marks.(*marktable.Store); ok {
 		m.Now = clock
+	}
+	if s, ok := g.Suppressions.(*suppress.Store); ok {
+		s.Now = clock
 	}
 	n := 0
 	g.Events.NewToken = func() string { n++; return fmt.Sprintf("claim-%d", n) }

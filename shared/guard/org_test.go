@@ -206,3 +206,36 @@ func TestMemberPodIdentityRoleListedThroughItsRole(t *testing.T) {
 		t.Errorf("finding %s in %s, want pod-identity-escalation in %s", f.Rule, f.Account, member)
 	}
 }
+
+// An approved fix (Slack's Apply fix) of a member account's finding runs
+// through that account's remediation role, as an automatic one would.
+func TestApprovedFixInMemberAccountUsesItsRole(t *testing.T) {
+	h, fake := orgHarnessOf(t, families.Access, notifyAll+"accounts:\n  names: {\""+member+"\": payments-prod}\n")
+	if err := h.g.HandleEvent(context.Background(), event(t, adminEvent, inAccount(member))); err != nil {
+		t.Fatal(err)
+	}
+	f := one(t, h.published())
+	if f.Outcome.Status != finding.StatusSkippedMode || f.Account != member {
+		t.Fatalf("got outcome %s in account %s, want %s in %s", f.Outcome.Status, f.Account, finding.StatusSkippedMode, member)
+	}
+	h.w.Log.Reset()
+	a, err := h.g.Approve(context.Background(), f, "ref-member", "U012APPROVER")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Finding.Outcome.Status != finding.StatusRemediated {
+		t.Fatalf("approved fix: got %+v, want remediated", a.Finding.Outcome)
+	}
+	got := eksCallers(h)
+	if len(got) == 0 {
+		t.Fatal("the approved fix made no EKS call")
+	}
+	for _, c := range got {
+		if !strings.HasSuffix(c, " by "+memberRole) {
+			t.Errorf("EKS call %s, want it made by the member role", c)
+		}
+	}
+	if n := len(fake.Calls()); n != 1 {
+		t.Errorf("AssumeRole calls: got %d, want 1", n)
+	}
+}

@@ -37,6 +37,7 @@ import (
 	"github.com/eksguard/eksguard/shared/policy"
 	"github.com/eksguard/eksguard/shared/remediate"
 	"github.com/eksguard/eksguard/shared/rules"
+	"github.com/eksguard/eksguard/shared/suppress"
 )
 
 // Requires are the variables a family function cannot run without: the
@@ -143,6 +144,9 @@ func New(cfg aws.Config, fam families.Family, s config.Settings, optFns ...func(
 			Parameter: heartbeat.Parameter(pol.StackName()),
 			Recorder:  &heartbeat.Recorder{DB: db, Table: s.Table, Namespace: pol.StackName(), Metrics: os.Stdout},
 		}
+	}
+	if s.SlackActions {
+		g.Suppressions = &suppress.Store{DB: db, Table: s.Table}
 	}
 	if s.DeferQueueURL != "" {
 		g.Defer = &deferral.Queue{SQS: sqs.NewFromConfig(cfg), URL: s.DeferQueueURL}

@@ -192,11 +192,12 @@ func (v *validator) check(p *Policy, knownRules []string) {
 		path string
 		c    Channel
 		ok   []string
-	}{{"notify.slack.format", p.Notify.Slack, []string{"", "blocks"}}, {"notify.sns.format", p.Notify.SNS, []string{"", "json", "chatbot"}}} {
+	}{{"notify.slack.format", p.Notify.Slack.Channel, []string{"", "blocks"}}, {"notify.sns.format", p.Notify.SNS, []string{"", "json", "chatbot"}}} {
 		if !slices.Contains(ch.ok, ch.c.Format) {
 			v.errorf(ch.path, "unknown format %q (want %s)", ch.c.Format, strings.Join(ch.ok[1:], " or "))
 		}
 	}
+	v.approvers(&p.Notify.Slack.Approvers, knownRules)
 	if p.Notify.DedupWindow.Duration < 0 {
 		v.errorf("notify.dedupWindow", "must not be negative")
 	}

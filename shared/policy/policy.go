@@ -135,8 +135,8 @@ type RuleConfig struct {
 
 // Notify says where findings go and from which severity.
 type Notify struct {
-	Slack Channel `yaml:"slack" json:"slack"`
-	SNS   Channel `yaml:"sns" json:"sns"`
+	Slack SlackChannel `yaml:"slack" json:"slack"`
+	SNS   Channel      `yaml:"sns" json:"sns"`
 	// DedupWindow folds the same rule on the same resource into one message.
 	DedupWindow Duration `yaml:"dedupWindow" json:"dedupWindow"`
 }

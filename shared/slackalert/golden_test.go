@@ -2,6 +2,7 @@ package slackalert
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"io"
@@ -170,4 +171,57 @@ func firstDiff(want, got string) string {
 		}
 	}
 	return "(only trailing differences)"
+}
+
+// TestGoldenActions checks the Slack message, with the Apply fix and
+// Expected change buttons, of every sample event's finding that carries
+// them (a plan in notify mode), against testdata/golden-actions.
+func TestGoldenActions(t *testing.T) {
+	const dir = "testdata/golden-actions"
+	if *update {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string]bool{}
+	for _, rel := range sampleEvents(t) {
+		for i, f := range assess(t, samplePath(rel)) {
+			if f.Plan == nil || f.Mode != finding.ModeNotify {
+				continue
+			}
+			f.Outcome = &finding.Outcome{Status: finding.StatusSkippedMode, Message: "rule " + f.Rule + " is in notify mode"}
+			msg := WithActions(SlackMessage(&f, nil), &f, "0123456789abcdef0123456789abcdef")
+			got, err := json.MarshalIndent(msg.Blocks.BlockSet[len(msg.Blocks.BlockSet)-1], "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, '\n')
+			name := goldenName(rel) + "." + strconv.Itoa(i) + ".actions.json"
+			want[name] = true
+			path := filepath.Join(dir, name)
+			if *update {
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			golden, err := os.ReadFile(path)
+			if err != nil {
+				t.Errorf("%s: no golden file %s (run go test ./shared/slackalert -run TestGoldenActions -update): %v", rel, path, err)
+				continue
+			}
+			if !bytes.Equal(got, golden) {
+				t.Errorf("%s: actions differ from %s (rerun with -update if intended)\n%s", rel, path, firstDiff(string(golden), string(got)))
+			}
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !want[e.Name()] {
+			t.Errorf("stale golden file %s (rerun with -update)", e.Name())
+		}
+	}
+	if len(want) < 5 {
+		t.Errorf("got %d messages with buttons, want at least 5 (the sample events' notify-mode plans)", len(want))
+	}
 }

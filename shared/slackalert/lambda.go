@@ -17,6 +17,7 @@ import (
 	"github.com/eksguard/eksguard/shared/lambdaenv"
 	"github.com/eksguard/eksguard/shared/rules"
 	"github.com/eksguard/eksguard/shared/slackhook"
+	"github.com/eksguard/eksguard/shared/slackref"
 )
 
 // Requires are the variables the notifier cannot run without: the Slack
@@ -62,7 +63,11 @@ func FromEnv(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (
 	}
 	n := &Notifier{Policy: s.Policy, Slack: hook, Log: log, Metrics: os.Stdout}
 	if s.Table != "" {
-		n.Dedup = &dedup.Window{DB: dynamodb.NewFromConfig(cfg), Table: s.Table, Length: s.Policy.Notify.DedupWindow.Duration}
+		db := dynamodb.NewFromConfig(cfg)
+		n.Dedup = &dedup.Window{DB: db, Table: s.Table, Length: s.Policy.Notify.DedupWindow.Duration}
+		if s.SlackActions {
+			n.Actions = &slackref.Store{DB: db, Table: s.Table}
+		}
 	}
 	return n, nil
 }

@@ -59,6 +59,16 @@ type Notifier struct {
 	Metrics io.Writer
 	// Now stamps metrics (time.Now when nil).
 	Now func() time.Time
+	// Actions, when set (setting slackActions), keeps each actionable
+	// finding (Actionable) for the interaction function and puts the Apply
+	// fix and Expected change buttons on its message; nil posts none.
+	Actions FindingKeeper
+}
+
+// FindingKeeper keeps a finding for the buttons and returns its reference
+// (slackref.Store).
+type FindingKeeper interface {
+	Put(ctx context.Context, f *finding.Finding) (string, error)
 }
 
 func (n *Notifier) log() *slog.Logger {
@@ -124,7 +134,7 @@ func (n *Notifier) handle(ctx context.Context, msg events.SNSEntity) error {
 			}
 		}
 	}
-	attempts, err := n.Slack.Post(ctx, SlackMessage(f, fold))
+	attempts, err := n.Slack.Post(ctx, n.message(ctx, log, f, fold))
 	if err != nil && claim != nil {
 		// Only a delivered alert may fold its repeats: give the claim back.
 		if rerr := n.Dedup.Release(ctx, key, msg.MessageID, *claim); rerr != nil {
@@ -154,6 +164,22 @@ func (n *Notifier) handle(ctx context.Context, msg events.SNSEntity) error {
 	}
 	log.InfoContext(ctx, "posted to Slack", "attempts", attempts, "count", count)
 	return nil
+}
+
+// message is the finding's Slack message, with the buttons when they are
+// on and the finding is actionable. A finding that cannot be kept is posted
+// without them.
+func (n *Notifier) message(ctx context.Context, log *slog.Logger, f *finding.Finding, fold *Fold) *slack.WebhookMessage {
+	msg := SlackMessage(f, fold)
+	if n.Actions == nil || !Actionable(f) {
+		return msg
+	}
+	ref, err := n.Actions.Put(ctx, f)
+	if err != nil {
+		log.WarnContext(ctx, "cannot keep the finding for its Slack buttons; posting without them", "error", err)
+		return msg
+	}
+	return WithActions(msg, f, ref)
 }
 
 // failure emits one NotificationFailures data point as an EMF log line.
