@@ -105,10 +105,13 @@ type Finding struct {
 	Before string `json:"before,omitempty"`
 	After  string `json:"after,omitempty"`
 	// NeedsCheck says the event alone cannot tell the resulting state.
-	NeedsCheck string   `json:"needsCheck,omitempty"`
-	Mode       Mode     `json:"mode"`
-	Plan       *Plan    `json:"plan,omitempty"`
-	Outcome    *Outcome `json:"outcome,omitempty"`
+	NeedsCheck string `json:"needsCheck,omitempty"`
+	// Command is what a person runs about a finding eksguard has no plan
+	// for (the kubectl command for a Kubernetes finding).
+	Command string   `json:"command,omitempty"`
+	Mode    Mode     `json:"mode"`
+	Plan    *Plan    `json:"plan,omitempty"`
+	Outcome *Outcome `json:"outcome,omitempty"`
 }
 
 // Key identifies the resource a finding is about, for dedup windows and
