@@ -100,7 +100,7 @@ func Parse(data map[string]string) (Config, error) {
 	if s := data[KeyRoles]; strings.TrimSpace(s) != "" {
 		var rs []role
 		if err := yaml.UnmarshalWithOptions([]byte(s), &rs, yaml.Strict()); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", KeyRoles, err))
+			errs = append(errs, yamlError(KeyRoles, err))
 		}
 		for i, r := range rs {
 			switch {
@@ -119,7 +119,7 @@ func Parse(data map[string]string) (Config, error) {
 	if s := data[KeyUsers]; strings.TrimSpace(s) != "" {
 		var us []user
 		if err := yaml.UnmarshalWithOptions([]byte(s), &us, yaml.Strict()); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", KeyUsers, err))
+			errs = append(errs, yamlError(KeyUsers, err))
 		}
 		for i, u := range us {
 			if !strings.HasPrefix(u.UserARN, "arn:") {
@@ -130,7 +130,7 @@ func Parse(data map[string]string) (Config, error) {
 	}
 	if s := data[KeyAccounts]; strings.TrimSpace(s) != "" {
 		if err := yaml.UnmarshalWithOptions([]byte(s), &c.Accounts, yaml.Strict()); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", KeyAccounts, err))
+			errs = append(errs, yamlError(KeyAccounts, err))
 		}
 	}
 	return c, errors.Join(errs...)
@@ -167,4 +167,10 @@ func AddedAccounts(prev *Config, next Config) []string {
 
 func same(a, b Mapping) bool {
 	return a.Key == b.Key && a.ARN == b.ARN && a.Username == b.Username && slices.Equal(a.Groups, b.Groups)
+}
+
+// yamlError is the YAML library's error on one data key, on one line: the
+// library's own message quotes the source over several.
+func yamlError(key string, err error) error {
+	return fmt.Errorf("%s: %s", key, strings.Join(strings.Fields(yaml.FormatError(err, false, false)), " "))
 }

@@ -116,8 +116,9 @@ func Decode(raw []byte) (*Event, error) {
 }
 
 // Looks reports, without decoding, whether raw may be an audit event: it
-// names the audit API version. Replay uses it to tell audit events from
-// CloudTrail records.
+// names the audit API version near its start, where the API server writes
+// kind and apiVersion. Replay uses it to tell audit events from CloudTrail
+// records.
 func Looks(raw []byte) bool {
 	return strings.Contains(string(raw[:min(len(raw), 512)]), `"audit.k8s.io/v1"`)
 }

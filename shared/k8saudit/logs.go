@@ -110,10 +110,13 @@ func DecodeSubscription(plain []byte) (*Subscription, error) {
 }
 
 // LooksLikeSubscription reports, without decoding, whether raw may be a
-// subscription payload: replay uses it to tell them from other records.
+// subscription payload, or the Lambda event that carries one: replay uses
+// it to tell them from other records. The keys may come in any order, so
+// the whole record is searched (the messages inside hold their quotes
+// escaped, so they cannot match).
 func LooksLikeSubscription(raw []byte) bool {
-	head := string(raw[:min(len(raw), 256)])
-	return strings.Contains(head, `"messageType"`) || strings.Contains(head, `"awslogs"`)
+	return (bytes.Contains(raw, []byte(`"messageType"`)) && bytes.Contains(raw, []byte(`"logEvents"`))) ||
+		bytes.HasPrefix(bytes.TrimLeft(raw, " \t\r\n"), []byte(`{"awslogs"`))
 }
 
 // Cluster is the EKS cluster whose control plane log group this is

@@ -78,7 +78,7 @@ type Kubernetes struct {
 	PrivilegedGroups []string `yaml:"privilegedGroups" json:"privilegedGroups"`
 	// PrivilegedClusterRoles are ClusterRoles that count as cluster-admin
 	// when bound (cluster-admin always does).
-	PrivilegedClusterRoles []string `yaml:"privilegedClusterRoles" json:"privilegedClusterRoles,omitempty"`
+	PrivilegedClusterRoles []string `yaml:"privilegedClusterRoles" json:"privilegedClusterRoles"`
 }
 
 // Endpoint settings for the cluster API endpoint.

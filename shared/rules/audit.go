@@ -277,3 +277,8 @@ func auditObject(ev *k8saudit.Event, kind string) []byte {
 func (r *Rule) ReadsAudit(ev *k8saudit.Event) bool {
 	return slices.ContainsFunc(r.Audit, func(j AuditJudgement) bool { return j.match.matches(ev) })
 }
+
+// ReadsAudit reports whether some rule of the engine reads the audit event.
+func (e *Engine) ReadsAudit(ev *k8saudit.Event) bool {
+	return slices.ContainsFunc(e.audit, func(r Rule) bool { return r.ReadsAudit(ev) })
+}

@@ -349,7 +349,7 @@ func awsAuthAdminFindings(ev *k8saudit.Event, p *policy.Policy, c awsAuthChange)
 		return []finding.Finding{{
 			Cluster: ev.Cluster, Resource: res,
 			Summary: fmt.Sprintf("%s wrote an aws-auth mapping on cluster %s that does not parse: %v", by(ev), orUnknown(ev.Cluster), c.err),
-			NeedsCheck: "what the authenticator makes of the malformed mapping cannot be told from the event; read it by hand. " +
+			NeedsCheck: "what the authenticator makes of the malformed mapping cannot be told from the event; read it by hand; " +
 				configMapPath(ev.Cluster),
 			Command: edit,
 		}}
