@@ -113,6 +113,9 @@ type Guard struct {
 	// Canary, when set, is the heartbeat: what its role does is handled
 	// before the loop guard and the rules (heartbeat.go).
 	Canary *Canary
+	// Region is the function's: CloudWatch Logs subscription payloads do
+	// not name theirs (findings of audit events carry it).
+	Region string
 }
 
 // RuleRemediationSuppressed is the finding raised when the circuit breaker
@@ -200,7 +203,30 @@ func (g *Guard) HandleEvent(ctx context.Context, raw json.RawMessage) error {
 		return nil
 	}
 
-	claim, state, claimErr := g.Events.Claim(ctx, rec.EventID)
+	claimFailed, err := g.deliver(ctx, rec.EventID, fs, pol, log)
+	if err != nil {
+		return err
+	}
+	if markErr != nil && claimFailed {
+		// The table took neither the mark nor the claim: a retry would
+		// publish the findings again, so the mark is given up.
+		log.ErrorContext(ctx, "correlation mark lost: the table is unavailable", "error", markErr)
+		return nil
+	}
+	// A retry finds the event completed and records only the mark.
+	return markErr
+}
+
+// deliver handles the findings of one event, whatever its family: claim
+// the event ID (idempotency), then for each finding decide its outcome
+// (mode, kill switch, pre-check, breaker, fix or defer), record it and
+// publish it, and mark the event completed. It returns an error when
+// another invocation holds the event or a finding could not be published
+// (the claim is then released, so that a retry publishes what is missing);
+// claimFailed reports that the table could not be written, so the
+// findings went out without remediation or a record of it.
+func (g *Guard) deliver(ctx context.Context, id string, fs []finding.Finding, pol *policy.Policy, log *slog.Logger) (claimFailed bool, err error) {
+	claim, state, claimErr := g.Events.Claim(ctx, id)
 	switch {
 	case claimErr != nil:
 		// Without the idempotency record there is no exactly-once: alert,
@@ -208,10 +234,10 @@ func (g *Guard) HandleEvent(ctx context.Context, raw json.RawMessage) error {
 		log.ErrorContext(ctx, "cannot claim the event; findings are published without remediation", "error", claimErr)
 	case state == idempotency.Done:
 		log.InfoContext(ctx, "duplicate delivery of a completed event: nothing to do")
-		return markErr
+		return false, nil
 	case state == idempotency.Busy:
 		log.WarnContext(ctx, "event is being handled by another invocation; asking for a retry")
-		return fmt.Errorf("eksguard %s: event %s: %w", g.Family.Name, rec.EventID, idempotency.ErrBusy)
+		return false, fmt.Errorf("eksguard %s: event %s: %w", g.Family.Name, id, idempotency.ErrBusy)
 	}
 	if claim != nil && claim.Resumed() {
 		log.InfoContext(ctx, "resuming an event an earlier invocation did not finish")
@@ -226,7 +252,7 @@ func (g *Guard) HandleEvent(ctx context.Context, raw json.RawMessage) error {
 	}
 	if len(pubErrs) > 0 {
 		g.release(ctx, claim, log)
-		return fmt.Errorf("eksguard %s: event %s: %w", g.Family.Name, rec.EventID, errors.Join(pubErrs...))
+		return false, fmt.Errorf("eksguard %s: event %s: %w", g.Family.Name, id, errors.Join(pubErrs...))
 	}
 	if claim != nil {
 		if err := claim.Complete(ctx); err != nil {
@@ -235,14 +261,7 @@ func (g *Guard) HandleEvent(ctx context.Context, raw json.RawMessage) error {
 		}
 	}
 	log.InfoContext(ctx, "event handled", "findings", len(fs))
-	if markErr != nil && claim == nil {
-		// The table took neither the mark nor the claim: a retry would
-		// publish the findings again, so the mark is given up.
-		log.ErrorContext(ctx, "correlation mark lost: the table is unavailable", "error", markErr)
-		return nil
-	}
-	// A retry finds the event completed and records only the mark.
-	return markErr
+	return claim == nil, nil
 }
 
 // isSelf reports whether the call was made by one of eksguard's roles.

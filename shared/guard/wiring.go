@@ -43,13 +43,24 @@ var Requires = []string{config.EnvTable, config.EnvTopicARN}
 // the guard built by FromEnv, and Handle as the Lambda handler; a guard
 // that cannot be built is logged and the process exits 1.
 func Main(fam families.Family) {
+	start(fam, func(g *Guard) any { return g.Handle })
+}
+
+// MainLogs is the kubernetes function's main: Main with HandleLogs as the
+// handler. It is apart from Main so that the CloudTrail functions do not
+// link the audit log decoder.
+func MainLogs() {
+	start(families.Kubernetes, func(g *Guard) any { return g.HandleLogs })
+}
+
+func start(fam families.Family, handler func(*Guard) any) {
 	log := lambdacontext.NewLogger()
 	g, err := FromEnv(context.Background(), fam, log)
 	if err != nil {
 		log.Error("cannot start the "+fam.Name+" function", "error", err)
 		os.Exit(1)
 	}
-	lambda.Start(g.Handle)
+	lambda.Start(handler(g))
 }
 
 // Retryer is the SDK retryer of the family functions: the standard one,
@@ -135,6 +146,7 @@ func New(cfg aws.Config, fam families.Family, s config.Settings, optFns ...func(
 		MaxAttempts: s.DeferMaxAttempts,
 		Publisher:   o.Publisher,
 		Log:         o.Log,
+		Region:      cfg.Region,
 	}
 	if s.KillSwitchParameter != "" {
 		g.Kill.SSM = ssm.NewFromConfig(cfg)

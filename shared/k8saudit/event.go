@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/eksguard/eksguard/shared/awsauth"
 )
 
 // APIVersion is the audit event API version EKS writes.
@@ -62,6 +64,9 @@ type Event struct {
 	Cluster string `json:"-"`
 	Account string `json:"-"`
 	Region  string `json:"-"`
+	// AWSAuth, for an update or patch of kube-system/aws-auth, is what the
+	// request did to its mappings (the YAML inside decoded, strictly).
+	AWSAuth *awsauth.Change `json:"-"`
 }
 
 // UserInfo is an authenticated (or impersonated) Kubernetes user.
@@ -111,6 +116,9 @@ func Decode(raw []byte) (*Event, error) {
 	}
 	if ev.Verb == "" {
 		return nil, fmt.Errorf("decode audit event %s: no verb", ev.AuditID)
+	}
+	if ev.Is("configmaps", awsauth.Namespace, awsauth.Name) && (ev.Verb == "update" || ev.Verb == "patch") {
+		ev.AWSAuth = awsauth.Read(ev.RequestObject, ev.ResponseObject)
 	}
 	return &ev, nil
 }

@@ -66,7 +66,7 @@ var AWSAuthAdminMapped = Rule{
 		"what the authenticator makes of it cannot be told.",
 	Fix: "Remove the mapping with kubectl -n kube-system edit configmap aws-auth (or move the cluster to access entries, authentication mode API).",
 	Audit: []AuditJudgement{OnAudit(awsAuthEdits, func(ev *k8saudit.Event, p *policy.Policy) []finding.Finding {
-		return awsAuthAdminFindings(ev, p, readAWSAuth(ev))
+		return awsAuthAdminFindings(ev, p, awsAuthOf(ev))
 	})},
 	Examples: []Example{
 		{Name: "role mapped to system:masters", Audit: `{"verb":"update","requestObject":` + exampleAWSAuth(`- rolearn: arn:aws:iam::111122223333:role/dev-team\n  username: dev\n  groups: [system:masters]`) + `}`, Fires: true},
@@ -100,13 +100,13 @@ var AWSAuthChanged = Rule{
 				f.Command = kubectl(ev.Cluster, "-n kube-system apply -f aws-auth.yaml  # the last good copy")
 				return []finding.Finding{f}
 			}
-			c := readAWSAuth(ev)
+			c := awsAuthOf(ev)
 			if len(awsAuthAdminFindings(ev, p, c)) > 0 {
 				return nil // aws-auth-admin-mapped reports it
 			}
-			added, _ := c.added()
+			added, _ := c.AddedMappings()
 			if ev.User.ARN() == "" && strings.HasPrefix(ev.User.Username, "eks:") && len(added) > 0 &&
-				!slices.ContainsFunc(added, func(m awsauth.Mapping) bool { return !nodeMapping(m) }) && len(c.addedAccounts()) == 0 {
+				!slices.ContainsFunc(added, func(m awsauth.Mapping) bool { return !nodeMapping(m) }) && len(c.AddedAccounts()) == 0 {
 				return nil // EKS itself mapping a node group's role
 			}
 			f.Summary = fmt.Sprintf("%s changed aws-auth on cluster %s (%s)", by(ev), orUnknown(ev.Cluster), ev.Verb)
@@ -237,128 +237,34 @@ func exampleAWSAuth(mapRoles string) string {
 	return `{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"aws-auth","namespace":"kube-system"},"data":{"mapRoles":"` + mapRoles + `\n"}}`
 }
 
-// awsAuthChange is what an update or patch of aws-auth did, as far as the
-// audit record tells.
-type awsAuthChange struct {
-	// next are the mappings under the keys the request set; nil when the
-	// record carries neither the new object nor a patch of its data.
-	next *awsauth.Config
-	// prev are the mappings before, under the keys of prevKeys: a JSON
-	// patch's test operations carry them; nil when the record does not.
-	prev     *awsauth.Config
-	prevKeys []string
-	err      error
-}
-
-// added are the mappings the change added, each with whether the record
-// shows it was not there before (certain) or cannot tell.
-func (c awsAuthChange) added() (ms []awsauth.Mapping, certain []bool) {
-	if c.next == nil {
-		return nil, nil
+// awsAuthOf is what the decoder read of the aws-auth write (k8saudit.Decode
+// sets it); an event built otherwise carries no mappings.
+func awsAuthOf(ev *k8saudit.Event) *awsauth.Change {
+	if ev.AWSAuth != nil {
+		return ev.AWSAuth
 	}
-	for _, m := range c.next.Mappings {
-		known := c.prev != nil && slices.Contains(c.prevKeys, m.Key)
-		if known && len(awsauth.Added(c.prev, awsauth.Config{Mappings: []awsauth.Mapping{m}})) == 0 {
-			continue
-		}
-		ms, certain = append(ms, m), append(certain, known)
-	}
-	return ms, certain
-}
-
-// addedAccounts are the mapAccounts entries the change may have added.
-func (c awsAuthChange) addedAccounts() []string {
-	if c.next == nil {
-		return nil
-	}
-	if c.prev != nil && slices.Contains(c.prevKeys, awsauth.KeyAccounts) {
-		return awsauth.AddedAccounts(c.prev, *c.next)
-	}
-	return c.next.Accounts
-}
-
-type patchOp struct {
-	Op    string          `json:"op"`
-	Path  string          `json:"path"`
-	Value json.RawMessage `json:"value"`
-}
-
-// readAWSAuth reads the new mappings from the record: the ConfigMap in the
-// response (EKS logs aws-auth writes at RequestResponse level) or in the
-// request of an update; else the request's patch: a merge patch's data, or
-// a JSON patch's add and replace operations. A JSON patch's test
-// operations give the old values of their keys.
-func readAWSAuth(ev *k8saudit.Event) awsAuthChange {
-	var ch awsAuthChange
-	var ops []patchOp
-	jsonPatch := json.Unmarshal(ev.RequestObject, &ops) == nil && len(ops) > 0
-	next, prev := map[string]string{}, map[string]string{}
-	if jsonPatch {
-		for _, o := range ops {
-			key, ok := strings.CutPrefix(o.Path, "/data/")
-			if !ok || o.Op == "remove" {
-				continue
-			}
-			var v string
-			if err := json.Unmarshal(o.Value, &v); err != nil {
-				return awsAuthChange{err: fmt.Errorf("JSON patch %s %s: value is not a string", o.Op, o.Path)}
-			}
-			switch o.Op {
-			case "add", "replace":
-				next[key] = v
-			case "test":
-				prev[key] = v
-			}
-		}
-	}
-	switch raw := auditObject(ev, "ConfigMap"); {
-	case raw != nil:
-		cm, _, err := awsauth.DecodeObject(raw)
-		if err != nil {
-			return awsAuthChange{err: err}
-		}
-		next = cm.Data
-	case !jsonPatch:
-		var merge struct {
-			Data map[string]string `json:"data"`
-		}
-		if json.Unmarshal(ev.RequestObject, &merge) != nil || merge.Data == nil {
-			return ch
-		}
-		next = merge.Data
-	}
-	nc, err := awsauth.Parse(next)
-	ch.next, ch.err = &nc, err
-	if len(prev) > 0 {
-		if pc, err := awsauth.Parse(prev); err == nil {
-			ch.prev = &pc
-			for k := range prev {
-				ch.prevKeys = append(ch.prevKeys, k)
-			}
-		}
-	}
-	return ch
+	return &awsauth.Change{}
 }
 
 // awsAuthAdminFindings reports each added mapping into a privileged group
 // of a principal that is not a listed admin, or the mapping that did not parse.
-func awsAuthAdminFindings(ev *k8saudit.Event, p *policy.Policy, c awsAuthChange) []finding.Finding {
+func awsAuthAdminFindings(ev *k8saudit.Event, p *policy.Policy, c *awsauth.Change) []finding.Finding {
 	res := "configmap " + awsauth.Namespace + "/" + awsauth.Name
 	edit := kubectl(ev.Cluster, "-n kube-system edit configmap aws-auth")
-	if c.err != nil {
+	if c.Err != nil {
 		return []finding.Finding{{
 			Cluster: ev.Cluster, Resource: res,
-			Summary: fmt.Sprintf("%s wrote an aws-auth mapping on cluster %s that does not parse: %v", by(ev), orUnknown(ev.Cluster), c.err),
+			Summary: fmt.Sprintf("%s wrote an aws-auth mapping on cluster %s that does not parse: %v", by(ev), orUnknown(ev.Cluster), c.Err),
 			NeedsCheck: "what the authenticator makes of the malformed mapping cannot be told from the event; read it by hand; " +
 				configMapPath(ev.Cluster),
 			Command: edit,
 		}}
 	}
-	if c.next == nil {
+	if c.Next == nil {
 		return nil
 	}
 	var out []finding.Finding
-	ms, certain := c.added()
+	ms, certain := c.AddedMappings()
 	for i, m := range ms {
 		var priv []string
 		for _, g := range m.Groups {
@@ -392,15 +298,15 @@ func nodeMapping(m awsauth.Mapping) bool {
 	})
 }
 
-func describeMappings(c awsAuthChange, added []awsauth.Mapping) string {
-	if c.next == nil {
+func describeMappings(c *awsauth.Change, added []awsauth.Mapping) string {
+	if c.Next == nil {
 		return "the record does not carry the new mappings"
 	}
 	var parts []string
 	for _, m := range added {
 		parts = append(parts, m.String())
 	}
-	if accts := c.addedAccounts(); len(accts) > 0 {
+	if accts := c.AddedAccounts(); len(accts) > 0 {
 		parts = append(parts, "mapAccounts "+strings.Join(accts, ", ")+" (every IAM principal of those accounts)")
 	}
 	if len(parts) == 0 {
