@@ -31,6 +31,8 @@ require (
 	golang.org/x/term v0.48.0
 )
 
+require github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs v1.92.2
+
 require (
 	github.com/Masterminds/semver/v3 v3.5.0 // indirect
 	github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream v1.7.27 // indirect

@@ -47,6 +47,9 @@ const (
 	// EnvCanaryRoleARN is the role the heartbeat canary writes the
 	// heartbeat parameter as (the tamper function only).
 	EnvCanaryRoleARN = "EKSGUARD_CANARY_ROLE_ARN"
+	// EnvAuditFunctionARN is the kubernetes function the cluster function
+	// subscribes to a cluster's audit log when audit logging is turned on.
+	EnvAuditFunctionARN = "EKSGUARD_AUDIT_FUNCTION_ARN"
 )
 
 // Names lists every variable with what it is for, for docs.
@@ -62,6 +65,7 @@ var Names = []struct{ Name, Purpose string }{
 	{EnvDeferMaxAttempts, "attempts in all for a fix that meets a busy cluster, before it is reported failed (default 8)"},
 	{EnvClusterRegions, "regions (comma-separated) whose clusters the iam function lists to tell cluster and node roles apart (default: its own region)"},
 	{EnvSlackSecretARN, "Secrets Manager secret holding the Slack webhook URL (notifier only)"},
+	{EnvAuditFunctionARN, "the kubernetes function, which the cluster function subscribes to a cluster's audit log group when a CreateCluster or UpdateClusterConfig turns audit logging on (cluster only)"},
 	{EnvCanaryRoleARN, "role of the heartbeat canary (tamper only): its write of the heartbeat parameter is recorded as heard, and nothing else it does is acted on"},
 }
 
@@ -98,6 +102,8 @@ type Settings struct {
 	SlackSecretARN string
 	// CanaryRoles is EKSGUARD_CANARY_ROLE_ARN, split on commas.
 	CanaryRoles []string
+	// AuditFunctionARN is EKSGUARD_AUDIT_FUNCTION_ARN.
+	AuditFunctionARN string
 }
 
 // Load reads and checks every EKSGUARD_* variable: the policy (against
@@ -121,6 +127,7 @@ func Load(knownRules []string, required ...string) (Settings, error) {
 		ClusterRegions:      list(EnvClusterRegions),
 		SlackSecretARN:      value(EnvSlackSecretARN),
 		CanaryRoles:         list(EnvCanaryRoleARN),
+		AuditFunctionARN:    value(EnvAuditFunctionARN),
 	}
 	for _, name := range required {
 		purpose, known := purposeOf(name)

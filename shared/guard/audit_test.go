@@ -6,11 +6,14 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/eksguard/eksguard/shared/cloudtrail"
 	"github.com/eksguard/eksguard/shared/families"
 	"github.com/eksguard/eksguard/shared/finding"
 )
@@ -114,4 +117,39 @@ func TestHandleLogsErrors(t *testing.T) {
 	if f := one(t, h.published()); f.Rule != "aws-auth-changed" {
 		t.Errorf("published %s, want aws-auth-changed", f.Rule)
 	}
+}
+
+// subscriberFunc is a guard.AuditSubscriber for the cluster function's tests.
+type subscriberFunc func(rec *cloudtrail.Record) error
+
+func (f subscriberFunc) Subscribe(_ context.Context, rec *cloudtrail.Record, _ *slog.Logger) error {
+	return f(rec)
+}
+
+// The cluster function subscribes the kubernetes function when an event
+// turns the audit log on; a failure fails the event after its findings are
+// published, so the retry only subscribes again.
+func TestClusterEventSubscribes(t *testing.T) {
+	h := newHarness(t, families.Cluster, notifyAll, nil)
+	var seen []string
+	h.g.Subscriber = subscriberFunc(func(rec *cloudtrail.Record) error {
+		seen = append(seen, rec.EventName)
+		return errors.New("put subscription filter on /aws/eks/checkout-prod/cluster: AccessDeniedException")
+	})
+	err := h.g.HandleEvent(context.Background(), event(t, "cluster/create-cluster-with-defaults.json", nil))
+	if err == nil || !strings.Contains(err.Error(), "AccessDeniedException") {
+		t.Fatalf("got %v, want the subscription's failure", err)
+	}
+	if len(seen) != 1 || seen[0] != "CreateCluster" {
+		t.Errorf("subscriber saw %v, want the CreateCluster", seen)
+	}
+	if fs := h.published(); len(fs) == 0 {
+		t.Error("no finding published before the subscription's failure")
+	}
+	h.w.Log.Reset()
+	h.g.Subscriber = subscriberFunc(func(*cloudtrail.Record) error { return nil })
+	if err := h.g.HandleEvent(context.Background(), event(t, "cluster/create-cluster-with-defaults.json", nil)); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	h.ops("dynamodb:UpdateItem") // the claim finds the event completed
 }

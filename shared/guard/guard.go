@@ -60,6 +60,12 @@ type Publisher interface {
 	Publish(ctx context.Context, f *finding.Finding) error
 }
 
+// AuditSubscriber subscribes the kubernetes function to the audit log of
+// a cluster whose audit logging the event turns on (auditsub.Subscriber).
+type AuditSubscriber interface {
+	Subscribe(ctx context.Context, rec *cloudtrail.Record, log *slog.Logger) error
+}
+
 // RolePolicyLister is the part of the IAM client the pod identity
 // enrichment uses.
 type RolePolicyLister interface {
@@ -113,6 +119,10 @@ type Guard struct {
 	// Canary, when set, is the heartbeat: what its role does is handled
 	// before the loop guard and the rules (heartbeat.go).
 	Canary *Canary
+	// Subscriber, when set, subscribes the kubernetes function to the audit
+	// log of a cluster whose audit logging an event turns on (the cluster
+	// function: shared/auditsub).
+	Subscriber AuditSubscriber
 	// Region is the function's: CloudWatch Logs subscription payloads do
 	// not name theirs (findings of audit events carry it).
 	Region string
@@ -161,7 +171,7 @@ func (g *Guard) Handle(ctx context.Context, raw json.RawMessage) (any, error) {
 // (so that Lambda retries, then dead-letters) for an event it cannot read,
 // one routed to the wrong family, one another invocation is still handling,
 // and when a finding could not be published.
-func (g *Guard) HandleEvent(ctx context.Context, raw json.RawMessage) error {
+func (g *Guard) HandleEvent(ctx context.Context, raw json.RawMessage) (err error) {
 	rec, err := cloudtrail.DecodeEvent(raw)
 	if err != nil {
 		g.log().ErrorContext(ctx, "cannot decode the event", "function", g.Family.Name, "error", err)
@@ -183,6 +193,14 @@ func (g *Guard) HandleEvent(ctx context.Context, raw json.RawMessage) error {
 	if g.isSelf(&rec.UserIdentity) {
 		log.InfoContext(ctx, "event caused by eksguard itself: not acted on", "outcome", finding.StatusIgnored, "actor", rec.UserIdentity.ActorRole())
 		return nil
+	}
+	// Whoever turned the audit log on, automation included, the cluster
+	// is watched; a failure fails the event once its findings are handled.
+	if g.Subscriber != nil {
+		if subErr := g.Subscriber.Subscribe(ctx, rec, log); subErr != nil {
+			subErr = fmt.Errorf("eksguard %s: %w", g.Family.Name, subErr)
+			defer func() { err = errors.Join(err, subErr) }()
+		}
 	}
 
 	// Think before writing: an event that gives no finding costs no
