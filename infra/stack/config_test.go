@@ -127,6 +127,7 @@ func TestResolveReadsEverySetting(t *testing.T) {
 		"alertEmails":            " oncall@example.com, sec@example.com ,oncall@example.com",
 		"alertHttpsEndpoints":    "https://hooks.example.com/eksguard",
 		"clusterNames":           "prod,staging",
+		"auditLogClusters":       "prod",
 		"reservedConcurrency":    "3",
 		"logRetentionDays":       "365",
 		"heartbeatMinutes":       "10",
@@ -141,6 +142,7 @@ func TestResolveReadsEverySetting(t *testing.T) {
 		AlertEmails:         []string{"oncall@example.com", "sec@example.com"},
 		AlertHTTPSEndpoints: []string{"https://hooks.example.com/eksguard"},
 		ClusterNames:        []string{"prod", "staging"},
+		AuditLogClusters:    []string{"prod"},
 		ReservedConcurrency: 3, LogRetentionDays: 365,
 		HeartbeatEvery: 10 * time.Minute, HeartbeatWindow: 45 * time.Minute,
 	}
@@ -161,6 +163,7 @@ func TestResolveRejectsBadSettings(t *testing.T) {
 		{"alertEmails", "oncall@example.com,nobody", `"nobody" is not an e-mail address`},
 		{"alertHttpsEndpoints", "http://insecure.example.com", "not an https:// URL"},
 		{"clusterNames", "prod,bad name", `"bad name" is not an EKS cluster name`},
+		{"auditLogClusters", "prod,/aws/eks/x/cluster", `"/aws/eks/x/cluster" is not an EKS cluster name`},
 		{"reservedConcurrency", "0", "from 1 to 1000"},
 		{"reservedConcurrency", "many", "from 1 to 1000"},
 		{"logRetentionDays", "10", "CloudWatch Logs periods"},

@@ -101,6 +101,7 @@ func New(app awscdk.App, cfg Config) (*Deployment, error) {
 	}
 	fns := newFunctions(st, shared, grants)
 	routeEvents(st, shared, fns)
+	audit := wireAuditLogs(st, cfg, fns)
 	d.Functions = map[string]awslambda.Function{}
 	for name, f := range fns {
 		d.Functions[name] = f.fn
@@ -137,6 +138,7 @@ func New(app awscdk.App, cfg Config) (*Deployment, error) {
 	output(st, "UndeliveredEventsQueueUrl", undelivered.QueueUrl(), "events that never reached a function")
 
 	suppressMain(st, cfg, fns, grants)
+	suppressAuditLogs(audit)
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	return d, nil
 }

@@ -19,12 +19,9 @@ import (
 	"github.com/eksguard/eksguard/shared/cloudtrail"
 	"github.com/eksguard/eksguard/shared/config"
 	"github.com/eksguard/eksguard/shared/guard"
+	"github.com/eksguard/eksguard/shared/k8saudit"
 	"github.com/eksguard/eksguard/shared/rules"
 )
-
-// FilterName is the name of the subscription filter eksguard
-// puts on a cluster's control plane log group (the stack uses it too).
-const FilterName = "eksguard-kubernetes-audit"
 
 // LogsClient is the part of the CloudWatch Logs client the audit log
 // subscription uses.
@@ -91,7 +88,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, rec *cloudtrail.Record, log 
 	group := "/aws/eks/" + cluster + "/cluster"
 	in := &cloudwatchlogs.PutSubscriptionFilterInput{
 		LogGroupName:   aws.String(group),
-		FilterName:     aws.String(FilterName),
+		FilterName:     aws.String(k8saudit.SubscriptionFilterName),
 		FilterPattern:  aws.String(rules.AuditFilterPattern()),
 		DestinationArn: aws.String(s.Destination),
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
 	"github.com/eksguard/eksguard/shared/cloudtrail"
+	"github.com/eksguard/eksguard/shared/k8saudit"
 	"github.com/eksguard/eksguard/shared/rules"
 )
 
@@ -105,7 +106,7 @@ func TestSubscribes(t *testing.T) {
 	if len(f.puts) != 1 {
 		t.Fatalf("got calls %v, want one PutSubscriptionFilter", f.calls)
 	}
-	want := map[string]string{"logGroupName": "/aws/eks/prod/cluster", "filterName": FilterName, "filterPattern": rules.AuditFilterPattern(),
+	want := map[string]string{"logGroupName": "/aws/eks/prod/cluster", "filterName": k8saudit.SubscriptionFilterName, "filterPattern": rules.AuditFilterPattern(),
 		"destinationArn": "arn:aws:lambda:eu-west-1:111122223333:function:eksguard-kubernetes"}
 	for k, v := range want {
 		if got := f.puts[0][k]; got != v {

@@ -11,6 +11,11 @@ import (
 	"strings"
 )
 
+// SubscriptionFilterName is the name of the subscription filter that
+// sends a cluster's audit log to the kubernetes function (put by the stack
+// and by the cluster function).
+const SubscriptionFilterName = "eksguard-kubernetes-audit"
+
 // The messageType values of a CloudWatch Logs subscription payload.
 const (
 	DataMessage    = "DATA_MESSAGE"
