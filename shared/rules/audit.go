@@ -222,15 +222,33 @@ func auditActor(ev *k8saudit.Event) finding.Actor {
 // reads, so that the kubernetes function is not invoked for the rest (every
 // get, list and watch). Built from the catalogue.
 func AuditFilterPattern() string {
-	var clauses []string
+	var ms []AuditMatch
 	for _, r := range auditRules() {
 		for _, j := range r.Audit {
-			if c := filterClause(j.match); !slices.Contains(clauses, c) {
-				clauses = append(clauses, c)
+			// A match another takes in (same object, fewer verbs) adds nothing.
+			if slices.ContainsFunc(ms, func(o AuditMatch) bool { return covers(o, j.match) }) {
+				continue
 			}
+			ms = slices.DeleteFunc(ms, func(o AuditMatch) bool { return covers(j.match, o) })
+			ms = append(ms, j.match)
 		}
 	}
+	clauses := make([]string, len(ms))
+	for i, m := range ms {
+		clauses[i] = filterClause(m)
+	}
 	return "{ " + strings.Join(clauses, " || ") + " }"
+}
+
+// covers reports whether every request b selects, a selects too.
+func covers(a, b AuditMatch) bool {
+	if !slices.Equal(a.Resources, b.Resources) || a.Namespace != b.Namespace || a.Name != b.Name || (a.Impersonated && !b.Impersonated) {
+		return false
+	}
+	if len(a.Verbs) == 0 {
+		return true
+	}
+	return len(b.Verbs) > 0 && !slices.ContainsFunc(b.Verbs, func(v string) bool { return !slices.Contains(a.Verbs, v) })
 }
 
 func filterClause(m AuditMatch) string {
