@@ -160,7 +160,9 @@ type World struct {
 	CloudTrail *CloudTrail
 	// SecretsManager serves secret strings (GetSecretValue).
 	SecretsManager *SecretsManager
-	auth           *authorizer
+	// Logs serves CloudWatch Logs groups and subscription filters.
+	Logs *Logs
+	auth *authorizer
 }
 
 // New starts every fake; they stop when the test ends.
@@ -177,10 +179,11 @@ func New(t testing.TB) *World {
 		SNS:            newSNS(log),
 		SecretsManager: newSecretsManager(log),
 		CloudTrail:     newCloudTrail(log),
+		Logs:           newLogs(log),
 	}
 	w.auth = &authorizer{}
 	models := map[string]iamModel{"eks": eksModel, "iam": iamServiceModel, "dynamodb": dynamoDBModel, "sqs": sqsModel,
-		"ssm": ssmModel, "sns": snsModel, "secretsmanager": secretsManagerModel, "cloudtrail": cloudTrailModel}
+		"ssm": ssmModel, "sns": snsModel, "secretsmanager": secretsManagerModel, "cloudtrail": cloudTrailModel, "logs": logsModel}
 	for _, s := range w.servers() {
 		s.auth, s.iam = w.auth, models[s.service]
 		s.start(t)
@@ -189,7 +192,7 @@ func New(t testing.TB) *World {
 }
 
 func (w *World) servers() []*server {
-	return []*server{&w.EKS.server, &w.IAM.server, &w.DynamoDB.server, &w.SQS.server, &w.SSM.server, &w.SNS.server, &w.SecretsManager.server, &w.CloudTrail.server}
+	return []*server{&w.EKS.server, &w.IAM.server, &w.DynamoDB.server, &w.SQS.server, &w.SSM.server, &w.SNS.server, &w.SecretsManager.server, &w.CloudTrail.server, &w.Logs.server}
 }
 
 // Reset forgets the state of every fake (clusters, roles, items, messages,
@@ -207,6 +210,7 @@ func (w *World) Reset() {
 	w.SNS.reset()
 	w.SecretsManager.reset()
 	w.CloudTrail.reset()
+	w.Logs.reset()
 	w.Log.Reset()
 }
 
@@ -222,6 +226,7 @@ func (w *World) Env() map[string]string {
 		"AWS_ENDPOINT_URL_SNS":             w.SNS.URL,
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER": w.SecretsManager.URL,
 		"AWS_ENDPOINT_URL_CLOUDTRAIL":      w.CloudTrail.URL,
+		"AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": w.Logs.URL,
 		"AWS_ACCESS_KEY_ID":                "AKIDFAKE",
 		"AWS_SECRET_ACCESS_KEY":            "fake-secret",
 		"AWS_REGION":                       "eu-west-1",
