@@ -55,10 +55,10 @@ func TestE2E(t *testing.T) {
 		{"hanging-webhook", scenarioHangingWebhook, false},
 		{"unscoped-role-needs-review", scenarioUnscopedRoleNeedsReview, false},
 		{"unsafe-endpoint-needs-review", scenarioUnsafeEndpointNeedsReview, false},
+		{"audit-log", scenarioAuditLog, false},
 		{"iam-enforced", scenarioIAMEnforced, true}, // checks its probes' denials itself
 		{"missing-grant-denied", scenarioMissingGrantDenied, true},
 		{"heartbeat", scenarioHeartbeat, true}, // checks the canary's denial itself
-		{"audit-log", scenarioAuditLog, false},
 	}
 	var passed, failed, lines []string
 	for _, sc := range scenarios {
