@@ -31,6 +31,7 @@ func TestParse(t *testing.T) {
 		{name: "not an ARN", data: map[string]string{KeyUsers: "- userarn: alice\n  username: alice\n"}, err: `mapUsers[0]: userarn "alice" is not an ARN`},
 		{name: "groups not a list", data: map[string]string{KeyRoles: "- rolearn: arn:aws:iam::111122223333:role/dev\n  groups: system:masters\n"}, err: "mapRoles"},
 		{name: "not YAML", data: map[string]string{KeyRoles: "- rolearn: [\n"}, err: "mapRoles"},
+		{name: "a tag where a list is due (the YAML library panics on it)", data: map[string]string{KeyUsers: "! 00"}, err: "mapUsers: the YAML decoder failed on it"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg, err := Parse(c.data)
