@@ -81,6 +81,10 @@ type Actor struct {
 	InvokedBy string `json:"invokedBy,omitempty"`
 	MFA       bool   `json:"mfa"`
 	Console   bool   `json:"console"`
+	// KubernetesUser, for a finding of the Kubernetes audit log, is the
+	// user the API server authenticated (ARN is the IAM principal behind
+	// it); the audit log does not tell MFA.
+	KubernetesUser string `json:"kubernetesUser,omitempty"`
 }
 
 // Finding is one rule's verdict on one event.

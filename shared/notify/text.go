@@ -259,9 +259,15 @@ func Who(a finding.Actor) string {
 		how = append(how, "IP "+Code(a.SourceIP))
 	}
 	how = append(how, Client(a))
-	if a.MFA {
+	switch {
+	case a.KubernetesUser != "":
+		// The audit log does not tell MFA: the user is what it tells.
+		if a.KubernetesUser != a.ARN {
+			how = append(how, "Kubernetes user "+Code(a.KubernetesUser))
+		}
+	case a.MFA:
 		how = append(how, "MFA yes")
-	} else {
+	default:
 		how = append(how, "MFA no")
 	}
 	b.WriteString("\n" + strings.Join(how, " · "))

@@ -198,7 +198,7 @@ func fillAudit(f *finding.Finding, rule *Rule, ev *k8saudit.Event, mode finding.
 // (a service account, a certificate user) is named by its user name.
 func auditActor(ev *k8saudit.Event) finding.Actor {
 	u := &ev.User
-	a := finding.Actor{ARN: u.ARN(), Role: u.CanonicalARN(), UserAgent: ev.UserAgent}
+	a := finding.Actor{ARN: u.ARN(), Role: u.CanonicalARN(), UserAgent: ev.UserAgent, KubernetesUser: u.Username}
 	if len(ev.SourceIPs) > 0 {
 		a.SourceIP = ev.SourceIPs[0]
 	}
