@@ -582,12 +582,12 @@ func compactJSON(v any) string {
 	return string(bytes.TrimSpace(b))
 }
 
-// functionNames are the functions the stack deploys: one per family, and
-// the notifier.
+// functionNames are the functions the stack deploys: one per family (the
+// CloudTrail ones and kubernetes), and the notifier.
 func functionNames() []string {
 	var names []string
 	for _, f := range families.All() {
 		names = append(names, f.Name)
 	}
-	return append(names, "notifier")
+	return append(names, families.Kubernetes.Name, "notifier")
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/eksguard/eksguard/internal/testsupport/awsfake"
 	"github.com/eksguard/eksguard/internal/testsupport/lambdatest"
 	"github.com/eksguard/eksguard/shared/cloudtrail"
+	"github.com/eksguard/eksguard/shared/families"
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/notify"
 	"github.com/eksguard/eksguard/shared/rules"
@@ -54,6 +55,7 @@ func TestE2E(t *testing.T) {
 		{"hanging-webhook", scenarioHangingWebhook, false},
 		{"unscoped-role-needs-review", scenarioUnscopedRoleNeedsReview, false},
 		{"unsafe-endpoint-needs-review", scenarioUnsafeEndpointNeedsReview, false},
+		{"audit-log", scenarioAuditLog, false},
 		{"iam-enforced", scenarioIAMEnforced, true}, // checks its probes' denials itself
 		{"missing-grant-denied", scenarioMissingGrantDenied, true},
 		{"heartbeat", scenarioHeartbeat, true}, // checks the canary's denial itself
@@ -112,6 +114,10 @@ type stand struct {
 	fakeEnv map[string]string
 	fns     map[string]*lambdatest.Function // one warm instance per function
 	events  []sample
+	// audit are the files of events/kubernetes: CloudWatch Logs
+	// subscription payloads, which reach the kubernetes function through
+	// subscription filters, not EventBridge.
+	audit []sample
 }
 
 // sample is one file of events/.
@@ -174,7 +180,13 @@ func standUp(t *testing.T) *stand {
 	for _, name := range sortedKeys(s.dep.Functions) {
 		s.fns[name] = s.start(t, name)
 	}
-	s.events = loadSamples(t, filepath.Join(root, "events"))
+	for _, ev := range loadSamples(t, filepath.Join(root, "events")) {
+		if strings.HasPrefix(ev.Path, families.Kubernetes.Name+"/") {
+			s.audit = append(s.audit, ev)
+		} else {
+			s.events = append(s.events, ev)
+		}
+	}
 	return s
 }
 
@@ -236,7 +248,7 @@ func loadSamples(t *testing.T, dir string) []sample {
 		if err != nil {
 			return err
 		}
-		raw, err = inRegion(raw, region)
+		raw, err = inRegion(raw, region) // a subscription payload has no region to move
 		out = append(out, sample{Path: filepath.ToSlash(rel), Raw: raw})
 		return err
 	})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
@@ -62,6 +63,13 @@ func scenarioIAMEnforced(t *testing.T, s *stand) string {
 	iamAs := func(fn string) *iam.Client {
 		return iam.NewFromConfig(cfg(fn), func(o *iam.Options) { o.BaseEndpoint = aws.String(s.world.IAM.URL) })
 	}
+	putFilter := func(fn, group string) error {
+		s.world.Logs.PutLogGroup(group)
+		_, err := cloudwatchlogs.NewFromConfig(cfg(fn), func(o *cloudwatchlogs.Options) { o.BaseEndpoint = aws.String(s.world.Logs.URL) }).
+			PutSubscriptionFilter(ctx, &cloudwatchlogs.PutSubscriptionFilterInput{LogGroupName: aws.String(group), FilterName: aws.String("probe"),
+				FilterPattern: aws.String(""), DestinationArn: aws.String("arn:aws:lambda:" + region + ":" + account + ":function:elsewhere")})
+		return err
+	}
 	table := s.dep.Functions["notifier"].Env["EKSGUARD_TABLE"]
 	key := map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "e2e#probe"}}
 	probes := []struct {
@@ -105,6 +113,12 @@ func scenarioIAMEnforced(t *testing.T, s *stand) string {
 			_, err := iamAs(fn).DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: aws.String("payments-prod-node-role"),
 				PolicyArn: aws.String(managed("AmazonEKSWorkerNodePolicy")[0])})
 			return err
+		}},
+		{"kubernetes logs:PutSubscriptionFilter (only the cluster function subscribes)", "kubernetes", "AccessDeniedException", 400, func(fn string) error {
+			return putFilter(fn, "/aws/eks/payments-prod/cluster")
+		}},
+		{"cluster logs:PutSubscriptionFilter on a log group that is not an EKS cluster's", "cluster", "AccessDeniedException", 400, func(fn string) error {
+			return putFilter(fn, "/aws/lambda/payments")
 		}},
 		{"cluster iam:ListAttachedRolePolicies on a role of the account (granted, detection)", "cluster", "", 200, func(fn string) error {
 			_, err := iamAs(fn).ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String("payments-prod-node-role")})

@@ -239,7 +239,7 @@ func (t *tableWriter) write(f *finding.Finding) {
 	if f.Severity >= finding.Info && f.Severity <= finding.Critical {
 		t.bySev[f.Severity]++
 	}
-	where := f.Account + " " + f.Region
+	where := strings.TrimSpace(f.Account + " " + f.Region)
 	if f.Cluster != "" {
 		where = f.Cluster + " (" + where + ")"
 	}
@@ -250,9 +250,12 @@ func (t *tableWriter) write(f *finding.Finding) {
 	if f.NeedsCheck != "" {
 		line("check", f.NeedsCheck)
 	}
-	if f.Plan == nil {
+	switch {
+	case f.Plan == nil && f.Command != "":
+		line("by hand", f.Command)
+	case f.Plan == nil:
 		line("by hand", fixFor(f.Rule))
-	} else {
+	default:
 		verb := "would do"
 		note := " (mode " + string(f.Mode) + ": not applied)"
 		if f.Mode == finding.ModeRemediate {

@@ -271,7 +271,7 @@ func statusFunctions() []string {
 	for _, f := range families.All() {
 		out = append(out, f.Name)
 	}
-	return append(out, "notifier")
+	return append(out, families.Kubernetes.Name, "notifier")
 }
 
 func (w *watch) heartbeat(ctx context.Context, table string) check {

@@ -52,9 +52,12 @@ func newStatusFake() *statusFake {
 	}
 	f.rules = append(f.rules, map[string]any{"Name": "eksguard-forwarded", "Arn": "arn:aws:events:" + testRegion + ":" + testAccount + ":rule/eksguard-forwarded", "State": "DISABLED"})
 	f.functions = append(f.functions, map[string]any{"FunctionName": "billing-report", "Environment": map[string]any{"Variables": map[string]any{}}})
-	for _, name := range []string{"Access", "Cluster", "Iam", "Tamper", "Notifier"} {
+	for _, name := range []string{"Access", "Cluster", "Iam", "Tamper", "Kubernetes", "Notifier"} {
 		n := "eksguard-" + name + "Function9C8D7E6F-" + strings.ToUpper(name)
 		vars := map[string]any{"EKSGUARD_TABLE": "eksguard-State-1", "EKSGUARD_KILL_SWITCH_PARAMETER": "/eksguard/remediation"}
+		if name == "Kubernetes" { // it has no fix to switch off
+			delete(vars, "EKSGUARD_KILL_SWITCH_PARAMETER")
+		}
 		if name == "Tamper" {
 			vars["EKSGUARD_CANARY_ROLE_ARN"] = "arn:aws:iam::" + testAccount + ":role/eksguard-CanaryRole-1"
 		}
@@ -236,7 +239,7 @@ func TestStatusAllWatching(t *testing.T) {
 	for what, want := range map[string]string{
 		"trail":       "ok trail management-events: logging, multi-region, management writes",
 		"rules":       "ok rules 4 of 4 enabled",
-		"functions":   "ok functions 5 of 5 deployed, all may run",
+		"functions":   "ok functions 6 of 6 deployed, all may run",
 		"heartbeat":   "ok heartbeat eksguard heard from CloudTrail 12m0s ago in account 111122223333 region eu-west-1",
 		"kill switch": "ok kill switch /eksguard/remediation = on: remediation allowed where the policy says remediate",
 	} {

@@ -45,6 +45,7 @@ var Settings = []Setting{
 	{"region", []string{"CDK_DEFAULT_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"}, "region of the main stack (synth without any uses us-east-1)"},
 	{"stackName", []string{"EKSGUARD_STACK_NAME"}, "name of the main stack (default eksguard); the IAM forwarder is <name>-iam-forwarder"},
 	{"clusterNames", []string{"EKSGUARD_CLUSTER_NAMES"}, "comma-separated EKS cluster names remediation may touch (default: every cluster in the account and region)"},
+	{"auditLogClusters", []string{"EKSGUARD_AUDIT_LOG_CLUSTERS"}, "comma-separated EKS clusters of the stack's region whose audit log group (/aws/eks/<name>/cluster, which must exist) gets the kubernetes function's subscription filter at deploy time; clusters whose audit logging is turned on later are subscribed by the cluster function"},
 	{"clusterRegions", []string{config.EnvClusterRegions}, "comma-separated regions whose clusters the iam function lists to recognise cluster and node roles (default: the stack's region)"},
 	{"reservedConcurrency", []string{"EKSGUARD_RESERVED_CONCURRENCY"}, "reserved concurrency of each function (default 5)"},
 	{"logRetentionDays", []string{"EKSGUARD_LOG_RETENTION_DAYS"}, "CloudWatch Logs retention of the functions' logs (default 90)"},
@@ -64,13 +65,13 @@ var Settings = []Setting{
 }
 
 // FunctionNames are the Lambda functions the stack deploys: one per event
-// family, then the Slack notifier.
+// family (the CloudTrail ones, then kubernetes), then the Slack notifier.
 func FunctionNames() []string {
 	var names []string
 	for _, f := range families.All() {
 		names = append(names, f.Name)
 	}
-	return append(names, NotifierName)
+	return append(names, families.Kubernetes.Name, NotifierName)
 }
 
 // NotifierName is the Slack notifier function's name (functions/notifier).
@@ -93,6 +94,8 @@ type Config struct {
 	AlertHTTPSEndpoints []string
 	// ClusterNames scope the EKS remediation permissions; empty means every cluster.
 	ClusterNames []string
+	// AuditLogClusters get the audit log subscription filter at deploy time.
+	AuditLogClusters []string
 	// ClusterRegions are where the iam function looks up cluster and node
 	// roles; empty means the stack's region.
 	ClusterRegions      []string
@@ -275,6 +278,12 @@ func Resolve(look Lookup) (Config, error) {
 		}
 	}
 
+	cfg.AuditLogClusters = list(val("auditLogClusters"))
+	for _, c := range cfg.AuditLogClusters {
+		if !clusterNameRE.MatchString(c) {
+			bad("auditLogClusters", "%q is not an EKS cluster name", c)
+		}
+	}
 	cfg.ClusterRegions = list(val("clusterRegions"))
 	for _, r := range cfg.ClusterRegions {
 		if !regionRE.MatchString(r) {

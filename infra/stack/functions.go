@@ -97,7 +97,6 @@ func newFunctions(st awscdk.Stack, sh sharedResources, grants map[string][]State
 			desc = "eksguard " + name + ": " + fam.Description
 			env[config.EnvTopicARN] = sh.topic.TopicArn()
 			env[config.EnvRemediationRoleARN] = ownRoles
-			env[config.EnvKillSwitchParameter] = sh.killSwitch.ParameterName()
 			sh.topic.GrantPublish(f.role)
 			// Idempotency claims, breaker counters and (in the access function)
 			// correlation marks are updates (shared/idempotency, shared/breaker,
@@ -108,11 +107,14 @@ func newFunctions(st awscdk.Stack, sh sharedResources, grants map[string][]State
 				env[config.EnvSlackActions] = jsii.String("on")
 				sh.table.Grant(f.role, jsii.String("dynamodb:GetItem"))
 			}
-			f.role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:       jsii.String("ReadKillSwitch"),
-				Actions:   jsii.Strings("ssm:GetParameter"),
-				Resources: &[]*string{sh.killSwitch.ParameterArn()},
-			}))
+			if name != families.Kubernetes.Name { // it has no fix to switch off
+				env[config.EnvKillSwitchParameter] = sh.killSwitch.ParameterName()
+				f.role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+					Sid:       jsii.String("ReadKillSwitch"),
+					Actions:   jsii.Strings("ssm:GetParameter"),
+					Resources: &[]*string{sh.killSwitch.ParameterArn()},
+				}))
+			}
 			orgFunction(sh.cfg, f, env)
 			if stmts := DetectionGrants(fam, sh.cfg.ClusterRegions); len(stmts) > 0 {
 				f.detection = awsiam.NewPolicy(st, jsii.String(id+"DetectionPolicy"), &awsiam.PolicyProps{
@@ -230,7 +232,7 @@ func subAll(templates []string) *[]*string {
 }
 
 func familyNamed(name string) families.Family {
-	for _, f := range families.All() {
+	for _, f := range append(families.All(), families.Kubernetes) {
 		if f.Name == name {
 			return f
 		}

@@ -57,6 +57,11 @@ func suppressMain(st awscdk.Stack, cfg Config, fns map[string]*function, grants 
 	}
 }
 
+func suppressAuditLogs(w *auditLogs) {
+	s := AuditSubscriptionGrant()
+	suppress(w.grant, "AwsSolutions-IAM5", s.Sid+": "+s.Why, wildcards(s)...)
+}
+
 func suppressForwarder(st awscdk.Stack) {
 	suppress(st.Node().FindChild(jsii.String("UndeliveredEvents")), "AwsSolutions-SQS3", whyDLQ)
 }

@@ -110,6 +110,7 @@ func New(app awscdk.App, cfg Config) (*Deployment, error) {
 	}
 	fns := newFunctions(st, shared, grants)
 	routeEvents(st, shared, fns)
+	audit := wireAuditLogs(st, cfg, fns)
 	d.Functions = map[string]awslambda.Function{}
 	for name, f := range fns {
 		d.Functions[name] = f.fn
@@ -160,6 +161,7 @@ func New(app awscdk.App, cfg Config) (*Deployment, error) {
 
 	suppressMain(st, cfg, fns, grants)
 	suppressOptional(opt)
+	suppressAuditLogs(audit)
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	return d, nil
 }

@@ -85,6 +85,7 @@ func fixture(t *testing.T, name string) *synthesized {
 		ctx["alertHttpsEndpoints"] = "https://hooks.example.com/eksguard"
 		ctx["slackSecretArn"] = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:eksguard/slack-AbCdEf"
 		ctx["clusterRegions"] = "eu-west-1,eu-central-1"
+		ctx["auditLogClusters"] = "payments-prod,checkout-prod"
 	case "eu-actions":
 		// The built-in notify-only policy, Security Hub and Slack actions on.
 		ctx["region"] = "eu-west-1"
@@ -507,10 +508,13 @@ func TestFunctionEnvironment(t *testing.T) {
 		if name == NotifierName {
 			want = append(want, config.EnvSlackSecretARN)
 		} else {
-			want = append(want, config.EnvTopicARN, config.EnvRemediationRoleARN, config.EnvKillSwitchParameter)
+			want = append(want, config.EnvTopicARN, config.EnvRemediationRoleARN)
+		}
+		if name != NotifierName && name != families.Kubernetes.Name {
+			want = append(want, config.EnvKillSwitchParameter)
 		}
 		if name == families.Cluster.Name {
-			want = append(want, config.EnvDeferQueueURL)
+			want = append(want, config.EnvDeferQueueURL, config.EnvAuditFunctionARN)
 		}
 		if name == families.Tamper.Name {
 			want = append(want, config.EnvCanaryRoleARN)
@@ -641,8 +645,8 @@ func TestNotifyModeHasNoWritePermission(t *testing.T) {
 			}
 		}
 	}
-	if n := len(s.mainJSON.resources("AWS::IAM::Policy")); n != len(FunctionNames())+3 {
-		t.Errorf("%d IAM policies, want the %d functions' default ones, the iam and cluster functions' detection policies and the heartbeat canary's", n, len(FunctionNames()))
+	if n := len(s.mainJSON.resources("AWS::IAM::Policy")); n != len(FunctionNames())+4 {
+		t.Errorf("%d IAM policies, want the %d functions' default ones, the iam and cluster functions' detection policies, the cluster function's audit log subscription policy and the heartbeat canary's", n, len(FunctionNames()))
 	}
 }
 

@@ -65,6 +65,9 @@ const (
 	// buttons on Slack messages and makes the family functions consult
 	// expected changes.
 	EnvSlackActions = "EKSGUARD_SLACK_ACTIONS"
+	// EnvAuditFunctionARN is the kubernetes function the cluster function
+	// subscribes to a cluster's audit log when audit logging is turned on.
+	EnvAuditFunctionARN = "EKSGUARD_AUDIT_FUNCTION_ARN"
 )
 
 // Names lists every variable with what it is for, for docs.
@@ -83,6 +86,7 @@ var Names = []struct{ Name, Purpose string }{
 	{EnvAccount, "organization mode: the central account the functions run in; events of any other account are judged and fixed through that account's remediation role"},
 	{EnvMemberRoleName, "organization mode: the remediation role's name in every member account (sts:AssumeRole)"},
 	{EnvMemberRegions, "organization mode: regions (comma-separated) whose clusters the iam function lists in a member account to tell cluster and node roles apart (default: those of EKSGUARD_CLUSTER_REGIONS)"},
+	{EnvAuditFunctionARN, "the kubernetes function, which the cluster function subscribes to a cluster's audit log group when a CreateCluster or UpdateClusterConfig turns audit logging on (cluster only)"},
 	{EnvCanaryRoleARN, "role of the heartbeat canary (tamper only): its write of the heartbeat parameter is recorded as heard, and nothing else it does is acted on"},
 	{EnvSecurityHubAccount, "account whose default Security Hub product receives the findings (hub only; default: each finding's own account)"},
 	{EnvSlackSigningSecretARN, "Secrets Manager secret holding the Slack app's signing secret (interaction only)"},
@@ -133,6 +137,8 @@ type Settings struct {
 	SlackSigningSecretARN string
 	// SlackActions is EKSGUARD_SLACK_ACTIONS set to on.
 	SlackActions bool
+	// AuditFunctionARN is EKSGUARD_AUDIT_FUNCTION_ARN.
+	AuditFunctionARN string
 }
 
 // Load reads and checks every EKSGUARD_* variable: the policy (against
@@ -163,6 +169,7 @@ func Load(knownRules []string, required ...string) (Settings, error) {
 		SecurityHubAccount:    value(EnvSecurityHubAccount),
 		SlackSigningSecretARN: value(EnvSlackSigningSecretARN),
 		SlackActions:          strings.EqualFold(value(EnvSlackActions), "on"),
+		AuditFunctionARN:      value(EnvAuditFunctionARN),
 	}
 	if (s.Account == "") != (s.MemberRoleName == "") {
 		errs = append(errs, fmt.Errorf("%s and %s go together (organization mode): set both or neither", EnvAccount, EnvMemberRoleName))

@@ -78,6 +78,15 @@ var (
 	}
 )
 
+// Kubernetes reads the clusters' Kubernetes audit logs, which reach it
+// through CloudWatch Logs subscription filters, not EventBridge: it owns no
+// CloudTrail event and is not in All(), which lists the CloudTrail families.
+var Kubernetes = Family{
+	Name:        "kubernetes",
+	Description: "Kubernetes audit logs: aws-auth, RBAC bindings and impersonation",
+	owns:        func(string, string) bool { return false },
+}
+
 // All returns every family.
 func All() []Family { return []Family{Access, Cluster, IAM, Tamper} }
 

@@ -81,6 +81,10 @@ type Actor struct {
 	InvokedBy string `json:"invokedBy,omitempty"`
 	MFA       bool   `json:"mfa"`
 	Console   bool   `json:"console"`
+	// KubernetesUser, for a finding of the Kubernetes audit log, is the
+	// user the API server authenticated (ARN is the IAM principal behind
+	// it); the audit log does not tell MFA.
+	KubernetesUser string `json:"kubernetesUser,omitempty"`
 }
 
 // Finding is one rule's verdict on one event.
@@ -107,10 +111,13 @@ type Finding struct {
 	Before string `json:"before,omitempty"`
 	After  string `json:"after,omitempty"`
 	// NeedsCheck says the event alone cannot tell the resulting state.
-	NeedsCheck string   `json:"needsCheck,omitempty"`
-	Mode       Mode     `json:"mode"`
-	Plan       *Plan    `json:"plan,omitempty"`
-	Outcome    *Outcome `json:"outcome,omitempty"`
+	NeedsCheck string `json:"needsCheck,omitempty"`
+	// Command is what a person runs about a finding eksguard has no plan
+	// for (the kubectl command for a Kubernetes finding).
+	Command string   `json:"command,omitempty"`
+	Mode    Mode     `json:"mode"`
+	Plan    *Plan    `json:"plan,omitempty"`
+	Outcome *Outcome `json:"outcome,omitempty"`
 	// ApprovedBy is the Slack user who approved the fix (Apply fix), when
 	// a person did.
 	ApprovedBy string `json:"approvedBy,omitempty"`

@@ -62,6 +62,12 @@ type Publisher interface {
 	Publish(ctx context.Context, f *finding.Finding) error
 }
 
+// AuditSubscriber subscribes the kubernetes function to the audit log of
+// a cluster whose audit logging the event turns on (auditsub.Subscriber).
+type AuditSubscriber interface {
+	Subscribe(ctx context.Context, rec *cloudtrail.Record, log *slog.Logger) error
+}
+
 // RolePolicyLister is the part of the IAM client the pod identity
 // enrichment uses.
 type RolePolicyLister interface {
@@ -125,6 +131,13 @@ type Guard struct {
 	// change): a finding under one is logged, neither remediated nor
 	// published. Nil suppresses nothing.
 	Suppressions Suppressions
+	// Subscriber, when set, subscribes the kubernetes function to the audit
+	// log of a cluster whose audit logging an event turns on (the cluster
+	// function: shared/auditsub).
+	Subscriber AuditSubscriber
+	// Region is the function's: CloudWatch Logs subscription payloads do
+	// not name theirs (findings of audit events carry it).
+	Region string
 }
 
 // Suppressions tells whether a rule's findings on a resource are expected
@@ -176,7 +189,7 @@ func (g *Guard) Handle(ctx context.Context, raw json.RawMessage) (any, error) {
 // (so that Lambda retries, then dead-letters) for an event it cannot read,
 // one routed to the wrong family, one another invocation is still handling,
 // and when a finding could not be published.
-func (g *Guard) HandleEvent(ctx context.Context, raw json.RawMessage) error {
+func (g *Guard) HandleEvent(ctx context.Context, raw json.RawMessage) (err error) {
 	rec, err := cloudtrail.DecodeEvent(raw)
 	if err != nil {
 		g.log().ErrorContext(ctx, "cannot decode the event", "function", g.Family.Name, "error", err)
@@ -199,6 +212,14 @@ func (g *Guard) HandleEvent(ctx context.Context, raw json.RawMessage) error {
 	if g.isSelf(&rec.UserIdentity) {
 		log.InfoContext(ctx, "event caused by eksguard itself: not acted on", "outcome", finding.StatusIgnored, "actor", rec.UserIdentity.ActorRole())
 		return nil
+	}
+	// Whoever turned the audit log on, automation included, the cluster
+	// is watched; a failure fails the event once its findings are handled.
+	if g.Subscriber != nil {
+		if subErr := g.Subscriber.Subscribe(ctx, rec, log); subErr != nil {
+			subErr = fmt.Errorf("eksguard %s: %w", g.Family.Name, subErr)
+			defer func() { err = errors.Join(err, subErr) }()
+		}
 	}
 
 	// Think before writing: an event that gives no finding costs no
@@ -223,7 +244,31 @@ func (g *Guard) HandleEvent(ctx context.Context, raw json.RawMessage) error {
 		return nil
 	}
 
-	claim, state, claimErr := g.Events.Claim(ctx, rec.EventID)
+	claimFailed, err := g.deliver(ctx, rec.EventID, fs, pol, cl, log)
+	if err != nil {
+		return err
+	}
+	if markErr != nil && claimFailed {
+		// The table took neither the mark nor the claim: a retry would
+		// publish the findings again, so the mark is given up.
+		log.ErrorContext(ctx, "correlation mark lost: the table is unavailable", "error", markErr)
+		return nil
+	}
+	// A retry finds the event completed and records only the mark.
+	return markErr
+}
+
+// deliver handles the findings of one event, whatever its family: claim
+// the event ID (idempotency), then for each finding decide its outcome
+// (mode, kill switch, pre-check, breaker, fix or defer), record it and
+// publish it, and mark the event completed. cl are the clients of the
+// account the findings are about (their fixes run with them). It returns an error when
+// another invocation holds the event or a finding could not be published
+// (the claim is then released, so that a retry publishes what is missing);
+// claimFailed reports that the table could not be written, so the
+// findings went out without remediation or a record of it.
+func (g *Guard) deliver(ctx context.Context, id string, fs []finding.Finding, pol *policy.Policy, cl *Clients, log *slog.Logger) (claimFailed bool, err error) {
+	claim, state, claimErr := g.Events.Claim(ctx, id)
 	switch {
 	case claimErr != nil:
 		// Without the idempotency record there is no exactly-once: alert,
@@ -231,10 +276,10 @@ func (g *Guard) HandleEvent(ctx context.Context, raw json.RawMessage) error {
 		log.ErrorContext(ctx, "cannot claim the event; findings are published without remediation", "error", claimErr)
 	case state == idempotency.Done:
 		log.InfoContext(ctx, "duplicate delivery of a completed event: nothing to do")
-		return markErr
+		return false, nil
 	case state == idempotency.Busy:
 		log.WarnContext(ctx, "event is being handled by another invocation; asking for a retry")
-		return fmt.Errorf("eksguard %s: event %s: %w", g.Family.Name, rec.EventID, idempotency.ErrBusy)
+		return false, fmt.Errorf("eksguard %s: event %s: %w", g.Family.Name, id, idempotency.ErrBusy)
 	}
 	if claim != nil && claim.Resumed() {
 		log.InfoContext(ctx, "resuming an event an earlier invocation did not finish")
@@ -249,7 +294,7 @@ func (g *Guard) HandleEvent(ctx context.Context, raw json.RawMessage) error {
 	}
 	if len(pubErrs) > 0 {
 		g.release(ctx, claim, log)
-		return fmt.Errorf("eksguard %s: event %s: %w", g.Family.Name, rec.EventID, errors.Join(pubErrs...))
+		return false, fmt.Errorf("eksguard %s: event %s: %w", g.Family.Name, id, errors.Join(pubErrs...))
 	}
 	if claim != nil {
 		if err := claim.Complete(ctx); err != nil {
@@ -258,14 +303,7 @@ func (g *Guard) HandleEvent(ctx context.Context, raw json.RawMessage) error {
 		}
 	}
 	log.InfoContext(ctx, "event handled", "findings", len(fs))
-	if markErr != nil && claim == nil {
-		// The table took neither the mark nor the claim: a retry would
-		// publish the findings again, so the mark is given up.
-		log.ErrorContext(ctx, "correlation mark lost: the table is unavailable", "error", markErr)
-		return nil
-	}
-	// A retry finds the event completed and records only the mark.
-	return markErr
+	return claim == nil, nil
 }
 
 // isSelf reports whether the call was made by one of eksguard's roles.

@@ -47,14 +47,30 @@ var Requires = []string{config.EnvTable, config.EnvTopicARN}
 // Main is a family function's main: JSON logs (lambdacontext.NewLogger),
 // the guard built by FromEnv, and Handle as the Lambda handler; a guard
 // that cannot be built is logged and the process exits 1.
-func Main(fam families.Family) {
+func Main(fam families.Family, opts ...Option) {
+	start(fam, func(g *Guard) any { return g.Handle }, opts)
+}
+
+// Option adds to a guard what only some functions need, from the AWS
+// configuration and the settings (WithAuditSubscriptions), so that the
+// other functions do not link it.
+type Option func(g *Guard, cfg aws.Config, s config.Settings)
+
+// MainLogs is the kubernetes function's main: Main with HandleLogs as the
+// handler. It is apart from Main so that the CloudTrail functions do not
+// link the audit log decoder.
+func MainLogs() {
+	start(families.Kubernetes, func(g *Guard) any { return g.HandleLogs }, nil)
+}
+
+func start(fam families.Family, handler func(*Guard) any, opts []Option) {
 	log := lambdacontext.NewLogger()
-	g, err := FromEnv(context.Background(), fam, log)
+	g, err := FromEnvWith(context.Background(), fam, log, nil, opts...)
 	if err != nil {
 		log.Error("cannot start the "+fam.Name+" function", "error", err)
 		os.Exit(1)
 	}
-	lambda.Start(g.Handle)
+	lambda.Start(handler(g))
 }
 
 // Retryer is the SDK retryer of the family functions: the standard one,
@@ -73,15 +89,27 @@ func Retryer() aws.Retryer {
 // (lambdaenv) with the bounded Retryer (opts may override it), the real
 // rules and the SNS publisher, logging to log.
 func FromEnv(ctx context.Context, fam families.Family, log *slog.Logger, opts ...func(*aws.Config)) (*Guard, error) {
+	return FromEnvWith(ctx, fam, log, opts)
+}
+
+// FromEnvWith is FromEnv with the guard Options of Main.
+func FromEnvWith(ctx context.Context, fam families.Family, log *slog.Logger, cfgOpts []func(*aws.Config), opts ...Option) (*Guard, error) {
 	s, err := config.Load(rules.IDs(), Requires...)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := lambdaenv.Config(append([]func(*aws.Config){func(c *aws.Config) { c.Retryer = Retryer }}, opts...)...)
+	cfg, err := lambdaenv.Config(append([]func(*aws.Config){func(c *aws.Config) { c.Retryer = Retryer }}, cfgOpts...)...)
 	if err != nil {
 		return nil, err
 	}
-	return New(cfg, fam, s, func(o *Options) { o.Log = log })
+	g, err := New(cfg, fam, s, func(o *Options) { o.Log = log })
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range opts {
+		o(g, cfg, s)
+	}
+	return g, nil
 }
 
 // Options are what New takes besides the configuration, the family and the
@@ -134,6 +162,7 @@ func New(cfg aws.Config, fam families.Family, s config.Settings, optFns ...func(
 		MaxAttempts:  s.DeferMaxAttempts,
 		Publisher:    o.Publisher,
 		Log:          o.Log,
+		Region:       cfg.Region,
 	}
 	if s.KillSwitchParameter != "" {
 		g.Kill.SSM = ssm.NewFromConfig(cfg)

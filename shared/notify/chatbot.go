@@ -169,10 +169,11 @@ func where(f *finding.Finding) string {
 }
 
 // undoCommand is the AWS CLI command that undoes the change, when there is
-// one and it is still needed (not after a successful fix).
+// one and it is still needed (not after a successful fix); for a finding
+// without a plan, the command a person runs (Command).
 func undoCommand(f *finding.Finding) string {
 	if f.Plan == nil {
-		return ""
+		return f.Command
 	}
 	if f.Outcome != nil && (f.Outcome.Status == finding.StatusRemediated || f.Outcome.Status == finding.StatusAlreadyCompliant) {
 		return ""

@@ -215,7 +215,7 @@ func Next(f *finding.Finding) string {
 		}
 		return "Undo the change by hand (command below), then fix eksguard's error (" + Code(f.Outcome.ErrorCode) + ")."
 	}
-	if f.Plan != nil {
+	if f.Plan != nil || f.Command != "" {
 		return "Ask " + who + " whether the change was intended; if not, undo it by hand (command below)."
 	}
 	if r, ok := rules.ByID(f.Rule); ok && r.Fix != "" {
@@ -259,9 +259,15 @@ func Who(a finding.Actor) string {
 		how = append(how, "IP "+Code(a.SourceIP))
 	}
 	how = append(how, Client(a))
-	if a.MFA {
+	switch {
+	case a.KubernetesUser != "":
+		// The audit log does not tell MFA: the user is what it tells.
+		if a.KubernetesUser != a.ARN {
+			how = append(how, "Kubernetes user "+Code(a.KubernetesUser))
+		}
+	case a.MFA:
 		how = append(how, "MFA yes")
-	} else {
+	default:
 		how = append(how, "MFA no")
 	}
 	b.WriteString("\n" + strings.Join(how, " · "))
@@ -281,6 +287,10 @@ func Client(a finding.Actor) string {
 		return "AWS CLI"
 	case strings.Contains(ua, "terraform"):
 		return "Terraform"
+	case strings.HasPrefix(ua, "kubectl/"):
+		return "kubectl"
+	case strings.HasPrefix(ua, "helm/"):
+		return "Helm"
 	case strings.Contains(ua, "eksctl"):
 		return "eksctl"
 	case strings.Contains(ua, "cloudformation"):
@@ -331,6 +341,16 @@ type Link struct{ Label, URL string }
 // cluster's access tab, the IAM role.
 func Links(f *finding.Finding) []Link {
 	var out []Link
+	if r, ok := rules.ByID(f.Rule); ok && len(r.Audit) > 0 {
+		// A Kubernetes audit event: it is in the cluster's log group, not CloudTrail.
+		if f.Cluster != "" && f.Region != "" {
+			group := strings.ReplaceAll(url.PathEscape("/aws/eks/"+f.Cluster+"/cluster"), "%", "$25")
+			group = strings.ReplaceAll(group, "/", "$252F")
+			out = append(out, Link{"Audit log", fmt.Sprintf("https://%s/cloudwatch/home?region=%s#logsV2:log-groups/log-group/%s",
+				consoleHost(f.Region), f.Region, group)})
+		}
+		return out
+	}
 	if f.EventID != "" && f.Region != "" {
 		out = append(out, Link{"CloudTrail event", fmt.Sprintf("https://%s/cloudtrailv2/home?region=%s#/events/%s",
 			consoleHost(f.Region), f.Region, url.PathEscape(f.EventID))})

@@ -64,6 +64,10 @@ func yamlError(err error) string {
 	return err.Error()
 }
 
+// clusterRoleRE is a Kubernetes object name (a DNS subdomain, with the ':'
+// RBAC names use), '*' allowed as a glob.
+var clusterRoleRE = regexp.MustCompile(`^[a-z0-9*]([-a-z0-9.:*]{0,251}[a-z0-9*])?$`)
+
 type validator struct {
 	name string
 	// line finds the line of a dotted path in the document, or 0; nil for
@@ -148,6 +152,11 @@ func (v *validator) check(p *Policy, knownRules []string) {
 	for i, g := range p.Kubernetes.PrivilegedGroups {
 		if strings.TrimSpace(g) == "" {
 			v.errorf(fmt.Sprintf("kubernetes.privilegedGroups[%d]", i), "empty group name")
+		}
+	}
+	for i, r := range p.Kubernetes.PrivilegedClusterRoles {
+		if !clusterRoleRE.MatchString(r) {
+			v.errorf(fmt.Sprintf("kubernetes.privilegedClusterRoles[%d]", i), "%q is not a ClusterRole name or pattern (lower-case letters, digits, '-', '.', ':', '*')", r)
 		}
 	}
 	for i, c := range p.Endpoint.PublicAccessCIDRs {

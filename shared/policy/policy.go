@@ -88,6 +88,9 @@ type Principals struct {
 type Kubernetes struct {
 	// PrivilegedGroups are Kubernetes groups bound to admin-level RBAC.
 	PrivilegedGroups []string `yaml:"privilegedGroups" json:"privilegedGroups"`
+	// PrivilegedClusterRoles are ClusterRoles that count as cluster-admin
+	// when bound (cluster-admin always does).
+	PrivilegedClusterRoles []string `yaml:"privilegedClusterRoles" json:"privilegedClusterRoles"`
 }
 
 // Endpoint settings for the cluster API endpoint.
@@ -332,6 +335,18 @@ func (p *Policy) IsAutomation(id *cloudtrail.Identity) bool {
 		return false
 	}
 	return identity.Matches(p.Principals.Automation, id.ActorRole()) || identity.Matches(p.Principals.Automation, id.ARN)
+}
+
+// IsPrivilegedGroup reports whether a Kubernetes group is admin-level:
+// system:masters, or one of kubernetes.privilegedGroups.
+func (p *Policy) IsPrivilegedGroup(group string) bool {
+	return group == "system:masters" || slices.Contains(p.Kubernetes.PrivilegedGroups, group)
+}
+
+// IsPrivilegedClusterRole reports whether binding the ClusterRole grants
+// admin-level power: cluster-admin, or one of kubernetes.privilegedClusterRoles.
+func (p *Policy) IsPrivilegedClusterRole(name string) bool {
+	return name == "cluster-admin" || glob.Any(p.Kubernetes.PrivilegedClusterRoles, name)
 }
 
 // IsProtectedCluster reports whether the cluster name matches clusters.protected.

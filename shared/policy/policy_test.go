@@ -120,6 +120,8 @@ func TestParseErrorsGiveLine(t *testing.T) {
 		{"correlation window not a duration", "version: 1\ncorrelation: {window: hourly}\n", []string{"p.yaml", "hourly"}},
 		{"unknown correlation key", "version: 1\ncorrelation: {principals: 3}\n", []string{"p.yaml", "principals"}},
 		{"empty protected cluster", "version: 1\nclusters: {protected: [\"\"]}\n", []string{"clusters.protected[0]", "empty"}},
+		{"ClusterRole with upper case", "version: 1\nkubernetes:\n  privilegedClusterRoles: [ops-admin, Ops Admin]\n", []string{"p.yaml:3", "kubernetes.privilegedClusterRoles[1]", "Ops Admin"}},
+		{"unknown kubernetes key", "version: 1\nkubernetes: {privilegedRoles: [x]}\n", []string{"p.yaml", "privilegedRoles"}},
 		{"issuer that is not a URL", "version: 1\nidentityProviders:\n  allowed: [\"https://ok.example.com\", \"oidc.example.com\"]\n", []string{"identityProviders.allowed[1]", "https://"}},
 	}
 	for _, tt := range tests {
@@ -134,6 +136,27 @@ func TestParseErrorsGiveLine(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestKubernetesPrivileges(t *testing.T) {
+	p, err := Parse([]byte("version: 1\nkubernetes:\n  privilegedGroups: [ops]\n  privilegedClusterRoles: [\"*-admin\", \"system:aggregate-to-admin\"]\n"), "p.yaml", known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name        string
+		group, role bool
+	}{
+		{"system:masters", true, false}, {"ops", true, false}, {"cluster-admin", false, true},
+		{"team-admin", false, true}, {"system:aggregate-to-admin", false, true}, {"view", false, false},
+	} {
+		if got := p.IsPrivilegedGroup(c.name); got != c.group {
+			t.Errorf("IsPrivilegedGroup(%q): got %v, want %v", c.name, got, c.group)
+		}
+		if got := p.IsPrivilegedClusterRole(c.name); got != c.role {
+			t.Errorf("IsPrivilegedClusterRole(%q): got %v, want %v", c.name, got, c.role)
+		}
 	}
 }
 

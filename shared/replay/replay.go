@@ -350,6 +350,15 @@ func stream(src io.Reader, name string, eng *rules.Engine, window *trailfile.Fil
 		records++
 		src, evName := cloudtrail.Peek(raw) // once per record: the hot path
 		if len(src) == 0 {
+			if fs, ok, err := assessAudit(eng, raw, window, st); ok {
+				if err != nil {
+					st.Errors.Add(1)
+					errs = append(errs, &InputError{File: name, Index: rd.Index(), Err: err})
+				}
+				st.Findings.Add(int64(len(fs)))
+				out = append(out, fs...)
+				continue
+			}
 			// Neither a CloudTrail record nor an envelope of one: skipping it
 			// in silence would count a file of anything else as clean.
 			st.Errors.Add(1)
@@ -379,7 +388,7 @@ func stream(src io.Reader, name string, eng *rules.Engine, window *trailfile.Fil
 	return out, marked, errs
 }
 
-var errNotARecord = errors.New("not a CloudTrail record, EventBridge event, log file or lookup-events output: no eventSource")
+var errNotARecord = errors.New("not a CloudTrail record, EventBridge event, log file, lookup-events output, Kubernetes audit event or CloudWatch Logs subscription payload: no eventSource")
 
 // statsEvery is how many records Stream reads between updates of
 // Stats.Records, which progress displays read while a file is replayed.

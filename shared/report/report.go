@@ -247,7 +247,7 @@ type row struct {
 }
 
 func newRow(f *finding.Finding) *row {
-	where := f.Account + " " + f.Region
+	where := strings.TrimSpace(f.Account + " " + f.Region)
 	if f.Cluster != "" {
 		where = f.Cluster + " (" + where + ")"
 	}
@@ -259,6 +259,9 @@ func newRow(f *finding.Finding) *row {
 	if f.Plan == nil {
 		if rule, ok := rules.ByID(f.Rule); ok {
 			r.ByHand = rule.Fix
+		}
+		if f.Command != "" {
+			r.ByHand = f.Command
 		}
 		return r
 	}

@@ -26,7 +26,13 @@ func sourceOf(eventName string) string {
 func TestCatalogue(t *testing.T) {
 	seen := map[string]bool{}
 	for _, r := range All() {
-		if r.ID == "" || r.Title == "" || r.Rationale == "" || r.Fix == "" || (len(r.Judge) == 0) == (r.Correlate == nil) {
+		kinds := 0
+		for _, has := range []bool{len(r.Judge) > 0, r.Correlate != nil, len(r.Audit) > 0} {
+			if has {
+				kinds++
+			}
+		}
+		if r.ID == "" || r.Title == "" || r.Rationale == "" || r.Fix == "" || kinds != 1 {
 			t.Errorf("rule %q is incomplete", r.ID)
 		}
 		if seen[r.ID] {
@@ -52,8 +58,8 @@ func TestCatalogue(t *testing.T) {
 			}
 		}
 	}
-	if len(All()) != 29 {
-		t.Errorf("catalogue has %d rules, want 29", len(All()))
+	if len(All()) != 34 {
+		t.Errorf("catalogue has %d rules, want 34", len(All()))
 	}
 }
 
@@ -99,6 +105,12 @@ func TestExamples(t *testing.T) {
 		fires, quiet := 0, 0
 		for _, ex := range r.Examples {
 			t.Run(r.ID+"/"+ex.Name, func(t *testing.T) {
+				if ex.Audit != "" {
+					if got := fired(AssessAudit(exampleAuditEvent(t, ex.Audit), pol), r.ID); (got > 0) != ex.Fires {
+						t.Errorf("rule fired %d times, want fires=%v", got, ex.Fires)
+					}
+					return
+				}
 				src := sourceOfRule(r, ex.Event)
 				if src == "" {
 					t.Fatalf("example event %s is not one the rule reads", ex.Event)

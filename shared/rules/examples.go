@@ -20,6 +20,11 @@ type Example struct {
 	// Actor is the caller's ARN; empty for a dev-team session of the
 	// example account.
 	Actor string
+	// Audit, for a rule that reads Kubernetes audit events, is the event's
+	// fields that matter (JSON), over a completed, successful request by a
+	// dev-team session of the example account on cluster prod; Event,
+	// Params and Response are then unused.
+	Audit string
 	// Fires says whether the rule gives a finding.
 	Fires bool
 }

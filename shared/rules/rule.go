@@ -42,6 +42,9 @@ type Rule struct {
 	// says which and how (correlate.go); such a rule has no Judge and
 	// shows itself in Correlate.Sequences instead of Examples.
 	Correlate *Correlation
+	// Audit, for a rule of the kubernetes family, says how it reads
+	// Kubernetes audit events (audit.go); such a rule has no Judge.
+	Audit []AuditJudgement
 	// Examples are events that fire the rule and events that stay quiet,
 	// judged against ExamplePolicy; one test runs every rule's examples.
 	Examples []Example
@@ -142,6 +145,11 @@ func (r *Rule) Events() []string {
 			}
 		}
 	}
+	for _, j := range r.Audit {
+		if e := j.match.String(); !slices.Contains(out, e) {
+			out = append(out, e)
+		}
+	}
 	return out
 }
 
@@ -191,6 +199,11 @@ func All() []Rule {
 		RemediationSwitchedOff,
 		AccessGrantedThenRemoved,
 		PrincipalGrantedManyClusters,
+		AWSAuthAdminMapped,
+		AWSAuthChanged,
+		ClusterAdminBound,
+		AnonymousAccessBound,
+		ImpersonationUsed,
 	}
 }
 
@@ -251,11 +264,18 @@ type Engine struct {
 	policy     *policy.Policy
 	rules      index
 	correlated []Rule
+	audit      []Rule
 }
 
 // NewEngine prepares the catalogue for a policy.
 func NewEngine(p *policy.Policy, rs []Rule) *Engine {
-	return &Engine{policy: p, rules: buildIndex(rs), correlated: correlated(rs)}
+	e := &Engine{policy: p, rules: buildIndex(rs), correlated: correlated(rs)}
+	for _, r := range rs {
+		if len(r.Audit) > 0 {
+			e.audit = append(e.audit, r)
+		}
+	}
+	return e
 }
 
 // Policy is the engine's policy.

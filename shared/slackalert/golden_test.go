@@ -15,6 +15,7 @@ import (
 
 	"github.com/eksguard/eksguard/shared/cloudtrail"
 	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/k8saudit"
 	"github.com/eksguard/eksguard/shared/policy"
 	"github.com/eksguard/eksguard/shared/rules"
 	"github.com/eksguard/eksguard/shared/trailfile"
@@ -91,6 +92,20 @@ func assess(t *testing.T, path string) []finding.Finding {
 		}
 		if err != nil {
 			t.Fatalf("%s: %v", path, err)
+		}
+		if k8saudit.LooksLikeSubscription(raw) { // events/kubernetes: audit log payloads
+			sub, err := k8saudit.DecodeSubscription(raw)
+			if err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			evs, err := sub.Events("eu-west-1")
+			if err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			for _, ev := range evs {
+				out = append(out, rules.AssessAudit(ev, policy.Default())...)
+			}
+			continue
 		}
 		rec, err := cloudtrail.DecodeEvent(raw)
 		if err != nil {

@@ -70,6 +70,8 @@ func SlackMessage(f *finding.Finding, fold *Fold) *slack.WebhookMessage {
 			}
 			blocks = append(blocks, section(undoSection(label, cmd, f)))
 		}
+	} else if f.Command != "" && utf8.RuneCountInString(f.Command) < maxSectionText-40 {
+		blocks = append(blocks, section("*By hand*\n```"+notify.Escape(f.Command)+"```"))
 	}
 	if links := notify.Links(f); len(links) > 0 {
 		parts := make([]string, len(links))

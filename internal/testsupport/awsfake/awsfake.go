@@ -162,7 +162,9 @@ type World struct {
 	SecretsManager *SecretsManager
 	// SecurityHub serves BatchImportFindings.
 	SecurityHub *SecurityHub
-	auth        *authorizer
+	// Logs serves CloudWatch Logs groups and subscription filters.
+	Logs *Logs
+	auth *authorizer
 }
 
 // New starts every fake; they stop when the test ends.
@@ -180,11 +182,12 @@ func New(t testing.TB) *World {
 		SecretsManager: newSecretsManager(log),
 		CloudTrail:     newCloudTrail(log),
 		SecurityHub:    newSecurityHub(log),
+		Logs:           newLogs(log),
 	}
 	w.auth = &authorizer{}
 	models := map[string]iamModel{"eks": eksModel, "iam": iamServiceModel, "dynamodb": dynamoDBModel, "sqs": sqsModel,
 		"ssm": ssmModel, "sns": snsModel, "secretsmanager": secretsManagerModel, "cloudtrail": cloudTrailModel,
-		"securityhub": securityHubModel}
+		"securityhub": securityHubModel, "logs": logsModel}
 	for _, s := range w.servers() {
 		s.auth, s.iam = w.auth, models[s.service]
 		s.start(t)
@@ -193,7 +196,7 @@ func New(t testing.TB) *World {
 }
 
 func (w *World) servers() []*server {
-	return []*server{&w.EKS.server, &w.IAM.server, &w.DynamoDB.server, &w.SQS.server, &w.SSM.server, &w.SNS.server, &w.SecretsManager.server, &w.CloudTrail.server, &w.SecurityHub.server}
+	return []*server{&w.EKS.server, &w.IAM.server, &w.DynamoDB.server, &w.SQS.server, &w.SSM.server, &w.SNS.server, &w.SecretsManager.server, &w.CloudTrail.server, &w.SecurityHub.server, &w.Logs.server}
 }
 
 // Reset forgets the state of every fake (clusters, roles, items, messages,
@@ -212,6 +215,7 @@ func (w *World) Reset() {
 	w.SecretsManager.reset()
 	w.CloudTrail.reset()
 	w.SecurityHub.reset()
+	w.Logs.reset()
 	w.Log.Reset()
 }
 
@@ -228,6 +232,7 @@ func (w *World) Env() map[string]string {
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER": w.SecretsManager.URL,
 		"AWS_ENDPOINT_URL_CLOUDTRAIL":      w.CloudTrail.URL,
 		"AWS_ENDPOINT_URL_SECURITYHUB":     w.SecurityHub.URL,
+		"AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": w.Logs.URL,
 		"AWS_ACCESS_KEY_ID":                "AKIDFAKE",
 		"AWS_SECRET_ACCESS_KEY":            "fake-secret",
 		"AWS_REGION":                       "eu-west-1",

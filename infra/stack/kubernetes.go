@@ -1,0 +1,88 @@
+package stack
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/eksguard/eksguard/shared/config"
+	"github.com/eksguard/eksguard/shared/families"
+	"github.com/eksguard/eksguard/shared/k8saudit"
+	"github.com/eksguard/eksguard/shared/rules"
+)
+
+// The kubernetes function reads the clusters' audit logs through
+// CloudWatch Logs subscription filters, one per log group
+// (/aws/eks/<cluster>/cluster), with the JSON filter pattern of the writes
+// the rules read (rules.AuditFilterPattern): the clusters named in
+// auditLogClusters get theirs here, at deploy time; a cluster whose audit
+// logging is turned on later (CreateCluster, UpdateClusterConfig) gets its
+// own from the cluster function (shared/auditsub).
+//
+// Not an account-level subscription filter policy (PutAccountPolicy,
+// SUBSCRIPTION_FILTER_POLICY): its selection criteria take only
+// LogGroupName NOT IN [...], a list of exact names to leave out, so it
+// cannot be narrowed to /aws/eks/*/cluster; it would run the filter over
+// every log group of the account and take the account's one policy of
+// that type.
+
+// auditLogGroups is the ARN template of every EKS control plane log
+// group of the account in the stack's region, with and without the ":*"
+// suffix CloudWatch Logs ARNs of a group's streams carry.
+var auditLogGroups = []string{
+	"arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/eks/*/cluster",
+	"arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/eks/*/cluster:*",
+}
+
+// AuditSubscriptionGrant is what the cluster function needs to subscribe
+// the kubernetes function to a cluster's audit log: the filter, and the log
+// group when EKS has not created it yet.
+func AuditSubscriptionGrant() Statement {
+	return Statement{
+		Sid:       "SubscribeAuditLogs",
+		Actions:   []string{"logs:CreateLogGroup", "logs:PutSubscriptionFilter"},
+		Resources: auditLogGroups,
+		Why:       "the cluster is named at runtime from the CreateCluster or UpdateClusterConfig event; scoped to this account's EKS control plane log groups (/aws/eks/<cluster>/cluster) in this region",
+	}
+}
+
+// auditLogs is the wiring of the kubernetes function to the audit logs.
+type auditLogs struct {
+	permission awslambda.CfnPermission
+	grant      awsiam.Policy
+	filters    []awslogs.CfnSubscriptionFilter
+}
+
+// wireAuditLogs lets CloudWatch Logs of this account invoke the kubernetes
+// function from EKS control plane log groups, puts the deploy-time
+// subscription filters, and lets the cluster function put the others.
+func wireAuditLogs(st awscdk.Stack, cfg Config, fns map[string]*function) *auditLogs {
+	k8s, cluster := fns[families.Kubernetes.Name], fns[families.Cluster.Name]
+	w := &auditLogs{}
+	w.permission = awslambda.NewCfnPermission(st, jsii.String("AuditLogsInvokeKubernetes"), &awslambda.CfnPermissionProps{
+		Action:        jsii.String("lambda:InvokeFunction"),
+		FunctionName:  k8s.fn.FunctionArn(),
+		Principal:     jsii.String("logs.amazonaws.com"),
+		SourceAccount: awscdk.Aws_ACCOUNT_ID(),
+		SourceArn:     awscdk.Fn_Sub(jsii.String(auditLogGroups[1]), nil),
+	})
+	for _, name := range cfg.AuditLogClusters {
+		f := awslogs.NewCfnSubscriptionFilter(st, jsii.String("AuditLogSubscription"+title(name)), &awslogs.CfnSubscriptionFilterProps{
+			LogGroupName:   jsii.String("/aws/eks/" + name + "/cluster"),
+			FilterName:     jsii.String(k8saudit.SubscriptionFilterName),
+			FilterPattern:  jsii.String(rules.AuditFilterPattern()),
+			DestinationArn: k8s.fn.FunctionArn(),
+		})
+		f.AddDependency(w.permission)
+		w.filters = append(w.filters, f)
+	}
+	w.grant = awsiam.NewPolicy(st, jsii.String("ClusterAuditSubscriptionPolicy"), &awsiam.PolicyProps{
+		Roles:      &[]awsiam.IRole{cluster.role},
+		Statements: policyStatements([]Statement{AuditSubscriptionGrant()}),
+	})
+	cluster.fn.Node().AddDependency(w.grant)
+	cluster.fn.AddEnvironment(jsii.String(config.EnvAuditFunctionARN), k8s.fn.FunctionArn(), nil)
+	return w
+}
