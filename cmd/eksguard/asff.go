@@ -1,8 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"io"
+	"os"
 
 	"github.com/eksguard/eksguard/shared/asff"
 	"github.com/eksguard/eksguard/shared/finding"
@@ -16,7 +18,13 @@ type asffWriter struct {
 	opts asff.Options
 }
 
-func newASFFWriter(w io.Writer) *asffWriter { return &asffWriter{enc: json.NewEncoder(w)} }
+// newASFFWriter writes the documents of each finding's account and region;
+// a finding that names no region (a replayed audit log) gets the product of
+// AWS_REGION (or AWS_DEFAULT_REGION), us-east-1 when neither is set.
+func newASFFWriter(w io.Writer) *asffWriter {
+	region := cmp.Or(os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"), "us-east-1")
+	return &asffWriter{enc: json.NewEncoder(w), opts: asff.Options{DefaultRegion: region}}
+}
 
 func (w *asffWriter) write(f *finding.Finding) { _ = w.enc.Encode(asff.From(f, w.opts)) }
 func (w *asffWriter) flush()                   {}

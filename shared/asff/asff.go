@@ -127,6 +127,10 @@ type Options struct {
 	// Region is the region of that product (the importing function's).
 	// Empty: the finding's.
 	Region string
+	// DefaultRegion is the product's region for a finding that names none
+	// (Kubernetes audit events replayed from CloudWatch Logs payloads,
+	// which do not carry their region) when Region is empty.
+	DefaultRegion string
 	// Now stamps CreatedAt and UpdatedAt (time.Now when nil).
 	Now func() time.Time
 }
@@ -172,6 +176,9 @@ func From(f *finding.Finding, o Options) Finding {
 	}
 	if region == "" {
 		region = f.Region
+	}
+	if region == "" {
+		region = o.DefaultRegion
 	}
 	sev := Severity{Label: Label(f.Severity), Original: f.Severity.String()}
 	types := TypesOf(f.Rule)
@@ -243,10 +250,15 @@ func recommendation(f *finding.Finding) string {
 	if f.Plan != nil {
 		return "Fix: " + f.Plan.Summary() + ". Command: " + f.Plan.CLI(f.Region)
 	}
+	var text string
 	if r, ok := rules.ByID(f.Rule); ok {
-		return r.Fix
+		text = r.Fix
 	}
-	return ""
+	if f.Command != "" {
+		// What a person runs (kubectl for a Kubernetes finding).
+		text = strings.TrimSpace(text + " Command: " + f.Command)
+	}
+	return text
 }
 
 // productFields are the actor, the event and what eksguard did, under the

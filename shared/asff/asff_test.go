@@ -16,7 +16,11 @@ import (
 
 var fixed = time.Date(2026, 12, 2, 3, 0, 0, 0, time.UTC)
 
-func opts() Options { return Options{Now: func() time.Time { return fixed }} }
+// opts import where the finding is, in eu-west-1 for findings that name no
+// region (replayed audit logs).
+func opts() Options {
+	return Options{DefaultRegion: "eu-west-1", Now: func() time.Time { return fixed }}
+}
 
 func readSchema(t *testing.T) *schema {
 	t.Helper()
@@ -248,5 +252,21 @@ func TestResourcesOfTamperFindings(t *testing.T) {
 		if len(got) != 1 || got[0] != want {
 			t.Errorf("%s: got %+v, want [%+v]", res, got, want)
 		}
+	}
+}
+
+// A Kubernetes finding replayed from a subscription payload names no
+// region: its product is DefaultRegion's, its recommendation the kubectl
+// command.
+func TestRegionlessKubernetesFinding(t *testing.T) {
+	f := &finding.Finding{Rule: "cluster-admin-bound", Severity: finding.Critical, Title: "t", Account: "111122223333",
+		Cluster: "payments-prod", Resource: "clusterrolebinding/dev-admin", EventID: "audit-1", EventTime: "2026-11-02T03:04:05Z",
+		Command: "kubectl delete clusterrolebinding dev-admin"}
+	doc := From(f, Options{DefaultRegion: "eu-central-1", Now: opts().Now})
+	if want := "arn:aws:securityhub:eu-central-1:111122223333:product/111122223333/default"; doc.ProductArn != want {
+		t.Errorf("ProductArn: got %s, want %s", doc.ProductArn, want)
+	}
+	if doc.Remediation == nil || !strings.Contains(doc.Remediation.Recommendation.Text, "kubectl delete clusterrolebinding dev-admin") {
+		t.Errorf("Remediation: got %+v, want the kubectl command", doc.Remediation)
 	}
 }

@@ -56,6 +56,11 @@ var ruleTypes = map[string]classification{
 	"remediation-switched-off":          {types: []string{defenseEvasion}},
 	"access-granted-then-removed":       {types: []string{unusualUser, defenseEvasion}, change: true},
 	"principal-granted-many-clusters":   {types: []string{unusualUser, lateralMovement}, change: true},
+	"aws-auth-admin-mapped":             {types: []string{privilegeEscalation, persistence}, change: true},
+	"aws-auth-changed":                  {types: []string{bestPractices}, change: true},
+	"cluster-admin-bound":               {types: []string{privilegeEscalation, persistence}},
+	"anonymous-access-bound":            {types: []string{privilegeEscalation, dataExposure}},
+	"impersonation-used":                {types: []string{privilegeEscalation, unusualUser}, change: true},
 	"remediation-suppressed":            {types: []string{persistence, bestPractices}},
 	"slack-action-refused":              {types: []string{unusualUser}, change: true},
 }
