@@ -109,7 +109,19 @@ type Finding struct {
 	Mode       Mode     `json:"mode"`
 	Plan       *Plan    `json:"plan,omitempty"`
 	Outcome    *Outcome `json:"outcome,omitempty"`
+	// Source says how the finding was found: SourceEvent (a CloudTrail
+	// event) or SourceScan (the state a scan read).
+	Source string `json:"source,omitempty"`
+	// ID identifies a scan finding: the same rule on the same resource
+	// gives the same ID scan after scan. Event findings have their EventID.
+	ID string `json:"id,omitempty"`
 }
+
+// The sources of a finding.
+const (
+	SourceEvent = "event"
+	SourceScan  = "scan"
+)
 
 // Key identifies the resource a finding is about, for dedup windows and
 // circuit breakers: account, region, cluster or role, and principal.
