@@ -29,7 +29,7 @@ var DeletionProtectionDisabled = Rule{
 		if !isUnset(cc.DeletionProtection) {
 			return nil
 		}
-		f := deletionProtectionOff(cc.Cluster(), "turned off")
+		f := deletionProtectionOff(cc.Cluster(), "turned off: it can now be deleted")
 		f.Before = "deletion protection on"
 		return []finding.Finding{f}
 	}, "UpdateClusterConfig")},
@@ -38,7 +38,7 @@ var DeletionProtectionDisabled = Rule{
 		if s.DeletionProtection == nil || *s.DeletionProtection {
 			return nil
 		}
-		return []finding.Finding{deletionProtectionOff(s.Name, "is off")}
+		return []finding.Finding{deletionProtectionOff(s.Name, "is off: it can be deleted")}
 	}},
 }
 
@@ -46,7 +46,7 @@ func deletionProtectionOff(cluster, verb string) finding.Finding {
 	on := true
 	return finding.Finding{
 		Cluster: cluster,
-		Summary: fmt.Sprintf("deletion protection of cluster %s %s: it can be deleted with one call", cluster, verb),
+		Summary: fmt.Sprintf("deletion protection of cluster %s %s with one call", cluster, verb),
 		After:   "deletion protection off",
 		Plan: &finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: cluster, DeletionProtection: &on,
 			Reason: "turns deletion protection back on; nothing else about the cluster changes"},
