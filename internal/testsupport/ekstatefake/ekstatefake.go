@@ -74,7 +74,7 @@ type OIDC struct {
 // Nodegroup is a managed node group.
 type Nodegroup struct {
 	Name, NodeRole, AMIType, SSHKey string
-	SourceSecurityGroups           []string
+	SourceSecurityGroups            []string
 }
 
 // Role is a seeded IAM role.
@@ -414,7 +414,7 @@ func (f *Fake) serveEKS(w http.ResponseWriter, r *http.Request, acct, region, op
 			writeJSON(w, 200, map[string]any{"accessEntry": map[string]any{
 				"clusterName": c.Name, "principalArn": e.PrincipalARN, "kubernetesGroups": orEmpty(e.Groups),
 				"accessEntryArn": fmt.Sprintf("arn:aws:eks:%s:%s:access-entry/%s/x", region, acct, c.Name),
-				"createdAt": 1.7e9, "modifiedAt": 1.7e9, "tags": map[string]string{}, "username": e.Username, "type": typ,
+				"createdAt":      1.7e9, "modifiedAt": 1.7e9, "tags": map[string]string{}, "username": e.Username, "type": typ,
 			}})
 			return
 		}
