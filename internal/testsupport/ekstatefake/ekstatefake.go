@@ -626,6 +626,10 @@ func (f *Fake) serveQuery(w http.ResponseWriter, acct, op string, form url.Value
 			keyPrefix, parts[4], exp, parts[4], esc(strings.TrimPrefix(parts[5], "role/")), esc(form.Get("RoleSessionName")), esc(form.Get("RoleSessionName"))))
 		return
 	}
+	if op == "GetCallerIdentity" {
+		writeQueryResult(w, op, fmt.Sprintf(`<Arn>arn:aws:sts::%s:assumed-role/reader/scan</Arn><UserId>AROAFAKE:scan</UserId><Account>%s</Account>`, acct, acct))
+		return
+	}
 	name := form.Get("RoleName")
 	role := f.roles[acct][name]
 	if role == nil {
