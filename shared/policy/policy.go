@@ -32,6 +32,8 @@ type Policy struct {
 	Self              Self                  `yaml:"self" json:"self"`
 	// Correlation bounds the rules that read several events together.
 	Correlation Correlation `yaml:"correlation" json:"correlation"`
+	// Scan says what the scheduled scan may do beyond notifying (scan.go).
+	Scan Scan `yaml:"scan" json:"scan,omitzero"`
 	// Found is what a function learned through AWS about the event at hand.
 	// Only the guard sets it, on a copy of the policy for that one event;
 	// no policy file can (yaml:"-", json:"-"), and a replay never does.
