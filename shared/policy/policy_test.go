@@ -219,7 +219,7 @@ func TestScanRemediate(t *testing.T) {
 		}
 	}
 	for doc, want := range map[string]string{
-		"version: 1\nscan: {remediate: [no-such-rule]}\n":        `scan.remediate[0]`,
+		"version: 1\nscan: {remediate: [no-such-rule]}\n":          `scan.remediate[0]`,
 		"version: 1\nscan: {remediate: [cluster-admin-granted]}\n": "principals.admins is empty",
 	} {
 		if _, err := Parse([]byte(doc), "p.yaml", known); err == nil || !strings.Contains(err.Error(), want) {
