@@ -148,6 +148,7 @@ const (
 	StatusSkippedKill      Status = "skipped-kill-switch" // remediation switched off globally
 	StatusNoPlan           Status = "no-plan"             // nothing to undo automatically
 	StatusIgnored          Status = "ignored"             // caused by eksguard itself
+	StatusResolved         Status = "resolved"            // a scan no longer finds it
 )
 
 // Outcome records what eksguard did about a finding.

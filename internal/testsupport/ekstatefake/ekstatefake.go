@@ -104,6 +104,9 @@ type Fake struct {
 	// when described (deleted in between).
 	Vanish map[string]bool
 
+	// Updates counts the UpdateClusterConfig calls applied.
+	Updates int
+
 	mu       sync.Mutex
 	clusters map[string]map[string][]*Cluster // account -> region -> clusters
 	roles    map[string]map[string]*Role      // account -> name -> role
@@ -136,6 +139,33 @@ func (f *Fake) SeedRole(account string, r Role) {
 		f.roles[account] = map[string]*Role{}
 	}
 	f.roles[account][r.Name] = &r
+}
+
+// SetLogs turns the named log types of a seeded cluster on and the others off.
+func (f *Fake) SetLogs(account, region, name string, types ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c := f.find(account, region, name); c != nil {
+		c.Logs = map[string]bool{}
+		for _, t := range types {
+			c.Logs[t] = true
+		}
+	}
+}
+
+// Logs returns a seeded cluster's log types (nil when there is no such cluster).
+func (f *Fake) Logs(account, region, name string) map[string]bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.find(account, region, name)
+	if c == nil {
+		return nil
+	}
+	out := map[string]bool{}
+	for k, v := range c.Logs {
+		out[k] = v
+	}
+	return out
 }
 
 // Calls is how many calls each action answered (throttled ones included).
@@ -267,6 +297,9 @@ func eksOp(r *http.Request) string {
 	if r.Method == http.MethodPost && n == 4 && seg[2] == "identity-provider-configs" && seg[3] == "describe" {
 		return "DescribeIdentityProviderConfig"
 	}
+	if r.Method == http.MethodPost && n == 3 && seg[0] == "clusters" && seg[2] == "update-config" {
+		return "UpdateClusterConfig"
+	}
 	if r.Method != http.MethodGet || n == 0 || seg[0] != "clusters" {
 		return "Unknown"
 	}
@@ -388,6 +421,31 @@ func (f *Fake) serveEKS(w http.ResponseWriter, r *http.Request, acct, region, op
 	switch op {
 	case "DescribeCluster":
 		writeJSON(w, 200, map[string]any{"cluster": c.describe(acct, region)})
+	case "UpdateClusterConfig":
+		// Only a logging change, applied at once; enough for a fix to land.
+		var in struct {
+			Logging *struct {
+				ClusterLogging []struct {
+					Types   []string `json:"types"`
+					Enabled *bool    `json:"enabled"`
+				} `json:"clusterLogging"`
+			} `json:"logging"`
+		}
+		if err := json.Unmarshal(body, &in); err != nil || in.Logging == nil {
+			writeEKSError(w, 400, "InvalidParameterException", "the fake applies only logging updates")
+			return
+		}
+		if c.Logs == nil {
+			c.Logs = map[string]bool{}
+		}
+		for _, l := range in.Logging.ClusterLogging {
+			for _, t := range l.Types {
+				c.Logs[t] = l.Enabled != nil && *l.Enabled
+			}
+		}
+		f.Updates++
+		writeJSON(w, 200, map[string]any{"update": map[string]any{"id": fmt.Sprintf("update-%d", f.Updates), "status": "InProgress",
+			"type": "LoggingUpdate", "createdAt": 1.7e9, "params": []any{}, "errors": []any{}}})
 	case "ListAccessEntries":
 		var arns []string
 		for _, e := range c.Entries {
