@@ -184,7 +184,7 @@ func TestScanRemediatesOnlyListedRules(t *testing.T) {
 		got[f.Rule] = f.Outcome.Status
 	}
 	want := map[string]finding.Status{
-		"control-plane-logging-disabled": finding.StatusRemediated, // listed in scan.remediate
+		"control-plane-logging-disabled": finding.StatusRemediated,  // listed in scan.remediate
 		"public-endpoint-opened":         finding.StatusSkippedMode, // remediate for events, not for the scan
 	}
 	for rule, st := range want {
