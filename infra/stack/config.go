@@ -48,6 +48,7 @@ var Settings = []Setting{
 	{"logRetentionDays", []string{"EKSGUARD_LOG_RETENTION_DAYS"}, "CloudWatch Logs retention of the functions' logs (default 90)"},
 	{"heartbeatMinutes", []string{"EKSGUARD_HEARTBEAT_MINUTES"}, "minutes between two writes of the heartbeat canary (default 15)"},
 	{"heartbeatWindowMinutes", []string{"EKSGUARD_HEARTBEAT_WINDOW_MINUTES"}, "minutes without a heartbeat heard before the HeartbeatMissing alarm fires; at least twice heartbeatMinutes, at most 1440 (default 30)"},
+	{"scanSchedule", []string{"EKSGUARD_SCAN_SCHEDULE"}, "EventBridge Scheduler expression of the scheduled scan, such as rate(6 hours) or cron(0 3 * * ? *); off disables it (default rate(1 day))"},
 	{"assetDir", []string{"EKSGUARD_ASSET_DIR"}, "directory holding <function>/bootstrap, as `make build` writes it (default build)"},
 }
 
@@ -89,6 +90,8 @@ type Config struct {
 	// HeartbeatEvery is the canary's period, HeartbeatWindow how long
 	// without a heartbeat heard raises the alarm.
 	HeartbeatEvery, HeartbeatWindow time.Duration
+	// ScanSchedule is when the scheduled scan runs (ScanOff: never).
+	ScanSchedule string
 	// AssetDir holds <function>/bootstrap for every function.
 	AssetDir string
 }
@@ -296,8 +299,16 @@ func Resolve(look Lookup) (Config, error) {
 			int(cfg.HeartbeatWindow/time.Minute), int(cfg.HeartbeatEvery/time.Minute))
 	}
 
+	cfg.ScanSchedule = or(val("scanSchedule"), DefaultScanSchedule)
+	if err := checkScanSchedule(cfg.ScanSchedule); err != nil {
+		bad("scanSchedule", "%v", err)
+	}
+	assets := FunctionNames()
+	if cfg.ScanSchedule != ScanOff {
+		assets = append(assets, ScanFunctionName)
+	}
 	cfg.AssetDir = or(val("assetDir"), "build")
-	for _, fn := range FunctionNames() {
+	for _, fn := range assets {
 		boot := filepath.Join(cfg.AssetDir, fn, "bootstrap")
 		if st, err := os.Stat(boot); err != nil || st.IsDir() {
 			errs = append(errs, fmt.Sprintf("function %s: %s is missing; run `make build` first (or set assetDir)", fn, boot))

@@ -20,7 +20,7 @@ import (
 func fakeAssets(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, fn := range FunctionNames() {
+	for _, fn := range append(FunctionNames(), ScanFunctionName) {
 		if err := os.MkdirAll(filepath.Join(dir, fn), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -131,6 +131,7 @@ func TestResolveReadsEverySetting(t *testing.T) {
 		"logRetentionDays":       "365",
 		"heartbeatMinutes":       "10",
 		"heartbeatWindowMinutes": "45",
+		"scanSchedule":           "rate(6 hours)",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -143,6 +144,7 @@ func TestResolveReadsEverySetting(t *testing.T) {
 		ClusterNames:        []string{"prod", "staging"},
 		ReservedConcurrency: 3, LogRetentionDays: 365,
 		HeartbeatEvery: 10 * time.Minute, HeartbeatWindow: 45 * time.Minute,
+		ScanSchedule: "rate(6 hours)",
 	}
 	got := cfg
 	got.Policy, got.PolicyJSON, got.Rules, got.AssetDir = nil, "", nil, ""

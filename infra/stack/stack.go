@@ -101,9 +101,16 @@ func New(app awscdk.App, cfg Config) (*Deployment, error) {
 	}
 	fns := newFunctions(st, shared, grants)
 	routeEvents(st, shared, fns)
+	scanFn, _, err := newScan(st, shared)
+	if err != nil {
+		return nil, err
+	}
 	d.Functions = map[string]awslambda.Function{}
 	for name, f := range fns {
 		d.Functions[name] = f.fn
+	}
+	if scanFn != nil {
+		d.Functions[ScanFunctionName] = scanFn.fn
 	}
 	// The notifier gets the findings at or above the Slack threshold, and
 	// the alarm messages (no severityLevel attribute): eksguard's own alarms,

@@ -376,8 +376,8 @@ func statements(p map[string]any) []any {
 func TestFunctionsRuntimeAndLimits(t *testing.T) {
 	s := fixture(t, "eu-remediate")
 	fns := s.mainJSON.resources("AWS::Lambda::Function")
-	if len(fns) != len(FunctionNames()) {
-		t.Errorf("%d functions, want %d (%v)", len(fns), len(FunctionNames()), FunctionNames())
+	if len(fns) != len(FunctionNames())+1 {
+		t.Errorf("%d functions, want %d (%v and the scan function)", len(fns), len(FunctionNames())+1, FunctionNames())
 	}
 	for _, name := range FunctionNames() {
 		f := fns[s.functionID(name)]
@@ -632,8 +632,9 @@ func TestNotifyModeHasNoWritePermission(t *testing.T) {
 			}
 		}
 	}
-	if n := len(s.mainJSON.resources("AWS::IAM::Policy")); n != len(FunctionNames())+3 {
-		t.Errorf("%d IAM policies, want the %d functions' default ones, the iam and cluster functions' detection policies and the heartbeat canary's", n, len(FunctionNames()))
+	if n := len(s.mainJSON.resources("AWS::IAM::Policy")); n != len(FunctionNames())+3+3 {
+		t.Errorf("%d IAM policies, want the %d functions' default ones, the iam and cluster functions' detection policies, the heartbeat canary's "+
+			"and the scan's three (its default one, its read policy, its scheduler role's)", n, len(FunctionNames()))
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -45,19 +46,21 @@ type IAMAPI interface {
 	GetRole(ctx context.Context, params *iam.GetRoleInput, optFns ...func(*iam.Options)) (*iam.GetRoleOutput, error)
 }
 
-// Actions are the IAM actions a scan calls, for the read-only grants.
-// EKS actions are scoped to clusters (and their sub-resources); ListClusters
-// only to "*"; IAM actions to roles.
-var Actions = struct {
-	EKSAccount []string // resource "*"
-	EKSCluster []string // cluster, access entry, pod identity, identity provider, node group ARNs
-	IAMRole    []string // role ARNs
-}{
-	EKSAccount: []string{"eks:ListClusters"},
-	EKSCluster: []string{"eks:DescribeCluster", "eks:ListAccessEntries", "eks:DescribeAccessEntry", "eks:ListAssociatedAccessPolicies",
-		"eks:ListPodIdentityAssociations", "eks:DescribePodIdentityAssociation", "eks:ListIdentityProviderConfigs",
-		"eks:DescribeIdentityProviderConfig", "eks:ListNodegroups", "eks:DescribeNodegroup"},
-	IAMRole: []string{"iam:ListAttachedRolePolicies", "iam:ListRolePolicies", "iam:GetRole"},
+// Actions are the IAM actions a scan calls, read from EKSAPI and IAMAPI
+// (an API call's IAM action has its operation's name): the stack grants
+// exactly these, so a call added to the reader cannot go ungranted.
+func Actions() []string {
+	var out []string
+	for _, api := range []struct {
+		service string
+		typ     reflect.Type
+	}{{"eks", reflect.TypeFor[EKSAPI]()}, {"iam", reflect.TypeFor[IAMAPI]()}} {
+		for i := range api.typ.NumMethod() {
+			out = append(out, api.service+":"+api.typ.Method(i).Name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // DefaultConcurrency is how many clusters of one region are read at a time.
