@@ -57,6 +57,7 @@ func TestE2E(t *testing.T) {
 		{"iam-enforced", scenarioIAMEnforced, true}, // checks its probes' denials itself
 		{"missing-grant-denied", scenarioMissingGrantDenied, true},
 		{"heartbeat", scenarioHeartbeat, true}, // checks the canary's denial itself
+		{"scheduled-scan", scenarioScheduledScan, false},
 	}
 	var passed, failed, lines []string
 	for _, sc := range scenarios {
