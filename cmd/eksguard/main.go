@@ -19,7 +19,7 @@ Usage:
                  [--since TIME] [--until TIME] [--account ID]... [--region REGION]... [--workers N]
                  [--report FILE.html] PATH...
   eksguard scan [--policy FILE] [--region REGION]... [--cluster NAME]... [--output table|json]
-               [--fail-on SEVERITY|none] [--account ID]... [--role-name NAME] [--concurrency N]
+               [--fail-on SEVERITY|none] [--account ID]... [--role-name NAME]
   eksguard rules [--policy FILE] [--output table|json|markdown]
   eksguard policy validate FILE...
   eksguard status [--stack NAME] [--region REGION]... [--account ID] [--window 30m]

@@ -32,7 +32,6 @@ func scanCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	output := fs.String("output", "table", "output format: table or json")
 	failOn := fs.String("fail-on", "high", "exit 1 when a finding has at least this severity (info|low|medium|high|critical), or none")
 	roleName := fs.String("role-name", defaultScanRoleName, "the role --account assumes in each account")
-	concurrency := fs.Int("concurrency", scan.DefaultConcurrency, "clusters read at a time in each region")
 	var regions, clusters, accounts listFlag
 	fs.Var(&regions, "region", "region to scan (repeatable; default: the configured region)")
 	fs.Var(&clusters, "cluster", "only this cluster (repeatable)")
@@ -72,7 +71,7 @@ func scanCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		regions = listFlag{cfg.Region}
 	}
-	readers, err := scanReaders(ctx, cfg, accounts, regions, clusters, *roleName, *concurrency)
+	readers, err := scanReaders(ctx, cfg, accounts, regions, clusters, *roleName)
 	if err != nil {
 		fmt.Fprintf(stderr, "eksguard scan: %v\n", err)
 		return 2
@@ -146,7 +145,7 @@ func scanCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // scanReaders makes one reader per account and region: with the
 // configuration's own credentials when no account is given, else with
 // those of roleName assumed in each account.
-func scanReaders(ctx context.Context, cfg aws.Config, accounts, regions, clusters []string, roleName string, concurrency int) ([]*scan.Reader, error) {
+func scanReaders(ctx context.Context, cfg aws.Config, accounts, regions, clusters []string, roleName string) ([]*scan.Reader, error) {
 	stsClient := sts.NewFromConfig(cfg)
 	type target struct {
 		account string
@@ -178,7 +177,7 @@ func scanReaders(ctx context.Context, cfg aws.Config, accounts, regions, cluster
 			out = append(out, &scan.Reader{
 				EKS:     scan.NewEKS(t.cfg, func(o *eks.Options) { o.Region = region }),
 				IAM:     iamClient,
-				Account: t.account, Region: region, Clusters: clusters, Concurrency: concurrency,
+				Account: t.account, Region: region, Clusters: clusters,
 			})
 		}
 	}

@@ -361,3 +361,35 @@ func TestScanThrottled(t *testing.T) {
 		t.Errorf("got no throttled DescribeAccessEntry calls (%v); the test must exceed the fake's rate", th)
 	}
 }
+
+// With each action paced at the fake's throttle, no call is throttled.
+func TestPaceEachActionMeetsTheThrottle(t *testing.T) {
+	f := ekstatefake.New(acct)
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	seedRoles(f)
+	f.RatePerAction = 20
+	for i := range 3 {
+		c := clean(fmt.Sprintf("c%d", i))
+		for j := range 10 {
+			c.Entries = append(c.Entries, ekstatefake.Entry{PrincipalARN: arn("role", fmt.Sprintf("r%d", j))})
+		}
+		f.Seed(acct, region, c)
+	}
+	cfg := aws.Config{Region: region, Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")}
+	pace := scan.PaceEachAction(20)
+	r := &scan.Reader{Account: acct, Region: region,
+		EKS: scan.NewEKS(cfg, func(o *eks.Options) { o.BaseEndpoint = aws.String(srv.URL); o.APIOptions = append(o.APIOptions, pace) }),
+		IAM: scan.NewIAM(cfg, func(o *iam.Options) { o.BaseEndpoint = aws.String(srv.URL); o.APIOptions = append(o.APIOptions, pace) }),
+	}
+	got := run(t, examplePolicy(t), r)
+	if len(got.errs) > 0 || got.sum.Clusters != 3 {
+		t.Fatalf("got %+v, errors %v; want 3 clusters read", got.sum, got.errs)
+	}
+	if th := f.Throttled(); len(th) > 0 {
+		t.Errorf("throttled: got %v, want none (each action paced at the fake's rate)", th)
+	}
+	if n := f.Calls()["DescribeAccessEntry"]; n != 39 { // 3 entries of the clean cluster + 10 more, on 3 clusters
+		t.Errorf("DescribeAccessEntry calls: got %d, want 39", n)
+	}
+}
