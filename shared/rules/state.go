@@ -39,16 +39,19 @@ var NoState = map[string]string{
 }
 
 // AssessState runs the state form of every rule that has one over one
-// cluster and returns the findings with the common fields filled in. Rules
-// in mode off give none; allow lists apply as to events. The automation
-// identities do not silence state: nobody made a change now.
+// cluster and returns the findings with the common fields filled in, in
+// the mode policy.ScanMode gives (remediate only for the rules scan.remediate
+// lists). Rules in mode off give none; allow lists apply as to events. The
+// automation identities do not silence state: nobody made a change now. A
+// finding about an IAM role names no cluster (as its event form does), so
+// two clusters sharing a role give it the same ID.
 func AssessState(s *clusterstate.Cluster, p *policy.Policy) []finding.Finding {
 	var out []finding.Finding
 	for _, rule := range All() {
 		if rule.State == nil {
 			continue
 		}
-		mode := p.ModeFor(rule.ID)
+		mode := p.ScanMode(rule.ID)
 		if mode == finding.ModeOff {
 			continue
 		}
@@ -72,9 +75,6 @@ func fillState(f *finding.Finding, rule *Rule, s *clusterstate.Cluster, mode fin
 	f.Title = rule.Title
 	f.Account = s.Account
 	f.Region = s.Region
-	if f.Cluster == "" {
-		f.Cluster = s.Name
-	}
 	f.Mode = mode
 	f.ID = ScanID(f)
 }

@@ -39,7 +39,10 @@ type Summary struct {
 // with the number of clusters.
 func Run(ctx context.Context, readers []*Reader, p *policy.Policy, h Hooks) Summary {
 	var s Summary
-	var mu sync.Mutex // guards s and the hooks across readers' callbacks
+	var mu sync.Mutex // guards s, seen and the hooks across readers' callbacks
+	// A finding about what several clusters share (an IAM role) is found
+	// once per cluster with the same ID: it is reported once.
+	seen := map[string]bool{}
 	for _, r := range readers {
 		names, err := r.List(ctx)
 		if err != nil {
@@ -65,6 +68,10 @@ func Run(ctx context.Context, readers []*Reader, p *policy.Policy, h Hooks) Summ
 			default:
 				s.Clusters++
 				for _, f := range rules.AssessState(c, p) {
+					if seen[f.ID] {
+						continue
+					}
+					seen[f.ID] = true
 					s.Findings++
 					if h.Finding != nil {
 						h.Finding(&f)

@@ -147,12 +147,14 @@ func (j *Job) region(ctx context.Context, account, region, run string, rep *Repo
 	open := map[string]string{}
 	for i := range found {
 		f := &found[i]
+		if _, twice := open[f.ID]; twice {
+			continue // a role several clusters share
+		}
 		if _, seen := prev[f.ID]; seen {
 			rep.Unchanged++
 			open[f.ID] = f.Cluster
 			continue
 		}
-		f.Mode = j.Policy.ScanMode(f.Rule)
 		if err := j.Findings.HandleScanFinding(ctx, f, "scan#"+f.ID+"#"+run); err != nil {
 			// Not recorded as open: the next run reports it again.
 			log.ErrorContext(ctx, "cannot handle a new scan finding", "id", f.ID, "error", err)
