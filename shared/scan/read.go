@@ -214,8 +214,10 @@ func fromCluster(in *ekstypes.Cluster) *clusterstate.Cluster {
 		c.AuthenticationMode = string(a.AuthenticationMode)
 		c.BootstrapCreatorAdmin = a.BootstrapClusterCreatorAdminPermissions
 	}
+	// A KMS key of the account's in the encryption config: EKS encrypts
+	// with it (its resources list no longer narrows what is encrypted).
 	for _, e := range in.EncryptionConfig {
-		if slices.Contains(e.Resources, "secrets") && e.Provider != nil && aws.ToString(e.Provider.KeyArn) != "" {
+		if e.Provider != nil && aws.ToString(e.Provider.KeyArn) != "" {
 			c.SecretsKeyARN = aws.ToString(e.Provider.KeyArn)
 		}
 	}
