@@ -171,8 +171,10 @@ func (j *Job) region(ctx context.Context, account, region, run string, rep *Repo
 		if _, still := open[id]; still {
 			continue
 		}
-		if unreadable[cluster] {
-			open[id] = cluster // not read this time: still open as far as we know
+		// Not read this time: still open as far as we know. A finding about
+		// a role (no cluster) may come from any cluster of the region.
+		if unreadable[cluster] || (cluster == "" && len(unreadable) > 0) {
+			open[id] = cluster
 			continue
 		}
 		if err := j.resolve(ctx, account, region, id, cluster); err != nil {

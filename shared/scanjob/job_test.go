@@ -219,3 +219,24 @@ func TestKillSwitchStopsScanFixes(t *testing.T) {
 		t.Errorf("got audit logging turned on with the kill switch off")
 	}
 }
+
+// A role finding has no cluster: while any cluster of the region cannot be
+// read, it is not resolved.
+func TestRoleFindingStaysOpenWhileAClusterIsUnreadable(t *testing.T) {
+	w := newWorld(t, `{"version":1}`)
+	w.seed("prod", false, "api", "audit", "authenticator")
+	w.state.SeedRole(acct, ekstatefake.Role{Name: "prod-cluster-role"}) // replaces it: AmazonEKSClusterPolicy missing
+	j := job(t)
+	seen := 0
+	if _, err := j.Run(context.Background(), scanjob.Input{Account: acct, ScheduledTime: "t1"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rulesOf(w.published(t, &seen)); !slices.Equal(got, []string{"required-policy-detached@"}) {
+		t.Fatalf("first scan: got %v, want the role's missing policy (no cluster)", got)
+	}
+	w.state.Deny["prod"] = true
+	rep, _ := j.Run(context.Background(), scanjob.Input{Account: acct, ScheduledTime: "t2"})
+	if got := w.published(t, &seen); len(got) != 0 || rep.Resolved != 0 {
+		t.Errorf("cluster unreadable: got %v published, report %+v; want the role finding kept open", rulesOf(got), rep)
+	}
+}
