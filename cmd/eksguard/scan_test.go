@@ -173,3 +173,36 @@ func TestScanUsage(t *testing.T) {
 		}
 	}
 }
+
+// `eksguard rules` says which rules the scan judges, and why not the others.
+func TestRulesSayWhichJudgeState(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"rules", "--output", "json"}, strings.NewReader(""), &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	got := map[string]struct {
+		Scan   bool   `json:"scan"`
+		Reason string `json:"noScanReason"`
+	}{}
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		var r struct {
+			ID     string `json:"id"`
+			Scan   bool   `json:"scan"`
+			Reason string `json:"noScanReason"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		got[r.ID] = struct {
+			Scan   bool   `json:"scan"`
+			Reason string `json:"noScanReason"`
+		}{r.Scan, r.Reason}
+	}
+	if r := got["public-endpoint-opened"]; !r.Scan || r.Reason != "" {
+		t.Errorf("public-endpoint-opened: got %+v, want scan true", r)
+	}
+	if r := got["authentication-mode-changed"]; r.Scan || r.Reason == "" {
+		t.Errorf("authentication-mode-changed: got %+v, want scan false with a reason", r)
+	}
+}
