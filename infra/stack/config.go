@@ -43,7 +43,7 @@ var Settings = []Setting{
 	{"region", []string{"CDK_DEFAULT_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"}, "region of the main stack (synth without any uses us-east-1)"},
 	{"stackName", []string{"EKSGUARD_STACK_NAME"}, "name of the main stack (default eksguard); the IAM forwarder is <name>-iam-forwarder"},
 	{"clusterNames", []string{"EKSGUARD_CLUSTER_NAMES"}, "comma-separated EKS cluster names remediation may touch (default: every cluster in the account and region)"},
-	{"clusterRegions", []string{config.EnvClusterRegions}, "comma-separated regions whose clusters the iam function lists to recognise cluster and node roles (default: the stack's region)"},
+	{"clusterRegions", []string{config.EnvClusterRegions}, "comma-separated regions whose clusters the iam function lists to recognise cluster and node roles, and the scheduled scan reads (default: the stack's region)"},
 	{"reservedConcurrency", []string{"EKSGUARD_RESERVED_CONCURRENCY"}, "reserved concurrency of each function (default 5)"},
 	{"logRetentionDays", []string{"EKSGUARD_LOG_RETENTION_DAYS"}, "CloudWatch Logs retention of the functions' logs (default 90)"},
 	{"heartbeatMinutes", []string{"EKSGUARD_HEARTBEAT_MINUTES"}, "minutes between two writes of the heartbeat canary (default 15)"},
