@@ -56,6 +56,10 @@ func newFunctions(st awscdk.Stack, sh sharedResources, grants map[string][]State
 		fns[name] = &function{name: name, role: role}
 		roleARNs = append(roleARNs, role.RoleArn())
 	}
+	if sh.scanRole != nil {
+		// Its fixes (scan.remediate) are eksguard's own calls too.
+		roleARNs = append(roleARNs, sh.scanRole.RoleArn())
+	}
 	ownRoles := awscdk.Fn_Join(jsii.String(","), &roleARNs)
 
 	for _, name := range FunctionNames() {

@@ -137,6 +137,18 @@ func scanInput() *string {
 	return awscdk.Fn_Sub(jsii.String(strings.TrimSpace(b.String())), nil)
 }
 
+// newScanRole is the scan function's role, made before the family
+// functions so that their loop guard names it; nil when the scan is off.
+func newScanRole(st awscdk.Stack, cfg Config) awsiam.Role {
+	if cfg.ScanSchedule == ScanOff {
+		return nil
+	}
+	return awsiam.NewRole(st, jsii.String("ScanFunctionRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("eksguard scan function"),
+	})
+}
+
 // newScan adds the scheduled scan: its function (read-only grants from the
 // reader, fix grants only for scan.remediate's rules), the role Scheduler
 // invokes it as, the schedule, and an alarm on its errors. Nothing when
@@ -154,11 +166,7 @@ func newScan(st awscdk.Stack, sh sharedResources) (*function, []Statement, error
 	if err != nil {
 		return nil, nil, err
 	}
-	f := &function{name: ScanFunctionName}
-	f.role = awsiam.NewRole(st, jsii.String("ScanFunctionRole"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-		Description: jsii.String("eksguard scan function"),
-	})
+	f := &function{name: ScanFunctionName, role: sh.scanRole}
 	f.logs = awslogs.NewLogGroup(st, jsii.String("ScanLogs"), &awslogs.LogGroupProps{
 		Retention:     logRetentions[cfg.LogRetentionDays],
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,

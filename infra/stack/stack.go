@@ -97,7 +97,7 @@ func New(app awscdk.App, cfg Config) (*Deployment, error) {
 	canary := newCanary(st, cfg)
 	shared := sharedResources{
 		cfg: cfg, topic: topic, table: table, killSwitch: killSwitch, slack: slack,
-		deferQueue: deferQueue, undelivered: undelivered, canary: canary,
+		deferQueue: deferQueue, undelivered: undelivered, canary: canary, scanRole: newScanRole(st, cfg),
 	}
 	fns := newFunctions(st, shared, grants)
 	routeEvents(st, shared, fns)
@@ -158,6 +158,8 @@ type sharedResources struct {
 	deferQueue  awssqs.Queue
 	undelivered awssqs.Queue
 	canary      canary
+	// scanRole is the scan function's role (nil with the scan off).
+	scanRole awsiam.Role
 }
 
 // encryptedTopic is an SSL-only topic encrypted with a key of its own
