@@ -56,7 +56,15 @@ type Job struct {
 	Publisher Publisher
 	Now       func() time.Time
 	Log       *slog.Logger
+	// Reserve is the time kept, before the invocation's deadline, to record
+	// the state and publish (DefaultReserve when zero): reads still running
+	// then are cut off, and their clusters count as unreadable, so their
+	// findings stay open instead of the whole run being lost to a timeout.
+	Reserve time.Duration
 }
+
+// DefaultReserve is Job.Reserve's default.
+const DefaultReserve = time.Minute
 
 // Report counts what a run did.
 type Report struct {
@@ -99,9 +107,19 @@ func (j *Job) Run(ctx context.Context, in Input) (Report, error) {
 	if run == "" {
 		run = j.now().UTC().Truncate(time.Minute).Format(time.RFC3339)
 	}
+	readCtx := ctx
+	if deadline, ok := ctx.Deadline(); ok {
+		reserve := j.Reserve
+		if reserve <= 0 {
+			reserve = DefaultReserve
+		}
+		var cancel context.CancelFunc
+		readCtx, cancel = context.WithDeadline(ctx, deadline.Add(-reserve))
+		defer cancel()
+	}
 	var errs []error
 	for _, region := range regions {
-		if err := j.region(ctx, in.Account, region, run, &rep); err != nil {
+		if err := j.region(ctx, readCtx, in.Account, region, run, &rep); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -110,10 +128,12 @@ func (j *Job) Run(ctx context.Context, in Input) (Report, error) {
 	return rep, errors.Join(errs...)
 }
 
-func (j *Job) region(ctx context.Context, account, region, run string, rep *Report) error {
+// region scans one region: reads under readCtx, which ends before ctx
+// to leave time to record and publish.
+func (j *Job) region(ctx, readCtx context.Context, account, region, run string, rep *Report) error {
 	log := j.log().With("account", account, "region", region)
 	r := j.Reader(account, region)
-	names, err := r.List(ctx)
+	names, err := r.List(readCtx)
 	if err != nil {
 		rep.Unreadable++
 		log.ErrorContext(ctx, "cannot list the clusters; the region's findings stay as they were", "error", err)
@@ -127,7 +147,7 @@ func (j *Job) region(ctx context.Context, account, region, run string, rep *Repo
 	var errs []error
 	unreadable := map[string]bool{}
 	var found []finding.Finding
-	r.Read(ctx, names, func(c *clusterstate.Cluster, err error) {
+	r.Read(readCtx, names, func(c *clusterstate.Cluster, err error) {
 		var ce *scan.ClusterError
 		switch {
 		case errors.Is(err, scan.ErrGone):

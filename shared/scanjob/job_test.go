@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/eksguard/eksguard/internal/testsupport/awsfake"
 	"github.com/eksguard/eksguard/internal/testsupport/ekstatefake"
@@ -238,5 +239,34 @@ func TestRoleFindingStaysOpenWhileAClusterIsUnreadable(t *testing.T) {
 	rep, _ := j.Run(context.Background(), scanjob.Input{Account: acct, ScheduledTime: "t2"})
 	if got := w.published(t, &seen); len(got) != 0 || rep.Resolved != 0 {
 		t.Errorf("cluster unreadable: got %v published, report %+v; want the role finding kept open", rulesOf(got), rep)
+	}
+}
+
+// Near the invocation's deadline the reads are cut off: the clusters not
+// read count as unreadable and their findings stay open; the state is
+// still recorded.
+func TestDeadlineKeepsFindingsOpen(t *testing.T) {
+	w := newWorld(t, `{"version":1}`)
+	w.seed("prod", true, "api", "audit", "authenticator")
+	j := job(t)
+	seen := 0
+	if _, err := j.Run(context.Background(), scanjob.Input{Account: acct, ScheduledTime: "t1"}); err != nil {
+		t.Fatal(err)
+	}
+	w.published(t, &seen)
+	j.Reserve = time.Hour // the whole time left is reserved: no read can start
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rep, err := j.Run(ctx, scanjob.Input{Account: acct, ScheduledTime: "t2"})
+	if err == nil || rep.Unreadable == 0 || rep.Resolved != 0 {
+		t.Fatalf("got report %+v, error %v; want the region unreadable, nothing resolved, an error", rep, err)
+	}
+	if got := w.published(t, &seen); len(got) != 0 {
+		t.Errorf("got %v published, want nothing", rulesOf(got))
+	}
+	j.Reserve = 0
+	rep, err = j.Run(context.Background(), scanjob.Input{Account: acct, ScheduledTime: "t3"})
+	if err != nil || rep.Unchanged != 1 || rep.New != 0 {
+		t.Errorf("next run: got report %+v, error %v; want the finding still open (unchanged)", rep, err)
 	}
 }
