@@ -5,6 +5,8 @@
 #   BENCH_RUNS   runs of each archive timing, best kept (default 3; jq runs once)
 #   BENCH_COUNT  -count of the Go benchmarks (default 6)
 #   BENCH_COLD   cold starts per function (default 10)
+#   BENCH_SCAN_CLUSTERS  clusters of the scan benchmark (default 20, a tenth of the issue's 200: at 10 calls/s
+#                per action the full size has a 1000 s floor; BENCH_SCAN_CLUSTERS=200 for it)
 #
 # Outputs go to bench/out/ (gitignored); the summary is also in bench/out/summary.txt.
 set -euo pipefail
@@ -15,6 +17,7 @@ SIZE=${BENCH_SIZE:-1GiB}
 RUNS=${BENCH_RUNS:-3}
 COUNT=${BENCH_COUNT:-6}
 COLD=${BENCH_COLD:-10}
+SCAN_CLUSTERS=${BENCH_SCAN_CLUSTERS:-20}
 SEED=1
 OUT=bench/out
 ARCHIVE=$OUT/archive-$SIZE-seed$SEED
@@ -127,6 +130,15 @@ say "cold start under the Lambda runtime emulator ($COLD per function, bootstrap
 $GO test -tags e2e -run '^$' -bench ColdStart -benchtime "${COLD}x" -timeout 30m ./bench/coldstart/ | tee "$OUT/coldstart.txt" | grep Benchmark || true
 MAXCOLD=$(awk '/ms-to-first-answer/ {for (i=1;i<=NF;i++) if ($i=="ms-to-first-answer") print $(i-1)}' "$OUT/coldstart.txt" | sort -g | tail -1)
 
+say "eksguard scan reader vs a throttled fake ($SCAN_CLUSTERS clusters x 50 access entries x 2 policies, 2 node groups; 20 ms a call, 10 calls/s per action)"
+$GO build -o "$OUT/benchscan" ./bench/scan
+for mode in adaptive paced; do
+	"$OUT/benchscan" -clusters "$SCAN_CLUSTERS" -mode "$mode" | tee "$OUT/scan-$mode.txt" | tail -1 | sed "s/^/  $mode: /"
+	declare "SR_$mode=$(sed -nE 's/.* ratio ([0-9.]+)x.*/\1/p' "$OUT/scan-$mode.txt")"
+	declare "SW_$mode=$(sed -nE 's/^wall ([0-9.]+)s.*/\1/p' "$OUT/scan-$mode.txt")"
+	declare "SF_$mode=$(sed -nE 's/.*; ([0-9]+) clusters read, ([0-9]+) failed.*/\2/p' "$OUT/scan-$mode.txt")"
+done
+
 verdict() { if [ "$(echo "scale=3; $1" | bc)" = 1 ]; then echo met; else echo MISSED; fi; }
 {
 	echo
@@ -147,5 +159,7 @@ verdict() { if [ "$(echo "scale=3; $1" | bc)" = 1 ]; then echo met; else echo MI
 	printf '%-44s %-28s %s (%s)\n' "eksguard peak RSS" "$(printf '%.1f' "$(echo "scale=3; $M_eksguard / 1024" | bc)") MiB" "< 100 MB" "$(verdict "$M_eksguard < 102400")"
 	printf '%-44s %-28s %s (%s)\n' "largest bootstrap" "$(printf '%.1f' "$(echo "scale=3; $MAXBOOT / 1000000" | bc)") MB" "<= 15 MB" "$(verdict "$MAXBOOT <= 15000000")"
 	printf '%-44s %-28s %s (%s)\n' "start to first answer (slowest fn, median)" "${MAXCOLD:-?} ms" "<= 50 ms" "$(verdict "${MAXCOLD:-999} <= 50")"
+	printf '%-44s %-28s %s (%s)\n' "scan / throttle floor, adaptive retry alone" "${SR_adaptive}x (${SW_adaptive} s, $SF_adaptive failed)" "<= 1.3x" "$(verdict "$SR_adaptive <= 1.3")"
+	printf '%-44s %-28s %s (%s)\n' "scan / throttle floor, paced per action" "${SR_paced}x (${SW_paced} s, $SF_paced failed)" "<= 1.3x" "$(verdict "$SR_paced <= 1.3")"
 	echo "bootstraps:$SIZES"
 } | tee "$OUT/summary.txt"

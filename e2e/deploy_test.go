@@ -107,10 +107,19 @@ type deployment struct {
 	// that writes it.
 	Heartbeat string
 	Canary    canarySpec
+	// Scan is the scheduled scan's schedule.
+	Scan scanSchedule
 	// Template is the synthesized template as read, for scenarios that
 	// deploy a changed copy.
 	Template template
 	resolver *resolver
+}
+
+// scanSchedule is the scheduled scan's schedule: its expression, the
+// function it invokes and the input it sends (Scheduler's context
+// attributes left in).
+type scanSchedule struct {
+	Expression, Target, Input string
 }
 
 // canarySpec is the heartbeat schedule's target, as EventBridge Scheduler
@@ -279,10 +288,16 @@ func loadDeployment(t *testing.T, assembly, buildDir, sqsURL string) *deployment
 		d.KillSwitch, d.KillSwitchValue = str(p["Name"]), str(p["Value"])
 	}
 	for _, id := range tm.ids("AWS::Scheduler::Schedule") {
-		target, _ := tm.Resources[id].Properties["Target"].(map[string]any)
+		tg, _ := tm.Resources[id].Properties["Target"].(map[string]any)
+		if _, ok := tg["Arn"].(string); !ok {
+			// A function's ARN: the scheduled scan.
+			d.Scan = scanSchedule{Expression: str(tm.Resources[id].Properties["ScheduleExpression"]),
+				Target: target("schedule "+id, tg["Arn"]), Input: r.value(t, tg["Input"])}
+			continue
+		}
 		d.Canary = canarySpec{
-			Target: str(target["Arn"]), Input: str(target["Input"]),
-			RoleARN: r.value(t, target["RoleArn"]), RoleID: r.getAttID(target["RoleArn"], "Arn"),
+			Target: str(tg["Arn"]), Input: str(tg["Input"]),
+			RoleARN: r.value(t, tg["RoleArn"]), RoleID: r.getAttID(tg["RoleArn"], "Arn"),
 			AccessKey: accessKey("canary"),
 		}
 		d.Canary.Policy = rolePolicy(t, tm, r, d.Canary.RoleID)
@@ -582,12 +597,13 @@ func compactJSON(v any) string {
 	return string(bytes.TrimSpace(b))
 }
 
-// functionNames are the functions the stack deploys: one per family (the
-// CloudTrail ones and kubernetes), and the notifier.
+// functionNames are the functions the stack deploys by default: one per
+// family (the CloudTrail ones and kubernetes), the notifier and the
+// scheduled scan.
 func functionNames() []string {
 	var names []string
 	for _, f := range families.All() {
 		names = append(names, f.Name)
 	}
-	return append(names, families.Kubernetes.Name, "notifier")
+	return append(names, families.Kubernetes.Name, "notifier", "scan")
 }

@@ -56,7 +56,8 @@ func TestE2E(t *testing.T) {
 		{"unscoped-role-needs-review", scenarioUnscopedRoleNeedsReview, false},
 		{"unsafe-endpoint-needs-review", scenarioUnsafeEndpointNeedsReview, false},
 		{"audit-log", scenarioAuditLog, false},
-		{"iam-enforced", scenarioIAMEnforced, true}, // checks its probes' denials itself
+		{"scheduled-scan", scenarioScheduledScan, false}, // before iam-enforced, which counts every function's authorized calls
+		{"iam-enforced", scenarioIAMEnforced, true},      // checks its probes' denials itself
 		{"missing-grant-denied", scenarioMissingGrantDenied, true},
 		{"heartbeat", scenarioHeartbeat, true}, // checks the canary's denial itself
 		{"organization", scenarioOrganization, false},

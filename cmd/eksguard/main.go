@@ -21,6 +21,8 @@ Usage:
   eksguard replay [--policy FILE] [--output table|json|asff] [--fail-on SEVERITY] [--notify slack|sns]
                  [--since TIME] [--until TIME] [--account ID]... [--region REGION]... [--workers N]
                  [--report FILE.html] PATH...
+  eksguard scan [--policy FILE] [--region REGION]... [--cluster NAME]... [--output table|json]
+               [--fail-on SEVERITY|none] [--account ID]... [--role-name NAME]
   eksguard rules [--policy FILE] [--output table|json|markdown]
   eksguard policy validate FILE...
   eksguard status [--stack NAME] [--region REGION]... [--account ID] [--window 30m]
@@ -36,6 +38,14 @@ keep; TIME is a date, an RFC 3339 time or a duration before now (7d, 12h).
 
 Exit status of replay: 0 when no finding reaches --fail-on (default high),
 1 when one does, 2 when some input could not be read.
+
+scan reads the current state of the clusters (DescribeCluster, access entries,
+pod identities, identity providers, node groups, and the cluster and node roles
+in IAM) with the standard AWS credentials and endpoints, and judges it with the
+same rules, allow lists and fix plans as events. --account scans other accounts
+by assuming --role-name (default eksguard-remediation) in each. Exit status as
+replay: 2 when some cluster or region could not be read (scan says which and
+goes on with the rest).
 
 status answers "is eksguard watching?" per region, with the standard AWS
 credentials: the trail, eksguard's EventBridge rules, its functions' reserved
@@ -69,6 +79,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "replay":
 		return replayCmd(ctx, args[1:], stdin, stdout, stderr)
+	case "scan":
+		return scanCmd(ctx, args[1:], stdout, stderr)
 	case "rules":
 		return rulesCmd(args[1:], stdout, stderr)
 	case "policy":

@@ -243,10 +243,16 @@ func (t *tableWriter) write(f *finding.Finding) {
 	if f.Cluster != "" {
 		where = f.Cluster + " (" + where + ")"
 	}
-	fmt.Fprintf(t.w, "%-8s  %s  %s  %s\n", strings.ToUpper(f.Severity.String()), f.Rule, where, f.EventTime)
+	when := f.EventTime
+	if f.Source == finding.SourceScan {
+		when = f.ID // a state has no event time; its ID follows it from scan to scan
+	}
+	fmt.Fprintf(t.w, "%-8s  %s  %s  %s\n", strings.ToUpper(f.Severity.String()), f.Rule, where, when)
 	line := func(label, text string) { fmt.Fprintf(t.w, "  %-9s %s\n", label, text) }
 	line("what", f.Summary)
-	line("who", who(f))
+	if f.Source != finding.SourceScan {
+		line("who", who(f))
+	}
 	if f.NeedsCheck != "" {
 		line("check", f.NeedsCheck)
 	}
@@ -264,7 +270,9 @@ func (t *tableWriter) write(f *finding.Finding) {
 		line(verb, f.Plan.Summary()+note)
 		line("", f.Plan.CLI(f.Region))
 	}
-	line("event", f.EventName+" "+f.EventID)
+	if f.Source != finding.SourceScan {
+		line("event", f.EventName+" "+f.EventID)
+	}
 }
 
 // summary counts the findings per severity, most severe first.

@@ -26,9 +26,13 @@ func rulesCmd(args []string, stdout, stderr io.Writer) int {
 	switch *output {
 	case "table":
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tSEVERITY\tMODE\tEVENTS\tTITLE")
+		fmt.Fprintln(tw, "ID\tSEVERITY\tMODE\tSCAN\tEVENTS\tTITLE")
 		for _, r := range rules.All() {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Severity, pol.ModeFor(r.ID), strings.Join(r.Events(), ","), r.Title)
+			sc := "no"
+			if r.State != nil {
+				sc = "yes"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Severity, pol.ModeFor(r.ID), sc, strings.Join(r.Events(), ","), r.Title)
 		}
 		tw.Flush()
 	case "json":
@@ -37,6 +41,8 @@ func rulesCmd(args []string, stdout, stderr io.Writer) int {
 			_ = enc.Encode(map[string]any{
 				"id": r.ID, "title": r.Title, "severity": r.Severity, "mode": pol.ModeFor(r.ID),
 				"events": r.Events(), "rationale": r.Rationale, "fix": r.Fix, "actions": r.Actions,
+				// Whether `eksguard scan` and the scheduled scan judge it, and if not why.
+				"scan": r.State != nil, "noScanReason": rules.NoState[r.ID],
 			})
 		}
 	case "markdown":

@@ -46,11 +46,12 @@ var Settings = []Setting{
 	{"stackName", []string{"EKSGUARD_STACK_NAME"}, "name of the main stack (default eksguard); the IAM forwarder is <name>-iam-forwarder"},
 	{"clusterNames", []string{"EKSGUARD_CLUSTER_NAMES"}, "comma-separated EKS cluster names remediation may touch (default: every cluster in the account and region)"},
 	{"auditLogClusters", []string{"EKSGUARD_AUDIT_LOG_CLUSTERS"}, "comma-separated EKS clusters of the stack's region whose audit log group (/aws/eks/<name>/cluster, which must exist) gets the kubernetes function's subscription filter at deploy time; clusters whose audit logging is turned on later are subscribed by the cluster function"},
-	{"clusterRegions", []string{config.EnvClusterRegions}, "comma-separated regions whose clusters the iam function lists to recognise cluster and node roles (default: the stack's region)"},
+	{"clusterRegions", []string{config.EnvClusterRegions}, "comma-separated regions whose clusters the iam function lists to recognise cluster and node roles, and the scheduled scan reads (default: the stack's region)"},
 	{"reservedConcurrency", []string{"EKSGUARD_RESERVED_CONCURRENCY"}, "reserved concurrency of each function (default 5)"},
 	{"logRetentionDays", []string{"EKSGUARD_LOG_RETENTION_DAYS"}, "CloudWatch Logs retention of the functions' logs (default 90)"},
 	{"heartbeatMinutes", []string{"EKSGUARD_HEARTBEAT_MINUTES"}, "minutes between two writes of the heartbeat canary (default 15)"},
 	{"heartbeatWindowMinutes", []string{"EKSGUARD_HEARTBEAT_WINDOW_MINUTES"}, "minutes without a heartbeat heard before the HeartbeatMissing alarm fires; at least twice heartbeatMinutes, at most 1440 (default 30)"},
+	{"scanSchedule", []string{"EKSGUARD_SCAN_SCHEDULE"}, "EventBridge Scheduler expression of the scheduled scan, such as rate(6 hours) or cron(0 3 * * ? *); off disables it (default rate(1 day))"},
 	{"assetDir", []string{"EKSGUARD_ASSET_DIR"}, "directory holding <function>/bootstrap, as `make build` writes it (default build)"},
 	// Organization mode (org.go, docs/organizations.md): none set is the single-account stack.
 	{"organizationId", []string{"EKSGUARD_ORGANIZATION_ID"}, "AWS Organizations ID (o-...): guard the organization's member accounts from this central stack (default: this account only)"},
@@ -104,6 +105,8 @@ type Config struct {
 	// HeartbeatEvery is the canary's period, HeartbeatWindow how long
 	// without a heartbeat heard raises the alarm.
 	HeartbeatEvery, HeartbeatWindow time.Duration
+	// ScanSchedule is when the scheduled scan runs (ScanOff: never).
+	ScanSchedule string
 	// AssetDir holds <function>/bootstrap for every function.
 	AssetDir string
 	// Org is the organization mode's settings; nil for a single account.
@@ -341,6 +344,10 @@ func Resolve(look Lookup) (Config, error) {
 	if cfg.SlackActions && cfg.Policy != nil && !cfg.Policy.HasApprovers() {
 		bad("slackActions", "is on, but the policy's notify.slack.approvers names nobody, so every click would be refused (docs/slack-app.md)")
 	}
+	cfg.ScanSchedule = or(val("scanSchedule"), DefaultScanSchedule)
+	if err := checkScanSchedule(cfg.ScanSchedule); err != nil {
+		bad("scanSchedule", "%v", err)
+	}
 
 	cfg.AssetDir = or(val("assetDir"), "build")
 	for _, fn := range cfg.DeployedFunctions() {
@@ -376,6 +383,9 @@ func (c Config) DeployedFunctions() []string {
 	}
 	if c.SlackActions {
 		out = append(out, InteractionName)
+	}
+	if c.ScanSchedule != ScanOff {
+		out = append(out, ScanFunctionName)
 	}
 	return out
 }

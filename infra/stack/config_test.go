@@ -20,7 +20,7 @@ import (
 func fakeAssets(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, fn := range append(FunctionNames(), HubName, InteractionName) {
+	for _, fn := range append(FunctionNames(), HubName, InteractionName, ScanFunctionName) {
 		if err := os.MkdirAll(filepath.Join(dir, fn), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -140,6 +140,7 @@ func TestResolveReadsEverySetting(t *testing.T) {
 		"slackActions":           "on",
 		"slackAppSecretArn":      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:eksguard/slack-app-AbCdEf",
 		"policyFile":             writeFile(t, "approvers.yaml", approversPolicy),
+		"scanSchedule":           "rate(6 hours)",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -155,6 +156,7 @@ func TestResolveReadsEverySetting(t *testing.T) {
 		HeartbeatEvery: 10 * time.Minute, HeartbeatWindow: 45 * time.Minute,
 		SecurityHub: true, SlackActions: true,
 		SlackAppSecretARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:eksguard/slack-app-AbCdEf",
+		ScanSchedule:      "rate(6 hours)",
 	}
 	got := cfg
 	got.Policy, got.PolicyJSON, got.Rules, got.AssetDir = nil, "", nil, ""

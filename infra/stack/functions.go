@@ -63,6 +63,10 @@ func newFunctions(st awscdk.Stack, sh sharedResources, grants map[string][]State
 		// Approved fixes are eksguard's own calls too.
 		roleARNs = append(roleARNs, sh.interactionRole.RoleArn())
 	}
+	if sh.scanRole != nil {
+		// Its fixes (scan.remediate) are eksguard's own calls too.
+		roleARNs = append(roleARNs, sh.scanRole.RoleArn())
+	}
 	selfRoles := append(roleARNs, memberRoleGlob(sh.cfg)...)
 	ownRoles := awscdk.Fn_Join(jsii.String(","), &selfRoles)
 

@@ -98,7 +98,12 @@ var readScopes = map[string]scope{
 	"eks:DescribeIdentityProviderConfig": identityProviderConfigs,
 	"eks:DescribePodIdentityAssociation": podIdentityAssociations,
 	"eks:ListClusters":                   anyResource,
+	"eks:ListAccessEntries":              clusters,
+	"eks:ListPodIdentityAssociations":    clusters,
+	"eks:ListIdentityProviderConfigs":    clusters,
 	"iam:ListAttachedRolePolicies":       roles,
+	"iam:ListRolePolicies":               roles,
+	"iam:GetRole":                        roles,
 	"cloudtrail:GetTrailStatus":          trails,
 }
 
@@ -197,7 +202,14 @@ func RemediationGrants(fam families.Family, pol *policy.Policy, catalogue []rule
 // a member account's remediation role acts on every member region from one.
 // No regions means the stack's own (${AWS::Region}).
 func RemediationGrantsIn(fam families.Family, pol *policy.Policy, catalogue []rules.Rule, clusterNames, regions []string) ([]Statement, error) {
-	actions := RemediationActions(fam, pol, catalogue)
+	return actionGrants("family "+fam.Name, RemediationActions(fam, pol, catalogue), pol, clusterNames, regions,
+		func(a string) []string { return rulesNaming(fam, pol, catalogue, a) })
+}
+
+// actionGrants are the statements remediation actions need in the given
+// regions (RemediationGrantsIn). who names the function and naming the
+// rules behind an action, for errors.
+func actionGrants(who string, actions []string, pol *policy.Policy, clusterNames, regions []string, naming func(action string) []string) ([]Statement, error) {
 	if len(actions) == 0 {
 		return nil, nil
 	}
@@ -220,8 +232,8 @@ func RemediationGrantsIn(fam families.Family, pol *policy.Policy, catalogue []ru
 	for _, a := range actions {
 		w, ok := writes[a]
 		if !ok {
-			return nil, fmt.Errorf("family %s: remediation action %s (rules %s) has no resource scope in infra/stack/grants.go; add it before deploying",
-				fam.Name, a, strings.Join(rulesNaming(fam, pol, catalogue, a), ", "))
+			return nil, fmt.Errorf("%s: remediation action %s (rules %s) has no resource scope in infra/stack/grants.go; add it before deploying",
+				who, a, strings.Join(naming(a), ", "))
 		}
 		for _, r := range w.reads {
 			sc := readScopes[r]
@@ -257,8 +269,8 @@ func RemediationGrantsIn(fam families.Family, pol *policy.Policy, catalogue []ru
 	}
 	for _, st := range out {
 		if len(st.Resources) == 0 {
-			return nil, fmt.Errorf("family %s: %s needs EKS role-name patterns, but the policy's roles.cluster and roles.node are empty",
-				fam.Name, strings.Join(st.Actions, ", "))
+			return nil, fmt.Errorf("%s: %s needs EKS role-name patterns, but the policy's roles.cluster and roles.node are empty",
+				who, strings.Join(st.Actions, ", "))
 		}
 	}
 	slices.SortFunc(out, func(a, b Statement) int { return strings.Compare(a.Sid, b.Sid) })

@@ -103,7 +103,7 @@ func New(app awscdk.App, cfg Config) (*Deployment, error) {
 	canary := newCanary(st, cfg)
 	shared := sharedResources{
 		cfg: cfg, topic: topic, table: table, killSwitch: killSwitch, slack: slack,
-		deferQueue: deferQueue, undelivered: undelivered, canary: canary,
+		deferQueue: deferQueue, undelivered: undelivered, canary: canary, scanRole: newScanRole(st, cfg),
 	}
 	if cfg.SlackActions {
 		shared.interactionRole = newInteractionRole(st)
@@ -111,9 +111,16 @@ func New(app awscdk.App, cfg Config) (*Deployment, error) {
 	fns := newFunctions(st, shared, grants)
 	routeEvents(st, shared, fns)
 	audit := wireAuditLogs(st, cfg, fns)
+	scanFn, _, err := newScan(st, shared)
+	if err != nil {
+		return nil, err
+	}
 	d.Functions = map[string]awslambda.Function{}
 	for name, f := range fns {
 		d.Functions[name] = f.fn
+	}
+	if scanFn != nil {
+		d.Functions[ScanFunctionName] = scanFn.fn
 	}
 	// The notifier gets the findings at or above the Slack threshold, and
 	// the alarm messages (no severityLevel attribute): eksguard's own alarms,
@@ -178,6 +185,8 @@ type sharedResources struct {
 	canary      canary
 	// interactionRole is the interaction function's role (slackActions), nil without it.
 	interactionRole awsiam.Role
+	// scanRole is the scan function's role (nil with the scan off).
+	scanRole awsiam.Role
 }
 
 // encryptedTopic is an SSL-only topic encrypted with a key of its own

@@ -386,8 +386,8 @@ func statements(p map[string]any) []any {
 func TestFunctionsRuntimeAndLimits(t *testing.T) {
 	s := fixture(t, "eu-remediate")
 	fns := s.mainJSON.resources("AWS::Lambda::Function")
-	if len(fns) != len(FunctionNames()) {
-		t.Errorf("%d functions, want %d (%v)", len(fns), len(FunctionNames()), FunctionNames())
+	if len(fns) != len(FunctionNames())+1 {
+		t.Errorf("%d functions, want %d (%v and the scan function)", len(fns), len(FunctionNames())+1, FunctionNames())
 	}
 	for _, name := range FunctionNames() {
 		f := fns[s.functionID(name)]
@@ -495,7 +495,7 @@ func TestFunctionEnvironment(t *testing.T) {
 	s := fixture(t, "eu-remediate")
 	fns := s.mainJSON.resources("AWS::Lambda::Function")
 	roleIDs := map[string]bool{}
-	for _, name := range FunctionNames() {
+	for _, name := range append(FunctionNames(), ScanFunctionName) {
 		for id := range s.mainJSON.resources("AWS::IAM::Role") {
 			if strings.HasPrefix(id, title(name)+"FunctionRole") {
 				roleIDs[id] = true
@@ -560,7 +560,7 @@ func TestFunctionEnvironment(t *testing.T) {
 			all = append(all, id)
 		}
 		sort.Strings(all)
-		if len(all) != len(FunctionNames()) || !slices.Equal(listed, all) {
+		if len(all) != len(FunctionNames())+1 || !slices.Equal(listed, all) { // the scan function's too: its fixes are eksguard's
 			t.Errorf("%s: %s lists %v, want every function role %v", name, config.EnvRemediationRoleARN, listed, all)
 		}
 	}
@@ -645,8 +645,9 @@ func TestNotifyModeHasNoWritePermission(t *testing.T) {
 			}
 		}
 	}
-	if n := len(s.mainJSON.resources("AWS::IAM::Policy")); n != len(FunctionNames())+4 {
-		t.Errorf("%d IAM policies, want the %d functions' default ones, the iam and cluster functions' detection policies, the cluster function's audit log subscription policy and the heartbeat canary's", n, len(FunctionNames()))
+	if n := len(s.mainJSON.resources("AWS::IAM::Policy")); n != len(FunctionNames())+4+3 {
+		t.Errorf("%d IAM policies, want the %d functions' default ones, the iam and cluster functions' detection policies, the cluster function's audit log subscription policy, the heartbeat canary's "+
+			"and the scan's three (its default one, its read policy, its scheduler role's)", n, len(FunctionNames()))
 	}
 }
 

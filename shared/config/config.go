@@ -40,7 +40,8 @@ const (
 	// EnvDeferMaxAttempts is how many times a fix meeting a busy cluster is tried in all.
 	EnvDeferMaxAttempts = "EKSGUARD_DEFER_MAX_ATTEMPTS"
 	// EnvClusterRegions lists (comma-separated) the regions whose clusters the
-	// iam function looks at to tell cluster and node roles apart.
+	// iam function looks at to tell cluster and node roles apart, and the
+	// scan function scans.
 	EnvClusterRegions = "EKSGUARD_CLUSTER_REGIONS"
 	// EnvSlackSecretARN is the Secrets Manager secret holding the Slack webhook URL.
 	EnvSlackSecretARN = "EKSGUARD_SLACK_SECRET_ARN"
@@ -81,7 +82,7 @@ var Names = []struct{ Name, Purpose string }{
 	{EnvDeferQueueURL, "SQS queue that delays fixes while a cluster update is in progress"},
 	{EnvDeferDelaySeconds, "seconds before the first retry of a deferred fix, doubled for each later attempt up to 900 (default 120)"},
 	{EnvDeferMaxAttempts, "attempts in all for a fix that meets a busy cluster, before it is reported failed (default 8)"},
-	{EnvClusterRegions, "regions (comma-separated) whose clusters the iam function lists to tell cluster and node roles apart (default: its own region)"},
+	{EnvClusterRegions, "regions (comma-separated) whose clusters the iam function lists to tell cluster and node roles apart, and the scan function scans (default: its own region)"},
 	{EnvSlackSecretARN, "Secrets Manager secret holding the Slack webhook URL (notifier only)"},
 	{EnvAccount, "organization mode: the central account the functions run in; events of any other account are judged and fixed through that account's remediation role"},
 	{EnvMemberRoleName, "organization mode: the remediation role's name in every member account (sts:AssumeRole)"},

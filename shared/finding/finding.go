@@ -121,6 +121,12 @@ type Finding struct {
 	// ApprovedBy is the Slack user who approved the fix (Apply fix), when
 	// a person did.
 	ApprovedBy string `json:"approvedBy,omitempty"`
+	// Source says how the finding was found: SourceEvent (a CloudTrail
+	// event) or SourceScan (the state a scan read).
+	Source string `json:"source,omitempty"`
+	// ID identifies a scan finding: the same rule on the same resource
+	// gives the same ID scan after scan. Event findings have their EventID.
+	ID string `json:"id,omitempty"`
 }
 
 // AccountLabel is the account ID, with its display name when the policy
@@ -131,6 +137,12 @@ func (f *Finding) AccountLabel() string {
 	}
 	return f.Account + " (" + f.AccountName + ")"
 }
+
+// The sources of a finding.
+const (
+	SourceEvent = "event"
+	SourceScan  = "scan"
+)
 
 // Key identifies the resource a finding is about, for dedup windows and
 // circuit breakers: account, region, cluster or role, and principal.
@@ -157,6 +169,7 @@ const (
 	StatusSkippedKill      Status = "skipped-kill-switch" // remediation switched off globally
 	StatusNoPlan           Status = "no-plan"             // nothing to undo automatically
 	StatusIgnored          Status = "ignored"             // caused by eksguard itself
+	StatusResolved         Status = "resolved"            // a scan no longer finds it
 )
 
 // Outcome records what eksguard did about a finding.

@@ -216,6 +216,14 @@ func (v *validator) check(p *Policy, knownRules []string) {
 	if c := p.Correlation.Clusters; c < 0 || c == 1 {
 		v.errorf("correlation.clusters", "must be at least 2 (0 for the default, %d), got %d", DefaultCorrelationClusters, c)
 	}
+	for i, id := range p.Scan.Remediate {
+		switch {
+		case !slices.Contains(knownRules, id):
+			v.errorf(fmt.Sprintf("scan.remediate[%d]", i), "unknown rule ID %q (see `eksguard rules`)", id)
+		case len(p.Principals.Admins) == 0 && (id == "cluster-admin-granted" || id == "privileged-group-granted"):
+			v.errorf(fmt.Sprintf("scan.remediate[%d]", i), "%s cannot remediate while principals.admins is empty: it would remove every admin grant, break-glass roles included", id)
+		}
+	}
 	if p.Remediation.MaxPerResourcePerHour < 0 {
 		v.errorf("remediation.maxPerResourcePerHour", "must not be negative")
 	}

@@ -35,6 +35,8 @@ type Policy struct {
 	Correlation Correlation `yaml:"correlation" json:"correlation"`
 	// Overrides change rules and principals for some accounts (accounts.go).
 	Overrides []Override `yaml:"overrides" json:"overrides,omitempty"`
+	// Scan says what the scheduled scan may do beyond notifying (scan.go).
+	Scan Scan `yaml:"scan" json:"scan,omitzero"`
 	// Found is what a function learned through AWS about the event at hand.
 	// Only the guard sets it, on a copy of the policy for that one event;
 	// no policy file can (yaml:"-", json:"-"), and a replay never does.

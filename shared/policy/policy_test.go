@@ -225,3 +225,28 @@ func TestStackName(t *testing.T) {
 		t.Errorf("bad stack name: got %v, want an error at p.yaml:3", err)
 	}
 }
+
+func TestScanRemediate(t *testing.T) {
+	known := []string{"control-plane-logging-disabled", "public-endpoint-opened", "cluster-admin-granted"}
+	p, err := Parse([]byte("version: 1\nrules: {public-endpoint-opened: {mode: remediate}, cluster-admin-granted: {mode: off}}\nscan: {remediate: [control-plane-logging-disabled, cluster-admin-granted]}\nprincipals: {admins: [\"arn:aws:iam::111122223333:role/a\"]}\n"), "p.yaml", known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]finding.Mode{
+		"control-plane-logging-disabled": finding.ModeRemediate, // listed
+		"public-endpoint-opened":         finding.ModeNotify,    // remediate for events only
+		"cluster-admin-granted":          finding.ModeOff,       // off is off
+	} {
+		if got := p.ScanMode(id); got != want {
+			t.Errorf("ScanMode(%s): got %s, want %s", id, got, want)
+		}
+	}
+	for doc, want := range map[string]string{
+		"version: 1\nscan: {remediate: [no-such-rule]}\n":          `scan.remediate[0]`,
+		"version: 1\nscan: {remediate: [cluster-admin-granted]}\n": "principals.admins is empty",
+	} {
+		if _, err := Parse([]byte(doc), "p.yaml", known); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got %v, want an error naming %s", doc, err, want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/eksguard/eksguard/shared/cloudtrail"
+	"github.com/eksguard/eksguard/shared/clusterstate"
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/identity"
 	"github.com/eksguard/eksguard/shared/policy"
@@ -36,44 +37,67 @@ var ClusterAdminGranted = Rule{
 		{Name: "view policy", Event: "AssociateAccessPolicy", Params: `{"name":"prod","principalArn":"arn:aws:iam::111122223333:role/dev-team","policyArn":"arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy","accessScope":{"type":"cluster"}}`, Fires: false},
 	},
 	Judge: []Judgement{On(EKS, func(r *cloudtrail.Record, ap *cloudtrail.AccessPolicyParams, p *policy.Policy) []finding.Finding {
-		name, ok := accessPolicyName(ap.PolicyARN)
-		if !ok {
-			return nil
+		scope := ""
+		var ns []string
+		if ap.AccessScope != nil {
+			scope, ns = ap.AccessScope.Type, ap.AccessScope.Namespaces
 		}
-		clusterScope := ap.AccessScope == nil || !strings.EqualFold(ap.AccessScope.Type, "namespace")
-		if name != clusterAdminPolicy && (name != adminPolicy || !clusterScope) {
-			return nil
-		}
-		if p.IsAdmin(ap.PrincipalARN) {
-			return nil
-		}
-		f := finding.Finding{
-			Cluster:   ap.Cluster(),
-			Principal: ap.PrincipalARN,
-			Summary:   fmt.Sprintf("%s was granted %s on cluster %s (cluster scope) and is not a listed admin", ap.PrincipalARN, name, ap.Cluster()),
-			After:     name + " at cluster scope",
-			Plan: &finding.Plan{
-				Action: finding.ActionDisassociateAccessPolicy, Cluster: ap.Cluster(),
-				PrincipalARN: ap.PrincipalARN, PolicyARN: ap.PolicyARN,
-				Reason: "removes the admin access policy; the access entry itself stays",
-			},
-		}
-		if !clusterScope {
-			// Full control of everything in those namespaces, RBAC and secrets
-			// included: admin-class there, cluster-wide when a namespace is
-			// kube-system or a pattern that takes every namespace.
-			ns := ap.AccessScope.Namespaces
-			f.Severity = finding.High
-			scope := "namespace scope: " + strings.Join(ns, ", ")
-			if slices.ContainsFunc(ns, func(n string) bool { return n == "kube-system" || strings.Trim(n, "*") == "" }) {
-				f.Severity = finding.Critical
-				scope += "; that takes in kube-system, whose service accounts control the cluster"
-			}
-			f.Summary = fmt.Sprintf("%s was granted %s on cluster %s (%s) and is not a listed admin", ap.PrincipalARN, name, ap.Cluster(), scope)
-			f.After = name + " at namespace scope (" + strings.Join(ns, ", ") + ")"
-		}
-		return []finding.Finding{f}
+		return clusterAdmin(p, ap.Cluster(), ap.PrincipalARN, ap.PolicyARN, scope, ns, "was granted")
 	}, "AssociateAccessPolicy")},
+	State: &StateForm{Judge: func(s *clusterstate.Cluster, p *policy.Policy) []finding.Finding {
+		var out []finding.Finding
+		for _, e := range s.AccessEntries {
+			for _, ap := range e.Policies {
+				for _, f := range clusterAdmin(p, s.Name, e.PrincipalARN, ap.PolicyARN, ap.ScopeType, ap.Namespaces, "holds") {
+					f.Resource = "access-policy/" + identity.Name(ap.PolicyARN)
+					out = append(out, f)
+				}
+			}
+		}
+		return out
+	}},
+}
+
+// clusterAdmin judges an admin access policy held by a principal, at the
+// given scope; verb says whether it was just granted or is held.
+func clusterAdmin(p *policy.Policy, cluster, principal, policyARN, scopeType string, namespaces []string, verb string) []finding.Finding {
+	name, ok := accessPolicyName(policyARN)
+	if !ok {
+		return nil
+	}
+	clusterScope := !strings.EqualFold(scopeType, "namespace")
+	if name != clusterAdminPolicy && (name != adminPolicy || !clusterScope) {
+		return nil
+	}
+	if p.IsAdmin(principal) {
+		return nil
+	}
+	f := finding.Finding{
+		Cluster:   cluster,
+		Principal: principal,
+		Summary:   fmt.Sprintf("%s %s %s on cluster %s (cluster scope) and is not a listed admin", principal, verb, name, cluster),
+		After:     name + " at cluster scope",
+		Plan: &finding.Plan{
+			Action: finding.ActionDisassociateAccessPolicy, Cluster: cluster,
+			PrincipalARN: principal, PolicyARN: policyARN,
+			Reason: "removes the admin access policy; the access entry itself stays",
+		},
+	}
+	if !clusterScope {
+		// Full control of everything in those namespaces, RBAC and secrets
+		// included: admin-class there, cluster-wide when a namespace is
+		// kube-system or a pattern that takes every namespace.
+		ns := namespaces
+		f.Severity = finding.High
+		scope := "namespace scope: " + strings.Join(ns, ", ")
+		if slices.ContainsFunc(ns, func(n string) bool { return n == "kube-system" || strings.Trim(n, "*") == "" }) {
+			f.Severity = finding.Critical
+			scope += "; that takes in kube-system, whose service accounts control the cluster"
+		}
+		f.Summary = fmt.Sprintf("%s %s %s on cluster %s (%s) and is not a listed admin", principal, verb, name, cluster, scope)
+		f.After = name + " at namespace scope (" + strings.Join(ns, ", ") + ")"
+	}
+	return []finding.Finding{f}
 }
 
 // PrivilegedGroupGranted flags an access entry that puts a non-admin
@@ -92,39 +116,52 @@ var PrivilegedGroupGranted = Rule{
 		{Name: "admin put in cluster-admin group", Event: "UpdateAccessEntry", Params: `{"name":"prod","principalArn":"arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fplatform-admins","kubernetesGroups":["cluster-admin"]}`, Fires: false},
 	},
 	Judge: []Judgement{On(EKS, func(r *cloudtrail.Record, ae *cloudtrail.AccessEntryParams, p *policy.Policy) []finding.Finding {
-		if !standardEntry(ae.Type) || p.IsAdmin(ae.PrincipalARN) {
-			return nil
-		}
-		var bad, keep []string
-		for _, g := range ae.KubernetesGroups {
-			if slices.Contains(p.Kubernetes.PrivilegedGroups, g) {
-				bad = append(bad, g)
-			} else {
-				keep = append(keep, g)
-			}
-		}
-		if len(bad) == 0 {
-			return nil
-		}
-		plan := &finding.Plan{
-			Action: finding.ActionUpdateAccessEntry, Cluster: ae.Cluster(), PrincipalARN: ae.PrincipalARN,
-			KubernetesGroups: keep, Reason: "keeps the entry with its other groups",
-		}
-		if r.EventName == "CreateAccessEntry" && len(keep) == 0 {
-			plan = &finding.Plan{
-				Action: finding.ActionDeleteAccessEntry, Cluster: ae.Cluster(), PrincipalARN: ae.PrincipalARN,
-				Reason: "the entry was created only for the privileged groups",
-			}
-		}
-		return []finding.Finding{{
-			Cluster:   ae.Cluster(),
-			Principal: ae.PrincipalARN,
-			Summary: fmt.Sprintf("%s was put in privileged Kubernetes group(s) %s on cluster %s",
-				ae.PrincipalARN, strings.Join(bad, ", "), ae.Cluster()),
-			After: "groups: " + strings.Join(ae.KubernetesGroups, ", "),
-			Plan:  plan,
-		}}
+		return privilegedGroups(p, ae.Cluster(), ae.PrincipalARN, ae.Type, ae.KubernetesGroups, "was put in", r.EventName == "CreateAccessEntry")
 	}, "CreateAccessEntry", "UpdateAccessEntry")},
+	State: &StateForm{Judge: func(s *clusterstate.Cluster, p *policy.Policy) []finding.Finding {
+		var out []finding.Finding
+		for _, e := range s.AccessEntries {
+			out = append(out, privilegedGroups(p, s.Name, e.PrincipalARN, e.Type, e.KubernetesGroups, "is in", false)...)
+		}
+		return out
+	}},
+}
+
+// privilegedGroups judges the Kubernetes groups of an access entry. An entry
+// just created only for the privileged groups is deleted rather than kept empty.
+func privilegedGroups(p *policy.Policy, cluster, principal, typ string, groups []string, verb string, created bool) []finding.Finding {
+	if !standardEntry(typ) || p.IsAdmin(principal) {
+		return nil
+	}
+	var bad, keep []string
+	for _, g := range groups {
+		if slices.Contains(p.Kubernetes.PrivilegedGroups, g) {
+			bad = append(bad, g)
+		} else {
+			keep = append(keep, g)
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	plan := &finding.Plan{
+		Action: finding.ActionUpdateAccessEntry, Cluster: cluster, PrincipalARN: principal,
+		KubernetesGroups: keep, Reason: "keeps the entry with its other groups",
+	}
+	if created && len(keep) == 0 {
+		plan = &finding.Plan{
+			Action: finding.ActionDeleteAccessEntry, Cluster: cluster, PrincipalARN: principal,
+			Reason: "the entry was created only for the privileged groups",
+		}
+	}
+	return []finding.Finding{{
+		Cluster:   cluster,
+		Principal: principal,
+		Summary: fmt.Sprintf("%s %s privileged Kubernetes group(s) %s on cluster %s",
+			principal, verb, strings.Join(bad, ", "), cluster),
+		After: "groups: " + strings.Join(groups, ", "),
+		Plan:  plan,
+	}}
 }
 
 // ForeignPrincipalGranted flags an access entry for a principal of an
@@ -142,37 +179,50 @@ var ForeignPrincipalGranted = Rule{
 		{Name: "entry for a trusted account", Event: "CreateAccessEntry", Params: `{"name":"prod","principalArn":"arn:aws:iam::111122223333:role/dev-team"}`, Fires: false},
 	},
 	Judge: []Judgement{On(EKS, func(r *cloudtrail.Record, ae *cloudtrail.AccessEntryParams, p *policy.Policy) []finding.Finding {
-		acct := identity.Account(ae.PrincipalARN)
-		var unknown string
-		switch {
-		case acct == "":
-			unknown = fmt.Sprintf("principal %q names no account", ae.PrincipalARN)
-		case len(p.Accounts.Trusted) == 0 && r.Account() == "":
-			unknown = "the policy trusts only the event's own account (accounts.trusted is empty) and the record names no account"
-		}
-		if unknown != "" {
-			return []finding.Finding{{
-				Severity:   finding.Medium,
-				Cluster:    ae.Cluster(),
-				Principal:  ae.PrincipalARN,
-				Summary:    fmt.Sprintf("access entry on cluster %s created for %s: whether its account is trusted could not be judged", ae.Cluster(), orUnknown(ae.PrincipalARN)),
-				NeedsCheck: unknown + "; check the principal's account by hand",
-			}}
-		}
-		if p.TrustedAccount(acct, r.Account()) {
-			return nil
-		}
-		return []finding.Finding{{
-			Cluster:   ae.Cluster(),
-			Principal: ae.PrincipalARN,
-			Summary:   fmt.Sprintf("access entry on cluster %s created for %s from untrusted account %s", ae.Cluster(), ae.PrincipalARN, acct),
-			After:     "access entry for account " + acct,
-			Plan: &finding.Plan{
-				Action: finding.ActionDeleteAccessEntry, Cluster: ae.Cluster(), PrincipalARN: ae.PrincipalARN,
-				Reason: "removes the foreign principal's way into the cluster",
-			},
-		}}
+		return foreignPrincipal(p, ae.Cluster(), ae.PrincipalARN, r.Account(), "created for")
 	}, "CreateAccessEntry")},
+	State: &StateForm{Judge: func(s *clusterstate.Cluster, p *policy.Policy) []finding.Finding {
+		var out []finding.Finding
+		for _, e := range s.AccessEntries {
+			out = append(out, foreignPrincipal(p, s.Name, e.PrincipalARN, s.Account, "for")...)
+		}
+		return out
+	}},
+}
+
+// foreignPrincipal judges the account of an access entry's principal;
+// ownAccount is the cluster's account, empty when not known.
+func foreignPrincipal(p *policy.Policy, cluster, principal, ownAccount, verb string) []finding.Finding {
+	acct := identity.Account(principal)
+	var unknown string
+	switch {
+	case acct == "":
+		unknown = fmt.Sprintf("principal %q names no account", principal)
+	case len(p.Accounts.Trusted) == 0 && ownAccount == "":
+		unknown = "the policy trusts only the event's own account (accounts.trusted is empty) and the record names no account"
+	}
+	if unknown != "" {
+		return []finding.Finding{{
+			Severity:   finding.Medium,
+			Cluster:    cluster,
+			Principal:  principal,
+			Summary:    fmt.Sprintf("access entry on cluster %s %s %s: whether its account is trusted could not be judged", cluster, verb, orUnknown(principal)),
+			NeedsCheck: unknown + "; check the principal's account by hand",
+		}}
+	}
+	if p.TrustedAccount(acct, ownAccount) {
+		return nil
+	}
+	return []finding.Finding{{
+		Cluster:   cluster,
+		Principal: principal,
+		Summary:   fmt.Sprintf("access entry on cluster %s %s %s from untrusted account %s", cluster, verb, principal, acct),
+		After:     "access entry for account " + acct,
+		Plan: &finding.Plan{
+			Action: finding.ActionDeleteAccessEntry, Cluster: cluster, PrincipalARN: principal,
+			Reason: "removes the foreign principal's way into the cluster",
+		},
+	}}
 }
 
 // IAMUserGranted flags an access entry for an IAM user.
@@ -188,15 +238,26 @@ var IAMUserGranted = Rule{
 		{Name: "entry for a role", Event: "CreateAccessEntry", Params: `{"name":"prod","principalArn":"arn:aws:iam::111122223333:role/dev-team"}`, Fires: false},
 	},
 	Judge: []Judgement{On(EKS, func(r *cloudtrail.Record, ae *cloudtrail.AccessEntryParams, p *policy.Policy) []finding.Finding {
-		if !identity.IsIAMUser(ae.PrincipalARN) {
-			return nil
-		}
-		return []finding.Finding{{
-			Cluster:   ae.Cluster(),
-			Principal: ae.PrincipalARN,
-			Summary:   fmt.Sprintf("access entry on cluster %s created for IAM user %s", ae.Cluster(), ae.PrincipalARN),
-		}}
+		return iamUser(ae.Cluster(), ae.PrincipalARN, "created for")
 	}, "CreateAccessEntry")},
+	State: &StateForm{Judge: func(s *clusterstate.Cluster, p *policy.Policy) []finding.Finding {
+		var out []finding.Finding
+		for _, e := range s.AccessEntries {
+			out = append(out, iamUser(s.Name, e.PrincipalARN, "for")...)
+		}
+		return out
+	}},
+}
+
+func iamUser(cluster, principal, verb string) []finding.Finding {
+	if !identity.IsIAMUser(principal) {
+		return nil
+	}
+	return []finding.Finding{{
+		Cluster:   cluster,
+		Principal: principal,
+		Summary:   fmt.Sprintf("access entry on cluster %s %s IAM user %s", cluster, verb, principal),
+	}}
 }
 
 // ProtectedAccessRemoved flags removal of access from a protected principal
@@ -215,22 +276,39 @@ var ProtectedAccessRemoved = Rule{
 	},
 	Judge: []Judgement{
 		On(EKS, func(r *cloudtrail.Record, ae *cloudtrail.AccessEntryParams, p *policy.Policy) []finding.Finding {
-			return protectedAccessRemoved(p, ae.Cluster(), ae.PrincipalARN, "access entry deleted")
+			return protectedAccessRemoved(p, ae.Cluster(), ae.PrincipalARN, "lost access", "access entry deleted")
 		}, "DeleteAccessEntry"),
 		On(EKS, func(r *cloudtrail.Record, ap *cloudtrail.AccessPolicyParams, p *policy.Policy) []finding.Finding {
-			return protectedAccessRemoved(p, ap.Cluster(), ap.PrincipalARN, identity.Name(ap.PolicyARN)+" disassociated")
+			return protectedAccessRemoved(p, ap.Cluster(), ap.PrincipalARN, "lost access", identity.Name(ap.PolicyARN)+" disassociated")
 		}, "DisassociateAccessPolicy"),
 	},
+	// In state only a protected principal with no access entry at all can
+	// be told: which policies it should hold is the infrastructure code's.
+	// A principal is looked for when the policy names it without a wildcard,
+	// in the cluster's account, and the cluster takes access entries.
+	State: &StateForm{Judge: func(s *clusterstate.Cluster, p *policy.Policy) []finding.Finding {
+		if strings.EqualFold(s.AuthenticationMode, "CONFIG_MAP") {
+			return nil
+		}
+		var out []finding.Finding
+		for _, principal := range p.Principals.Protected {
+			if strings.ContainsAny(principal, "*?") || identity.Account(principal) != s.Account || s.HasEntry(principal) {
+				continue
+			}
+			out = append(out, protectedAccessRemoved(p, s.Name, principal, "has no access", "no access entry")...)
+		}
+		return out
+	}},
 }
 
-func protectedAccessRemoved(p *policy.Policy, cluster, principal, what string) []finding.Finding {
+func protectedAccessRemoved(p *policy.Policy, cluster, principal, lost, what string) []finding.Finding {
 	if !p.IsProtected(principal) {
 		return nil
 	}
 	return []finding.Finding{{
 		Cluster:   cluster,
 		Principal: principal,
-		Summary:   fmt.Sprintf("protected principal %s lost access on cluster %s: %s", principal, cluster, what),
+		Summary:   fmt.Sprintf("protected principal %s %s on cluster %s: %s", principal, lost, cluster, what),
 		After:     what,
 	}}
 }
@@ -334,24 +412,35 @@ var NodeEntryForNonNodeRole = Rule{
 		{Name: "standard entry", Event: "CreateAccessEntry", Params: `{"name":"prod","principalArn":"arn:aws:iam::111122223333:role/dev-team","type":"STANDARD"}`, Fires: false},
 	},
 	Judge: []Judgement{On(EKS, func(r *cloudtrail.Record, ae *cloudtrail.AccessEntryParams, p *policy.Policy) []finding.Finding {
-		typ := strings.ToUpper(ae.Type)
-		if !slices.Contains(nodeEntryTypes, typ) {
-			return nil
-		}
-		name := identity.Name(ae.PrincipalARN)
-		if strings.Contains(ae.PrincipalARN, ":role/") && p.IsNodeRole(name) {
-			return nil
-		}
-		return []finding.Finding{{
-			Cluster:   ae.Cluster(),
-			Principal: ae.PrincipalARN,
-			Summary: fmt.Sprintf("%s access entry on cluster %s created for %s, which matches no roles.node pattern: it joins system:nodes",
-				typ, ae.Cluster(), ae.PrincipalARN),
-			After: "access entry type " + typ,
-			Plan: &finding.Plan{
-				Action: finding.ActionDeleteAccessEntry, Cluster: ae.Cluster(), PrincipalARN: ae.PrincipalARN,
-				Reason: "removes the node identity from a role that is not a node role",
-			},
-		}}
+		return nodeEntry(p, ae.Cluster(), ae.PrincipalARN, ae.Type, "created for")
 	}, "CreateAccessEntry")},
+	State: &StateForm{Judge: func(s *clusterstate.Cluster, p *policy.Policy) []finding.Finding {
+		var out []finding.Finding
+		for _, e := range s.AccessEntries {
+			out = append(out, nodeEntry(p, s.Name, e.PrincipalARN, e.Type, "for")...)
+		}
+		return out
+	}},
+}
+
+func nodeEntry(p *policy.Policy, cluster, principal, typ, verb string) []finding.Finding {
+	typ = strings.ToUpper(typ)
+	if !slices.Contains(nodeEntryTypes, typ) {
+		return nil
+	}
+	name := identity.Name(principal)
+	if strings.Contains(principal, ":role/") && p.IsNodeRole(name) {
+		return nil
+	}
+	return []finding.Finding{{
+		Cluster:   cluster,
+		Principal: principal,
+		Summary: fmt.Sprintf("%s access entry on cluster %s %s %s, which matches no roles.node pattern: it joins system:nodes",
+			typ, cluster, verb, principal),
+		After: "access entry type " + typ,
+		Plan: &finding.Plan{
+			Action: finding.ActionDeleteAccessEntry, Cluster: cluster, PrincipalARN: principal,
+			Reason: "removes the node identity from a role that is not a node role",
+		},
+	}}
 }

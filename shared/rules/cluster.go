@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/eksguard/eksguard/shared/cloudtrail"
+	"github.com/eksguard/eksguard/shared/clusterstate"
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/policy"
 )
@@ -76,44 +77,68 @@ var PublicEndpointOpened = Rule{
 		if isUnset(vpc.EndpointPublicAccess) || (vpc.EndpointPublicAccess == nil && vpc.PublicAccessCIDRs == nil) {
 			return nil
 		}
-		approved := p.Endpoint.PublicAccessCIDRs
-		f := finding.Finding{Cluster: cc.Cluster(), After: "public access CIDRs: " + strings.Join(vpc.PublicAccessCIDRs, ", ")}
-		switch {
-		case vpc.PublicAccessCIDRs == nil:
-			f.After = "public access on, CIDRs not stated"
-			f.Summary = fmt.Sprintf("public endpoint of cluster %s turned on without stating CIDRs", cc.Cluster())
-			f.NeedsCheck = "the call did not state publicAccessCidrs, so the cluster keeps its previous list " +
-				"(0.0.0.0/0 unless it was set before); check with aws eks describe-cluster"
-		case len(approved) > 0:
-			bad := outside(vpc.PublicAccessCIDRs, approved)
-			if len(bad) == 0 {
-				return nil
-			}
-			f.Summary = fmt.Sprintf("public endpoint of cluster %s opened to unapproved CIDRs %s: %s",
-				cc.Cluster(), strings.Join(bad, ", "), opens(exposureOf(bad)))
-		default:
-			// No approved list: judge how much of the internet the union opens.
-			e := exposureOf(vpc.PublicAccessCIDRs)
-			if !e.wide() {
-				return nil
-			}
-			f.Summary = fmt.Sprintf("public endpoint of cluster %s opened to %s", cc.Cluster(), opens(e))
+		if vpc.PublicAccessCIDRs == nil {
+			f := finding.Finding{Cluster: cc.Cluster(), After: "public access on, CIDRs not stated",
+				Summary: fmt.Sprintf("public endpoint of cluster %s turned on without stating CIDRs", cc.Cluster()),
+				NeedsCheck: "the call did not state publicAccessCidrs, so the cluster keeps its previous list " +
+					"(0.0.0.0/0 unless it was set before); check with aws eks describe-cluster"}
+			f.Plan = publicEndpointPlan(p, cc.Cluster(), isUnset(vpc.EndpointPrivateAccess))
+			return []finding.Finding{f}
 		}
-		switch {
-		case len(approved) > 0:
-			on := true
-			f.Plan = &finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: cc.Cluster(),
-				EndpointPublicAccess: &on, PublicAccessCIDRs: slices.Clone(approved),
-				NodeEgressApproved: p.Endpoint.ApprovedIncludesNodeEgress,
-				Reason:             "limits the public endpoint to the approved CIDRs; while private access is off, only if the policy says they hold the node egress"}
-		case !isUnset(vpc.EndpointPrivateAccess):
-			off := false
-			f.Plan = &finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: cc.Cluster(),
-				EndpointPublicAccess: &off,
-				Reason:               "no CIDRs are approved; turning public access off is safe only while private access is on, so it is checked first"}
-		}
-		return []finding.Finding{f}
+		return publicEndpoint(p, cc.Cluster(), vpc.PublicAccessCIDRs, isUnset(vpc.EndpointPrivateAccess), "opened to")
 	}, "UpdateClusterConfig")},
+	State: &StateForm{Judge: func(s *clusterstate.Cluster, p *policy.Policy) []finding.Finding {
+		if !s.EndpointPublicAccess {
+			return nil
+		}
+		cidrs := s.PublicAccessCIDRs
+		if len(cidrs) == 0 {
+			cidrs = []string{"0.0.0.0/0"} // EKS's default when none are set
+		}
+		return publicEndpoint(p, s.Name, cidrs, !s.EndpointPrivateAccess, "is open to")
+	}},
+}
+
+// publicEndpoint judges a public endpoint open to the CIDRs; privateOff
+// says private access is known to be off; verb says whether it was just
+// opened or is open.
+func publicEndpoint(p *policy.Policy, cluster string, cidrs []string, privateOff bool, verb string) []finding.Finding {
+	approved := p.Endpoint.PublicAccessCIDRs
+	f := finding.Finding{Cluster: cluster, After: "public access CIDRs: " + strings.Join(cidrs, ", ")}
+	if len(approved) > 0 {
+		bad := outside(cidrs, approved)
+		if len(bad) == 0 {
+			return nil
+		}
+		f.Summary = fmt.Sprintf("public endpoint of cluster %s %s unapproved CIDRs %s: %s",
+			cluster, verb, strings.Join(bad, ", "), opens(exposureOf(bad)))
+	} else {
+		// No approved list: judge how much of the internet the union opens.
+		e := exposureOf(cidrs)
+		if !e.wide() {
+			return nil
+		}
+		f.Summary = fmt.Sprintf("public endpoint of cluster %s %s %s", cluster, verb, opens(e))
+	}
+	f.Plan = publicEndpointPlan(p, cluster, privateOff)
+	return []finding.Finding{f}
+}
+
+func publicEndpointPlan(p *policy.Policy, cluster string, privateOff bool) *finding.Plan {
+	switch {
+	case len(p.Endpoint.PublicAccessCIDRs) > 0:
+		on := true
+		return &finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: cluster,
+			EndpointPublicAccess: &on, PublicAccessCIDRs: slices.Clone(p.Endpoint.PublicAccessCIDRs),
+			NodeEgressApproved: p.Endpoint.ApprovedIncludesNodeEgress,
+			Reason:             "limits the public endpoint to the approved CIDRs; while private access is off, only if the policy says they hold the node egress"}
+	case !privateOff:
+		off := false
+		return &finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: cluster,
+			EndpointPublicAccess: &off,
+			Reason:               "no CIDRs are approved; turning public access off is safe only while private access is on, so it is checked first"}
+	}
+	return nil
 }
 
 // PrivateEndpointDisabled flags private endpoint access turned off.
@@ -132,12 +157,24 @@ var PrivateEndpointDisabled = Rule{
 		if cc.ResourcesVPCConfig == nil || !isUnset(cc.ResourcesVPCConfig.EndpointPrivateAccess) {
 			return nil
 		}
-		return []finding.Finding{{
-			Cluster: cc.Cluster(),
-			Summary: fmt.Sprintf("private endpoint access of cluster %s turned off", cc.Cluster()),
-			Before:  "private access on", After: "private access off",
-		}}
+		f := privateEndpointOff(cc.Cluster(), "turned off")
+		f.Before = "private access on"
+		return []finding.Finding{f}
 	}, "UpdateClusterConfig")},
+	State: &StateForm{Judge: func(s *clusterstate.Cluster, p *policy.Policy) []finding.Finding {
+		if s.EndpointPrivateAccess {
+			return nil
+		}
+		return []finding.Finding{privateEndpointOff(s.Name, "is off")}
+	}},
+}
+
+func privateEndpointOff(cluster, verb string) finding.Finding {
+	return finding.Finding{
+		Cluster: cluster,
+		Summary: fmt.Sprintf("private endpoint access of cluster %s %s", cluster, verb),
+		After:   "private access off",
+	}
 }
 
 // ControlPlaneLoggingDisabled flags required control-plane log types turned off.
@@ -164,11 +201,7 @@ var ControlPlaneLoggingDisabled = Rule{
 		if len(off) == 0 && len(unstated) == 0 {
 			return nil
 		}
-		f := finding.Finding{
-			Cluster: cc.Cluster(),
-			Plan: &finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: cc.Cluster(), EnableLogTypes: slices.Concat(off, unstated),
-				Reason: "re-enables only the required types that were turned off"},
-		}
+		f := loggingOff(cc.Cluster(), off, unstated, "turned off")
 		if len(unstated) > 0 {
 			f.NeedsCheck = fmt.Sprintf("the call set %s logging without an enabled key, for which the EKS API reference states no default; "+
 				"check with aws eks describe-cluster (the fix enables them only if they are off)", strings.Join(unstated, ", "))
@@ -179,10 +212,36 @@ var ControlPlaneLoggingDisabled = Rule{
 			f.After = strings.Join(unstated, ", ") + " enabled not stated"
 			return []finding.Finding{f}
 		}
-		f.Summary = fmt.Sprintf("%s logging turned off on cluster %s", strings.Join(off, ", "), cc.Cluster())
-		f.Before, f.After = strings.Join(off, ", ")+" enabled", strings.Join(off, ", ")+" disabled"
+		f.Before = strings.Join(off, ", ") + " enabled"
 		return []finding.Finding{f}
 	}, "UpdateClusterConfig")},
+	State: &StateForm{Judge: func(s *clusterstate.Cluster, p *policy.Policy) []finding.Finding {
+		var off []string
+		for _, t := range p.Logging.Required {
+			if !s.LogTypes[t] {
+				off = append(off, t)
+			}
+		}
+		if len(off) == 0 {
+			return nil
+		}
+		return []finding.Finding{loggingOff(s.Name, off, nil, "is off")}
+	}},
+}
+
+// loggingOff is the finding for required log types that are off, and for
+// those whose state a call left unstated.
+func loggingOff(cluster string, off, unstated []string, verb string) finding.Finding {
+	f := finding.Finding{
+		Cluster: cluster,
+		Plan: &finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: cluster, EnableLogTypes: slices.Concat(off, unstated),
+			Reason: "re-enables only the required types that were turned off"},
+	}
+	if len(off) > 0 {
+		f.Summary = fmt.Sprintf("%s logging %s on cluster %s", strings.Join(off, ", "), verb, cluster)
+		f.After = strings.Join(off, ", ") + " disabled"
+	}
+	return f
 }
 
 // required keeps the log types the policy requires, once each, in order.
@@ -262,30 +321,55 @@ var ClusterCreatedInsecure = Rule{
 		if len(missing) > 0 {
 			issues = append(issues, "required logs off: "+strings.Join(missing, ", "))
 		}
-		encrypted := false
+		keyARN := ""
 		for _, e := range cc.EncryptionConfig {
 			if slices.Contains(e.Resources, "secrets") && e.Provider.KeyARN != "" {
-				encrypted = true
+				keyARN = e.Provider.KeyARN
 			}
 		}
-		if !encrypted {
-			issues = append(issues, "no KMS encryption of secrets")
-		}
+		issues = append(issues, secretsIssues(keyARN)...)
 		if cc.DeletionProtection == nil || !bool(*cc.DeletionProtection) {
 			issues = append(issues, "no deletion protection")
 		}
-		if cc.AccessConfig == nil || !isUnset(cc.AccessConfig.BootstrapClusterCreatorAdminPermissions) {
-			issues = append(issues, "creator keeps cluster-admin (bootstrapClusterCreatorAdminPermissions)")
-		}
-		if len(issues) == 0 {
-			return nil
-		}
-		return []finding.Finding{{
-			Cluster: cc.Cluster(),
-			Summary: fmt.Sprintf("cluster %s created with: %s", cc.Cluster(), strings.Join(issues, "; ")),
-			After:   strings.Join(issues, "; "),
-		}}
+		creatorAdmin := cc.AccessConfig == nil || !isUnset(cc.AccessConfig.BootstrapClusterCreatorAdminPermissions)
+		issues = append(issues, creatorIssues(creatorAdmin)...)
+		return insecure(cc.Cluster(), "created with", issues)
 	}, "CreateCluster")},
+	// In state the endpoint, the logs and deletion protection are each
+	// judged by their own rule's state form; this one judges the rest of
+	// the baseline.
+	State: &StateForm{Judge: func(s *clusterstate.Cluster, p *policy.Policy) []finding.Finding {
+		issues := secretsIssues(s.SecretsKeyARN)
+		if s.BootstrapCreatorAdmin != nil {
+			issues = append(issues, creatorIssues(*s.BootstrapCreatorAdmin)...)
+		}
+		return insecure(s.Name, "runs with", issues)
+	}},
+}
+
+func secretsIssues(keyARN string) []string {
+	if keyARN == "" {
+		return []string{"no KMS encryption of secrets"}
+	}
+	return nil
+}
+
+func creatorIssues(creatorAdmin bool) []string {
+	if creatorAdmin {
+		return []string{"creator keeps cluster-admin (bootstrapClusterCreatorAdminPermissions)"}
+	}
+	return nil
+}
+
+func insecure(cluster, verb string, issues []string) []finding.Finding {
+	if len(issues) == 0 {
+		return nil
+	}
+	return []finding.Finding{{
+		Cluster: cluster,
+		Summary: fmt.Sprintf("cluster %s %s: %s", cluster, verb, strings.Join(issues, "; ")),
+		After:   strings.Join(issues, "; "),
+	}}
 }
 
 // ConfigChangeDenied flags failed attempts to weaken or remove a cluster:

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/eksguard/eksguard/shared/cloudtrail"
+	"github.com/eksguard/eksguard/shared/clusterstate"
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/identity"
 	"github.com/eksguard/eksguard/shared/policy"
@@ -87,7 +88,7 @@ func eksRole(p *policy.Policy, roleName string) string {
 // RequiredPolicyDetached flags an EKS-required managed policy detached from a role.
 var RequiredPolicyDetached = Rule{
 	ID:       "required-policy-detached",
-	Title:    "Policy an EKS role needs was detached",
+	Title:    "Policy an EKS role needs is missing",
 	Severity: finding.High,
 	Rationale: "Cluster and node roles need their AWS managed policies: without AmazonEKSClusterPolicy or " +
 		"AmazonEKSVPCResourceController the control plane cannot manage networking and security groups for pods; " +
@@ -100,35 +101,99 @@ var RequiredPolicyDetached = Rule{
 		{Name: "denied detach", Event: "DetachRolePolicy", Params: `null`, ErrorCode: "AccessDenied", Fires: false},
 	},
 	Judge: []Judgement{On(IAM, func(r *cloudtrail.Record, rp *cloudtrail.RolePolicyParams, p *policy.Policy) []finding.Finding {
-		kind, ok := RequiredEKSPolicy(rp.PolicyARN)
+		f, ok := requiredPolicy(p, identity.RoleARN(r.AWSRegion, r.Account(), rp.RoleName), rp.RoleName, rp.PolicyARN, eksRole(p, rp.RoleName), "detached from")
 		if !ok {
 			return nil
 		}
-		f := finding.Finding{
-			Principal: identity.RoleARN(r.AWSRegion, r.Account(), rp.RoleName),
-			Before:    identity.Name(rp.PolicyARN) + " attached",
-			After:     identity.Name(rp.PolicyARN) + " detached",
-			Plan: &finding.Plan{Action: finding.ActionAttachRolePolicy, RoleName: rp.RoleName, PolicyARN: rp.PolicyARN,
-				Reason: "puts back the managed policy the role needs"},
-		}
-		name, _ := managedPolicyName(rp.PolicyARN)
-		if movable[name] != "" {
-			// Detaching these is sometimes the recommended change, not a mistake.
-			f.Severity = finding.Medium
-			f.Plan = nil
-			f.Summary = fmt.Sprintf("%s detached from role %s", name, rp.RoleName)
-			f.NeedsCheck = movable[name]
-			return []finding.Finding{f}
-		}
-		if role := eksRole(p, rp.RoleName); role != "" {
-			f.Summary = fmt.Sprintf("%s detached from EKS %s role %s", identity.Name(rp.PolicyARN), role, rp.RoleName)
-		} else {
-			f.Severity = finding.Medium
-			f.Summary = fmt.Sprintf("%s (needed by EKS %s roles) detached from role %s", identity.Name(rp.PolicyARN), kind, rp.RoleName)
-			f.NeedsCheck = fmt.Sprintf("role %s matches no roles.%s pattern in the policy; confirm whether it is an EKS %s role", rp.RoleName, kind, kind)
-		}
+		f.Before = identity.Name(rp.PolicyARN) + " attached"
 		return []finding.Finding{f}
 	}, "DetachRolePolicy")},
+	// In state a role is an EKS role by how its cluster uses it; it misses
+	// a required policy when none of the policies that serve its need is
+	// attached (the plan attaches the first of them).
+	State: &StateForm{Judge: func(s *clusterstate.Cluster, p *policy.Policy) []finding.Finding {
+		var out []finding.Finding
+		for _, use := range s.RoleUses() {
+			role := s.Roles[use.ARN]
+			if role == nil {
+				continue
+			}
+			for _, need := range requiredFor(s, use) {
+				if slices.ContainsFunc(role.AttachedPolicies, func(a string) bool {
+					n, ok := managedPolicyName(a)
+					return ok && slices.Contains(need, n)
+				}) {
+					continue
+				}
+				arn := managedPolicyARN(use.ARN, need[0])
+				if f, ok := requiredPolicy(p, use.ARN, role.Name, arn, use.Kind, "missing from"); ok {
+					f.Resource = "policy/" + need[0]
+					out = append(out, f)
+				}
+			}
+		}
+		return out
+	}},
+}
+
+// requiredFor lists what a role the cluster uses needs, each need as the
+// managed policies that serve it, preferred first.
+func requiredFor(s *clusterstate.Cluster, use clusterstate.RoleUse) [][]string {
+	if use.Kind == clusterstate.ClusterRole {
+		need := [][]string{{"AmazonEKSClusterPolicy"}}
+		if s.AutoMode {
+			need = append(need, []string{"AmazonEKSComputePolicy"}, []string{"AmazonEKSBlockStoragePolicy"},
+				[]string{"AmazonEKSLoadBalancingPolicy"}, []string{"AmazonEKSNetworkingPolicy"})
+		}
+		return need
+	}
+	managed := slices.ContainsFunc(s.Nodegroups, func(ng clusterstate.Nodegroup) bool { return ng.NodeRoleARN == use.ARN })
+	if !managed {
+		// Auto Mode nodes: the minimal worker policy and image pulls.
+		return [][]string{
+			{"AmazonEKSWorkerNodeMinimalPolicy", "AmazonEKSWorkerNodePolicy"},
+			{"AmazonEC2ContainerRegistryPullOnly", "AmazonEC2ContainerRegistryReadOnly"},
+		}
+	}
+	return [][]string{
+		{"AmazonEKSWorkerNodePolicy", "AmazonEKSWorkerNodeMinimalPolicy"},
+		{"AmazonEC2ContainerRegistryPullOnly", "AmazonEC2ContainerRegistryReadOnly"},
+		{"AmazonEKS_CNI_Policy"},
+	}
+}
+
+// requiredPolicy judges a required managed policy gone from a role; role
+// is the kind of EKS role it is, empty when not known; verb says whether
+// it was just detached or is missing.
+func requiredPolicy(p *policy.Policy, roleARN, roleName, policyARN, role, verb string) (finding.Finding, bool) {
+	kind, ok := RequiredEKSPolicy(policyARN)
+	if !ok {
+		return finding.Finding{}, false
+	}
+	state := strings.TrimSuffix(verb, " from")
+	f := finding.Finding{
+		Principal: roleARN,
+		After:     identity.Name(policyARN) + " " + state,
+		Plan: &finding.Plan{Action: finding.ActionAttachRolePolicy, RoleName: roleName, PolicyARN: policyARN,
+			Reason: "puts back the managed policy the role needs"},
+	}
+	name, _ := managedPolicyName(policyARN)
+	if movable[name] != "" {
+		// Detaching these is sometimes the recommended change, not a mistake.
+		f.Severity = finding.Medium
+		f.Plan = nil
+		f.Summary = fmt.Sprintf("%s %s role %s", name, verb, roleName)
+		f.NeedsCheck = movable[name]
+		return f, true
+	}
+	if role != "" {
+		f.Summary = fmt.Sprintf("%s %s EKS %s role %s", identity.Name(policyARN), verb, role, roleName)
+	} else {
+		f.Severity = finding.Medium
+		f.Summary = fmt.Sprintf("%s (needed by EKS %s roles) %s role %s", identity.Name(policyARN), kind, verb, roleName)
+		f.NeedsCheck = fmt.Sprintf("role %s matches no roles.%s pattern in the policy; confirm whether it is an EKS %s role", roleName, kind, kind)
+	}
+	return f, true
 }
 
 // AdminPolicyAttachedToEKSRole flags an admin managed policy attached to a cluster or node role.
@@ -146,21 +211,38 @@ var AdminPolicyAttachedToEKSRole = Rule{
 		{Name: "by the automation role", Event: "AttachRolePolicy", Params: `{"roleName":"prod-node-role","policyArn":"arn:aws:iam::aws:policy/AdministratorAccess"}`, Actor: "arn:aws:sts::111122223333:assumed-role/terraform-deployer/ci", Fires: false},
 	},
 	Judge: []Judgement{On(IAM, func(r *cloudtrail.Record, rp *cloudtrail.RolePolicyParams, p *policy.Policy) []finding.Finding {
-		if !AdminPolicy(rp.PolicyARN) {
-			return nil
-		}
-		role := eksRole(p, rp.RoleName)
-		if role == "" {
-			return nil
-		}
-		return []finding.Finding{{
-			Principal: identity.RoleARN(r.AWSRegion, r.Account(), rp.RoleName),
-			Summary:   fmt.Sprintf("%s attached to EKS %s role %s", identity.Name(rp.PolicyARN), role, rp.RoleName),
-			After:     identity.Name(rp.PolicyARN) + " attached",
-			Plan: &finding.Plan{Action: finding.ActionDetachRolePolicy, RoleName: rp.RoleName, PolicyARN: rp.PolicyARN,
-				Reason: "removes account-wide admin rights from a role every pod on a node can use"},
-		}}
+		return adminPolicyOnRole(identity.RoleARN(r.AWSRegion, r.Account(), rp.RoleName), rp.RoleName, rp.PolicyARN, eksRole(p, rp.RoleName), "attached to")
 	}, "AttachRolePolicy")},
+	// In state a role is an EKS role by how its cluster uses it.
+	State: &StateForm{Judge: func(s *clusterstate.Cluster, p *policy.Policy) []finding.Finding {
+		var out []finding.Finding
+		for _, use := range s.RoleUses() {
+			role := s.Roles[use.ARN]
+			if role == nil {
+				continue
+			}
+			for _, a := range role.AttachedPolicies {
+				for _, f := range adminPolicyOnRole(use.ARN, role.Name, a, use.Kind, "is attached to") {
+					f.Resource = "policy/" + identity.Name(a)
+					out = append(out, f)
+				}
+			}
+		}
+		return out
+	}},
+}
+
+func adminPolicyOnRole(roleARN, roleName, policyARN, role, verb string) []finding.Finding {
+	if !AdminPolicy(policyARN) || role == "" {
+		return nil
+	}
+	return []finding.Finding{{
+		Principal: roleARN,
+		Summary:   fmt.Sprintf("%s %s EKS %s role %s", identity.Name(policyARN), verb, role, roleName),
+		After:     identity.Name(policyARN) + " attached",
+		Plan: &finding.Plan{Action: finding.ActionDetachRolePolicy, RoleName: roleName, PolicyARN: policyARN,
+			Reason: "removes account-wide admin rights from a role every pod on a node can use"},
+	}}
 }
 
 // EKSRoleTrustChanged flags a changed trust policy on a cluster or node role.

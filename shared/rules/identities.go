@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/eksguard/eksguard/shared/cloudtrail"
+	"github.com/eksguard/eksguard/shared/clusterstate"
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/identity"
 	"github.com/eksguard/eksguard/shared/policy"
@@ -31,37 +32,56 @@ var IdentityProviderAssociated = Rule{
 		if o == nil {
 			o = &cloudtrail.OIDCConfig{}
 		}
-		if o.IssuerURL != "" && p.AllowedIssuer(o.IssuerURL) {
-			return nil
-		}
-		groups := "no groups claim"
-		if o.GroupsClaim != "" {
-			groups = "groups claim " + o.GroupsClaim
-			if o.GroupsPrefix != "" {
-				groups += " (prefix " + o.GroupsPrefix + ")"
+		return identityProvider(p, ip.Cluster(), o, "associated with")
+	}, "AssociateIdentityProviderConfig")},
+	State: &StateForm{Judge: func(s *clusterstate.Cluster, p *policy.Policy) []finding.Finding {
+		var out []finding.Finding
+		for _, idp := range s.IdentityProviders {
+			if !strings.EqualFold(idp.Type, "oidc") {
+				continue
+			}
+			o := &cloudtrail.OIDCConfig{Name: idp.Name, IssuerURL: idp.IssuerURL, ClientID: idp.ClientID,
+				UsernameClaim: idp.UsernameClaim, GroupsClaim: idp.GroupsClaim, GroupsPrefix: idp.GroupsPrefix}
+			for _, f := range identityProvider(p, s.Name, o, "is associated with") {
+				f.Resource = "identity-provider/" + idp.Name
+				out = append(out, f)
 			}
 		}
-		user := "username claim sub"
-		if o.UsernameClaim != "" {
-			user = "username claim " + o.UsernameClaim
+		return out
+	}},
+}
+
+func identityProvider(p *policy.Policy, cluster string, o *cloudtrail.OIDCConfig, verb string) []finding.Finding {
+	if o.IssuerURL != "" && p.AllowedIssuer(o.IssuerURL) {
+		return nil
+	}
+	groups := "no groups claim"
+	if o.GroupsClaim != "" {
+		groups = "groups claim " + o.GroupsClaim
+		if o.GroupsPrefix != "" {
+			groups += " (prefix " + o.GroupsPrefix + ")"
 		}
-		f := finding.Finding{
-			Cluster: ip.Cluster(),
-			Summary: fmt.Sprintf("OIDC identity provider %s associated with cluster %s: issuer %s, client ID %s, %s, %s; "+
-				"whoever that issuer signs a token for can sign in, unseen by IAM and access entries",
-				orUnknown(o.Name), ip.Cluster(), orUnknown(o.IssuerURL), orUnknown(o.ClientID), groups, user),
-			After: "OIDC issuer " + o.IssuerURL,
-		}
-		if len(p.IdentityProviders.Allowed) > 0 {
-			f.Summary += " (issuer not in identityProviders.allowed)"
-		}
-		if o.Name != "" {
-			f.Plan = &finding.Plan{Action: finding.ActionDisassociateIdentityProviderConfig, Cluster: ip.Cluster(),
-				IdentityProviderConfig: o.Name, IssuerURL: o.IssuerURL,
-				Reason: "removes the sign-in path; only while the config still has the issuer the event added"}
-		}
-		return []finding.Finding{f}
-	}, "AssociateIdentityProviderConfig")},
+	}
+	user := "username claim sub"
+	if o.UsernameClaim != "" {
+		user = "username claim " + o.UsernameClaim
+	}
+	f := finding.Finding{
+		Cluster: cluster,
+		Summary: fmt.Sprintf("OIDC identity provider %s %s cluster %s: issuer %s, client ID %s, %s, %s; "+
+			"whoever that issuer signs a token for can sign in, unseen by IAM and access entries",
+			orUnknown(o.Name), verb, cluster, orUnknown(o.IssuerURL), orUnknown(o.ClientID), groups, user),
+		After: "OIDC issuer " + o.IssuerURL,
+	}
+	if len(p.IdentityProviders.Allowed) > 0 {
+		f.Summary += " (issuer not in identityProviders.allowed)"
+	}
+	if o.Name != "" {
+		f.Plan = &finding.Plan{Action: finding.ActionDisassociateIdentityProviderConfig, Cluster: cluster,
+			IdentityProviderConfig: o.Name, IssuerURL: o.IssuerURL,
+			Reason: "removes the sign-in path; only while the config still has the issuer the event added"}
+	}
+	return []finding.Finding{f}
 }
 
 // PodIdentityEscalation flags a pod identity association that hands a pod
@@ -90,63 +110,106 @@ var PodIdentityEscalation = Rule{
 	},
 	Judge: []Judgement{On(EKS, func(r *cloudtrail.Record, pi *cloudtrail.PodIdentityParams, p *policy.Policy) []finding.Finding {
 		got := podIdentityResult(r)
-		ns, sa, assoc := first(pi.Namespace, got.Namespace), first(pi.ServiceAccount, got.ServiceAccount), first(pi.AssociationID, got.AssociationID)
-		var why, unlisted []string
-		for _, role := range []string{pi.RoleARN, pi.TargetRoleARN} {
-			if role == "" {
-				continue
-			}
-			if acct := identity.Account(role); acct == "" || !p.TrustedAccount(acct, r.Account()) {
-				why = append(why, fmt.Sprintf("%s is in untrusted account %s", role, orUnknown(acct)))
-			}
-			if kind := eksRole(p, identity.Name(role)); kind != "" {
-				why = append(why, fmt.Sprintf("%s is an EKS %s role", role, kind))
-			}
-			if admin := p.AdminPoliciesOf(role); len(admin) > 0 {
-				names := make([]string, len(admin))
-				for i, a := range admin {
-					names[i] = identity.Name(a)
-				}
-				why = append(why, fmt.Sprintf("%s holds admin policy %s", role, strings.Join(names, ", ")))
-			}
-			if msg := p.UnlistedRole(role); msg != "" {
-				unlisted = append(unlisted, fmt.Sprintf("the policies attached to %s could not be listed (%s); check whether it holds an admin policy", role, msg))
-			}
+		a := clusterstate.PodIdentity{
+			AssociationID: first(pi.AssociationID, got.AssociationID), Namespace: first(pi.Namespace, got.Namespace),
+			ServiceAccount: first(pi.ServiceAccount, got.ServiceAccount), RoleARN: first(pi.RoleARN, got.RoleARN),
+			TargetRoleARN: pi.TargetRoleARN,
 		}
-		if ns == "kube-system" {
-			why = append(why, fmt.Sprintf("service account kube-system/%s runs with cluster-wide rights", sa))
-		}
-		if len(why) == 0 {
-			return nil
-		}
-		role := first(pi.RoleARN, got.RoleARN)
-		f := finding.Finding{
-			Cluster:   pi.Cluster(),
-			Principal: role,
-			Summary: fmt.Sprintf("pod identity association %s on cluster %s gives service account %s/%s %s: %s",
-				orUnknown(assoc), pi.Cluster(), orUnknown(ns), orUnknown(sa), orUnknown(role), strings.Join(why, "; ")),
-			After: "role " + role,
-		}
-		if pi.TargetRoleARN != "" {
-			f.After += ", target role " + pi.TargetRoleARN
-		}
-		switch {
-		case r.EventName == "UpdatePodIdentityAssociation":
-			f.NeedsCheck = "an update changed an existing association; deleting it would remove more than the change, so update it back to the intended role by hand"
-		case assoc == "" || role == "":
-			f.NeedsCheck = "the record does not give the association's ID, so it cannot be deleted automatically; find it with aws eks list-pod-identity-associations"
-		default:
-			f.Plan = &finding.Plan{Action: finding.ActionDeletePodIdentityAssociation, Cluster: pi.Cluster(), AssociationID: assoc, RoleARN: role,
-				Reason: "removes the association the event created; only while it still gives the same role"}
-		}
-		if len(unlisted) > 0 {
-			if f.NeedsCheck != "" {
-				unlisted = append(unlisted, f.NeedsCheck)
-			}
-			f.NeedsCheck = strings.Join(unlisted, "; ")
-		}
-		return []finding.Finding{f}
+		// The judgement reads the roles the call named; the finding names
+		// the role the association gives.
+		named := []string{pi.RoleARN, pi.TargetRoleARN}
+		return podIdentityJudged(p, pi.Cluster(), a, named, r.Account(), p.AdminPoliciesOf, p.UnlistedRole, r.EventName == "UpdatePodIdentityAssociation")
 	}, "CreatePodIdentityAssociation", "UpdatePodIdentityAssociation")},
+	// In state the roles' attached policies are the ones the scan listed.
+	State: &StateForm{Judge: func(s *clusterstate.Cluster, p *policy.Policy) []finding.Finding {
+		admin := func(role string) []string {
+			var out []string
+			if r := s.Roles[role]; r != nil {
+				for _, a := range r.AttachedPolicies {
+					if AdminPolicy(a) {
+						out = append(out, a)
+					}
+				}
+			}
+			return out
+		}
+		unlisted := func(role string) string {
+			if s.Roles[role] == nil && identity.Account(role) == s.Account {
+				return "the scan did not read it"
+			}
+			return ""
+		}
+		var out []finding.Finding
+		for _, a := range s.PodIdentities {
+			for _, f := range podIdentityJudged(p, s.Name, a, []string{a.RoleARN, a.TargetRoleARN}, s.Account, admin, unlisted, false) {
+				f.Resource = "pod-identity-association/" + a.AssociationID
+				out = append(out, f)
+			}
+		}
+		return out
+	}},
+}
+
+// podIdentityJudged judges a pod identity association: the roles it names, the
+// policies attached to them (adminOf, unlisted say what IAM listed) and
+// its service account. updated says an update changed an existing one.
+func podIdentityJudged(p *policy.Policy, cluster string, a clusterstate.PodIdentity, roles []string, ownAccount string,
+	adminOf func(string) []string, unlisted func(string) string, updated bool) []finding.Finding {
+	var why, notListed []string
+	for _, role := range roles {
+		if role == "" {
+			continue
+		}
+		if acct := identity.Account(role); acct == "" || !p.TrustedAccount(acct, ownAccount) {
+			why = append(why, fmt.Sprintf("%s is in untrusted account %s", role, orUnknown(acct)))
+		}
+		if kind := eksRole(p, identity.Name(role)); kind != "" {
+			why = append(why, fmt.Sprintf("%s is an EKS %s role", role, kind))
+		}
+		if admin := adminOf(role); len(admin) > 0 {
+			names := make([]string, len(admin))
+			for i, a := range admin {
+				names[i] = identity.Name(a)
+			}
+			why = append(why, fmt.Sprintf("%s holds admin policy %s", role, strings.Join(names, ", ")))
+		}
+		if msg := unlisted(role); msg != "" {
+			notListed = append(notListed, fmt.Sprintf("the policies attached to %s could not be listed (%s); check whether it holds an admin policy", role, msg))
+		}
+	}
+	if a.Namespace == "kube-system" {
+		why = append(why, fmt.Sprintf("service account kube-system/%s runs with cluster-wide rights", a.ServiceAccount))
+	}
+	if len(why) == 0 {
+		return nil
+	}
+	role := a.RoleARN
+	f := finding.Finding{
+		Cluster:   cluster,
+		Principal: role,
+		Summary: fmt.Sprintf("pod identity association %s on cluster %s gives service account %s/%s %s: %s",
+			orUnknown(a.AssociationID), cluster, orUnknown(a.Namespace), orUnknown(a.ServiceAccount), orUnknown(role), strings.Join(why, "; ")),
+		After: "role " + role,
+	}
+	if a.TargetRoleARN != "" {
+		f.After += ", target role " + a.TargetRoleARN
+	}
+	switch {
+	case updated:
+		f.NeedsCheck = "an update changed an existing association; deleting it would remove more than the change, so update it back to the intended role by hand"
+	case a.AssociationID == "" || role == "":
+		f.NeedsCheck = "the record does not give the association's ID, so it cannot be deleted automatically; find it with aws eks list-pod-identity-associations"
+	default:
+		f.Plan = &finding.Plan{Action: finding.ActionDeletePodIdentityAssociation, Cluster: cluster, AssociationID: a.AssociationID, RoleARN: role,
+			Reason: "removes the association the event created; only while it still gives the same role"}
+	}
+	if len(notListed) > 0 {
+		if f.NeedsCheck != "" {
+			notListed = append(notListed, f.NeedsCheck)
+		}
+		f.NeedsCheck = strings.Join(notListed, "; ")
+	}
+	return []finding.Finding{f}
 }
 
 // podIdentity is the association CloudTrail records in responseElements.

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/eksguard/eksguard/shared/cloudtrail"
+	"github.com/eksguard/eksguard/shared/clusterstate"
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/identity"
 	"github.com/eksguard/eksguard/shared/policy"
@@ -28,15 +29,28 @@ var DeletionProtectionDisabled = Rule{
 		if !isUnset(cc.DeletionProtection) {
 			return nil
 		}
-		on := true
-		return []finding.Finding{{
-			Cluster: cc.Cluster(),
-			Summary: fmt.Sprintf("deletion protection of cluster %s turned off: it can now be deleted with one call", cc.Cluster()),
-			Before:  "deletion protection on", After: "deletion protection off",
-			Plan: &finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: cc.Cluster(), DeletionProtection: &on,
-				Reason: "turns deletion protection back on; nothing else about the cluster changes"},
-		}}
+		f := deletionProtectionOff(cc.Cluster(), "turned off: it can now be deleted")
+		f.Before = "deletion protection on"
+		return []finding.Finding{f}
 	}, "UpdateClusterConfig")},
+	// Only where DescribeCluster reports deletion protection.
+	State: &StateForm{Judge: func(s *clusterstate.Cluster, p *policy.Policy) []finding.Finding {
+		if s.DeletionProtection == nil || *s.DeletionProtection {
+			return nil
+		}
+		return []finding.Finding{deletionProtectionOff(s.Name, "is off: it can be deleted")}
+	}},
+}
+
+func deletionProtectionOff(cluster, verb string) finding.Finding {
+	on := true
+	return finding.Finding{
+		Cluster: cluster,
+		Summary: fmt.Sprintf("deletion protection of cluster %s %s with one call", cluster, verb),
+		After:   "deletion protection off",
+		Plan: &finding.Plan{Action: finding.ActionUpdateClusterConfig, Cluster: cluster, DeletionProtection: &on,
+			Reason: "turns deletion protection back on; nothing else about the cluster changes"},
+	}
 }
 
 // ClusterDeleted flags a deleted cluster.
@@ -133,27 +147,36 @@ var AutoModeNodeRoleChanged = Rule{
 		{Name: "the node role", Event: "UpdateClusterConfig", Params: `{"name":"prod","computeConfig":{"enabled":true,"nodeRoleArn":"arn:aws:iam::111122223333:role/prod-node-role"}}`, Fires: false},
 	},
 	Judge: []Judgement{On(EKS, func(r *cloudtrail.Record, cc *cloudtrail.ClusterConfigParams, p *policy.Policy) []finding.Finding {
-		if cc.ComputeConfig == nil || cc.ComputeConfig.NodeRoleARN == "" {
+		if cc.ComputeConfig == nil {
 			return nil
 		}
-		role := cc.ComputeConfig.NodeRoleARN
-		var why []string
-		if acct := identity.Account(role); acct == "" || !p.TrustedAccount(acct, r.Account()) {
-			why = append(why, "of untrusted account "+orUnknown(acct))
-		}
-		if !p.IsNodeRole(identity.Name(role)) {
-			why = append(why, "not matching roles.node")
-		}
-		if len(why) == 0 {
-			return nil
-		}
-		return []finding.Finding{{
-			Cluster:   cc.Cluster(),
-			Principal: role,
-			Summary:   fmt.Sprintf("Auto Mode node role of cluster %s set to %s, %s", cc.Cluster(), role, strings.Join(why, " and ")),
-			After:     "computeConfig.nodeRoleArn " + role,
-		}}
+		return autoModeNodeRole(p, cc.Cluster(), cc.ComputeConfig.NodeRoleARN, r.Account(), "set to")
 	}, "UpdateClusterConfig")},
+	State: &StateForm{Judge: func(s *clusterstate.Cluster, p *policy.Policy) []finding.Finding {
+		return autoModeNodeRole(p, s.Name, s.AutoModeNodeRoleARN, s.Account, "is")
+	}},
+}
+
+func autoModeNodeRole(p *policy.Policy, cluster, role, ownAccount, verb string) []finding.Finding {
+	if role == "" {
+		return nil
+	}
+	var why []string
+	if acct := identity.Account(role); acct == "" || !p.TrustedAccount(acct, ownAccount) {
+		why = append(why, "of untrusted account "+orUnknown(acct))
+	}
+	if !p.IsNodeRole(identity.Name(role)) {
+		why = append(why, "not matching roles.node")
+	}
+	if len(why) == 0 {
+		return nil
+	}
+	return []finding.Finding{{
+		Cluster:   cluster,
+		Principal: role,
+		Summary:   fmt.Sprintf("Auto Mode node role of cluster %s %s %s, %s", cluster, verb, role, strings.Join(why, " and ")),
+		After:     "computeConfig.nodeRoleArn " + role,
+	}}
 }
 
 // NodegroupSSHOpen flags a managed node group created with an SSH key and
@@ -175,20 +198,37 @@ var NodegroupSSHOpen = Rule{
 	},
 	Judge: []Judgement{On(EKS, func(r *cloudtrail.Record, ng *cloudtrail.NodegroupParams, p *policy.Policy) []finding.Finding {
 		ra := ng.RemoteAccess
-		if ra == nil || ra.EC2SSHKey == "" || len(ra.SourceSecurityGroups) > 0 {
+		if ra == nil {
 			return nil
 		}
-		port := "22 (SSH)"
-		if strings.HasPrefix(strings.ToUpper(ng.AMIType), "WINDOWS") {
-			port = "3389 (RDP)"
-		}
-		return []finding.Finding{{
-			Cluster: ng.Cluster(),
-			Summary: fmt.Sprintf("node group %s of cluster %s created with SSH key %s and no source security groups: port %s of every node is open to 0.0.0.0/0",
-				ng.NodegroupName, ng.Cluster(), ra.EC2SSHKey, port),
-			After: "remoteAccess ec2SshKey " + ra.EC2SSHKey + ", sourceSecurityGroups none",
-			NeedsCheck: "remote access cannot be changed on an existing node group, so there is no automatic fix: create a replacement node group " +
-				"without remoteAccess or with sourceSecurityGroups, drain this one (kubectl drain, or scale it to zero) and delete it",
-		}}
+		return sshOpen(ng.Cluster(), ng.NodegroupName, ng.AMIType, ra.EC2SSHKey, ra.SourceSecurityGroups, "created with")
 	}, "CreateNodegroup")},
+	State: &StateForm{Judge: func(s *clusterstate.Cluster, p *policy.Policy) []finding.Finding {
+		var out []finding.Finding
+		for _, ng := range s.Nodegroups {
+			for _, f := range sshOpen(s.Name, ng.Name, ng.AMIType, ng.EC2SSHKey, ng.SourceSecurityGroups, "has") {
+				f.Resource = "nodegroup/" + ng.Name
+				out = append(out, f)
+			}
+		}
+		return out
+	}},
+}
+
+func sshOpen(cluster, nodegroup, amiType, sshKey string, sourceSecurityGroups []string, verb string) []finding.Finding {
+	if sshKey == "" || len(sourceSecurityGroups) > 0 {
+		return nil
+	}
+	port := "22 (SSH)"
+	if strings.HasPrefix(strings.ToUpper(amiType), "WINDOWS") {
+		port = "3389 (RDP)"
+	}
+	return []finding.Finding{{
+		Cluster: cluster,
+		Summary: fmt.Sprintf("node group %s of cluster %s %s SSH key %s and no source security groups: port %s of every node is open to 0.0.0.0/0",
+			nodegroup, cluster, verb, sshKey, port),
+		After: "remoteAccess ec2SshKey " + sshKey + ", sourceSecurityGroups none",
+		NeedsCheck: "remote access cannot be changed on an existing node group, so there is no automatic fix: create a replacement node group " +
+			"without remoteAccess or with sourceSecurityGroups, drain this one (kubectl drain, or scale it to zero) and delete it",
+	}}
 }

@@ -48,6 +48,9 @@ type Rule struct {
 	// Examples are events that fire the rule and events that stay quiet,
 	// judged against ExamplePolicy; one test runs every rule's examples.
 	Examples []Example
+	// State, for a rule that can also judge what a scan reads, says how
+	// (state.go); a rule without one is listed in NoState with the reason.
+	State *StateForm
 }
 
 // Calls selects which calls of an event a judgement reads.
@@ -326,6 +329,7 @@ func Assess(r *cloudtrail.Record, p *policy.Policy) []finding.Finding {
 
 func fill(f *finding.Finding, rule *Rule, r *cloudtrail.Record, mode finding.Mode) {
 	f.Rule = rule.ID
+	f.Source = finding.SourceEvent
 	if f.Severity == 0 && rule.Severity != 0 {
 		f.Severity = rule.Severity
 	}

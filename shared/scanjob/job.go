@@ -1,0 +1,237 @@
+// Package scanjob is the scheduled scan: it reads the clusters of the
+// account in each region (shared/scan), judges them with the rules' state
+// forms, and compares what it finds with what the previous scan found
+// (State, in the eksguard table): a new finding goes through the same path
+// as an event's (guard.HandleScanFinding: mode, kill switch, pre-check,
+// breaker, idempotency, publication), one already reported is not alerted
+// again, one that is gone is published as resolved.
+package scanjob
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/eksguard/eksguard/shared/clusterstate"
+	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/policy"
+	"github.com/eksguard/eksguard/shared/rules"
+	"github.com/eksguard/eksguard/shared/scan"
+)
+
+// Input is what the schedule sends each run.
+type Input struct {
+	// Account is the account to scan (the stack's own).
+	Account string `json:"account"`
+	// Regions, when set, replace the function's configured regions.
+	Regions []string `json:"regions,omitempty"`
+	// ScheduledTime is the run's scheduled time (EventBridge Scheduler's
+	// <aws.scheduler.scheduled-time>): a retry of the run keeps it, so its
+	// findings' fixes are not run twice.
+	ScheduledTime string `json:"scheduledTime,omitempty"`
+}
+
+// FindingHandler handles a new finding (guard.Guard).
+type FindingHandler interface {
+	HandleScanFinding(ctx context.Context, f *finding.Finding, key string) error
+}
+
+// Publisher publishes a resolved finding (notify.SNSPublisher).
+type Publisher interface {
+	Publish(ctx context.Context, f *finding.Finding) error
+}
+
+// Job is the scheduled scan.
+type Job struct {
+	Policy *policy.Policy
+	// Reader makes the reader of an account and region.
+	Reader func(account, region string) *scan.Reader
+	// Regions are scanned when the input names none.
+	Regions   []string
+	State     *State
+	Findings  FindingHandler
+	Publisher Publisher
+	Now       func() time.Time
+	Log       *slog.Logger
+	// Reserve is the time kept, before the invocation's deadline, to record
+	// the state and publish (DefaultReserve when zero): reads still running
+	// then are cut off, and their clusters count as unreadable, so their
+	// findings stay open instead of the whole run being lost to a timeout.
+	Reserve time.Duration
+}
+
+// DefaultReserve is Job.Reserve's default.
+const DefaultReserve = time.Minute
+
+// Report counts what a run did.
+type Report struct {
+	Clusters  int `json:"clusters"`
+	New       int `json:"new"`
+	Unchanged int `json:"unchanged"`
+	Resolved  int `json:"resolved"`
+	// Unreadable counts clusters and regions that could not be read; their
+	// findings stay open as they were.
+	Unreadable int `json:"unreadable"`
+}
+
+func (j *Job) now() time.Time {
+	if j.Now != nil {
+		return j.Now()
+	}
+	return time.Now()
+}
+
+func (j *Job) log() *slog.Logger {
+	if j.Log != nil {
+		return j.Log
+	}
+	return slog.Default()
+}
+
+// Run scans every region of the input's account. It returns an error,
+// after doing all it can, when something could not be read or a finding
+// could not be published.
+func (j *Job) Run(ctx context.Context, in Input) (Report, error) {
+	var rep Report
+	if in.Account == "" {
+		return rep, errors.New("eksguard scan: the input names no account")
+	}
+	regions := in.Regions
+	if len(regions) == 0 {
+		regions = j.Regions
+	}
+	run := in.ScheduledTime
+	if run == "" {
+		run = j.now().UTC().Truncate(time.Minute).Format(time.RFC3339)
+	}
+	readCtx := ctx
+	if deadline, ok := ctx.Deadline(); ok {
+		reserve := j.Reserve
+		if reserve <= 0 {
+			reserve = DefaultReserve
+		}
+		var cancel context.CancelFunc
+		readCtx, cancel = context.WithDeadline(ctx, deadline.Add(-reserve))
+		defer cancel()
+	}
+	var errs []error
+	for _, region := range regions {
+		if err := j.region(ctx, readCtx, in.Account, region, run, &rep); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	j.log().InfoContext(ctx, "scan done", "account", in.Account, "regions", regions, "clusters", rep.Clusters,
+		"new", rep.New, "unchanged", rep.Unchanged, "resolved", rep.Resolved, "unreadable", rep.Unreadable)
+	return rep, errors.Join(errs...)
+}
+
+// region scans one region: reads under readCtx, which ends before ctx
+// to leave time to record and publish.
+func (j *Job) region(ctx, readCtx context.Context, account, region, run string, rep *Report) error {
+	log := j.log().With("account", account, "region", region)
+	r := j.Reader(account, region)
+	names, err := r.List(readCtx)
+	if err != nil {
+		rep.Unreadable++
+		log.ErrorContext(ctx, "cannot list the clusters; the region's findings stay as they were", "error", err)
+		return err
+	}
+	prev, err := j.State.Open(ctx, account, region)
+	if err != nil {
+		log.ErrorContext(ctx, "cannot read the last scan; nothing is published for this region", "error", err)
+		return err
+	}
+	var errs []error
+	unreadable := map[string]bool{}
+	var found []finding.Finding
+	r.Read(readCtx, names, func(c *clusterstate.Cluster, err error) {
+		var ce *scan.ClusterError
+		switch {
+		case errors.Is(err, scan.ErrGone):
+			log.InfoContext(ctx, "cluster deleted while the scan ran", "error", err)
+		case errors.As(err, &ce):
+			rep.Unreadable++
+			unreadable[ce.Cluster] = true
+			log.ErrorContext(ctx, "cannot read the cluster; its findings stay as they were", "cluster", ce.Cluster, "error", err)
+			errs = append(errs, err)
+		case err != nil:
+			errs = append(errs, err)
+		default:
+			rep.Clusters++
+			found = append(found, rules.AssessState(c, j.Policy)...)
+		}
+	})
+	open := map[string]string{}
+	for i := range found {
+		f := &found[i]
+		if _, twice := open[f.ID]; twice {
+			continue // a role several clusters share
+		}
+		if _, seen := prev[f.ID]; seen {
+			rep.Unchanged++
+			open[f.ID] = f.Cluster
+			continue
+		}
+		if err := j.Findings.HandleScanFinding(ctx, f, "scan#"+f.ID+"#"+run); err != nil {
+			// Not recorded as open: the next run reports it again.
+			log.ErrorContext(ctx, "cannot handle a new scan finding", "id", f.ID, "error", err)
+			errs = append(errs, err)
+			continue
+		}
+		rep.New++
+		open[f.ID] = f.Cluster
+		if err := j.State.Remember(ctx, f); err != nil {
+			log.WarnContext(ctx, "cannot keep the finding for its resolution message", "id", f.ID, "error", err)
+		}
+	}
+	for id, cluster := range prev {
+		if _, still := open[id]; still {
+			continue
+		}
+		// Not read this time: still open as far as we know. A finding about
+		// a role (no cluster) may come from any cluster of the region.
+		if unreadable[cluster] || (cluster == "" && len(unreadable) > 0) {
+			open[id] = cluster
+			continue
+		}
+		if err := j.resolve(ctx, account, region, id, cluster); err != nil {
+			log.ErrorContext(ctx, "cannot publish a resolved finding", "id", id, "error", err)
+			errs = append(errs, err)
+			open[id] = cluster // published by the next run
+			continue
+		}
+		rep.Resolved++
+	}
+	if err := j.State.SetOpen(ctx, account, region, open); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// resolve publishes that a finding of the previous scan is gone.
+func (j *Job) resolve(ctx context.Context, account, region, id, cluster string) error {
+	f, ok, err := j.State.Recall(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		rule := id
+		if i := strings.LastIndex(id, "-"); i > 0 {
+			rule = id[:i]
+		}
+		f = &finding.Finding{Rule: rule, ID: id, Source: finding.SourceScan, Account: account, Region: region, Cluster: cluster,
+			Severity: finding.Info, Summary: "finding " + id}
+		if r, found := rules.ByID(rule); found {
+			f.Title, f.Severity = r.Title, r.Severity
+		}
+	}
+	res := *f
+	res.Title = "Resolved: " + f.Title
+	res.Summary = "no longer found by the scheduled scan: " + f.Summary
+	res.Plan, res.NeedsCheck, res.Mode = nil, "", finding.ModeNotify
+	res.Outcome = &finding.Outcome{Status: finding.StatusResolved, Message: fmt.Sprintf("resolved: the scan of %s no longer finds it", j.now().UTC().Format(time.RFC3339))}
+	return j.Publisher.Publish(ctx, &res)
+}

@@ -1,0 +1,92 @@
+package scanjob
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eks"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+
+	"github.com/eksguard/eksguard/shared/config"
+	"github.com/eksguard/eksguard/shared/families"
+	"github.com/eksguard/eksguard/shared/guard"
+	"github.com/eksguard/eksguard/shared/lambdaenv"
+	"github.com/eksguard/eksguard/shared/notify"
+	"github.com/eksguard/eksguard/shared/rules"
+	"github.com/eksguard/eksguard/shared/scan"
+)
+
+// Main is the scan function's main: JSON logs, the job built by FromEnv,
+// and Handle as the Lambda handler.
+func Main() {
+	log := lambdacontext.NewLogger()
+	j, err := FromEnv(context.Background(), log)
+	if err != nil {
+		log.Error("cannot start the scan function", "error", err)
+		os.Exit(1)
+	}
+	lambda.Start(j.Handle)
+}
+
+// FromEnv builds the job the way its Lambda runs it: the settings from
+// config.Load (table and topic required), the Lambda environment's AWS
+// configuration, the scan's EKS and IAM clients (adaptive retry), and the
+// cluster function's guard for the fixes and the publication.
+func FromEnv(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*Job, error) {
+	s, err := config.Load(rules.IDs(), guard.Requires...)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := lambdaenv.Config(append([]func(*aws.Config){func(c *aws.Config) { c.Retryer = guard.Retryer }}, opts...)...)
+	if err != nil {
+		return nil, err
+	}
+	pub := &notify.SNSPublisher{SNS: sns.NewFromConfig(cfg), TopicARN: s.TopicARN, Policy: s.Policy}
+	g, err := guard.New(cfg, families.Cluster, s, func(o *guard.Options) { o.Log, o.Publisher = log, pub })
+	if err != nil {
+		return nil, err
+	}
+	regions := s.ClusterRegions
+	if len(regions) == 0 {
+		regions = []string{cfg.Region}
+	}
+	iamClient := scan.NewIAM(cfg)
+	eksClients := map[string]*eks.Client{}
+	for _, r := range regions {
+		eksClients[r] = scan.NewEKS(cfg, func(o *eks.Options) { o.Region = r })
+	}
+	return &Job{
+		Policy: s.Policy,
+		Reader: func(account, region string) *scan.Reader {
+			c, ok := eksClients[region]
+			if !ok {
+				c = scan.NewEKS(cfg, func(o *eks.Options) { o.Region = region })
+			}
+			return &scan.Reader{EKS: c, IAM: iamClient, Account: account, Region: region}
+		},
+		Regions:   regions,
+		State:     &State{DB: dynamodb.NewFromConfig(cfg), Table: s.Table},
+		Findings:  g,
+		Publisher: pub,
+		Log:       log,
+	}, nil
+}
+
+// Handle is the Lambda handler: the input's account, or the function's
+// own when it names none.
+func (j *Job) Handle(ctx context.Context, in Input) (Report, error) {
+	if in.Account == "" {
+		if lc, ok := lambdacontext.FromContext(ctx); ok {
+			if parts := strings.Split(lc.InvokedFunctionArn, ":"); len(parts) > 4 {
+				in.Account = parts[4]
+			}
+		}
+	}
+	return j.Run(ctx, in)
+}
