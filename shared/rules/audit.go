@@ -168,6 +168,7 @@ func isAdminCaller(p *policy.Policy, u *k8saudit.UserInfo) bool {
 
 func fillAudit(f *finding.Finding, rule *Rule, ev *k8saudit.Event, mode finding.Mode) {
 	f.Rule = rule.ID
+	f.Source = finding.SourceEvent
 	if f.Severity == 0 && rule.Severity != 0 {
 		f.Severity = rule.Severity
 	}

@@ -36,6 +36,14 @@ var NoState = map[string]string{
 	"remediation-switched-off":        "judges eksguard's kill switch, which the cluster scan does not read",
 	"access-granted-then-removed":     "correlates a sequence of events; state has no sequence",
 	"principal-granted-many-clusters": "correlates grants over time across clusters; state has no sequence",
+	// The Kubernetes audit-log rules: the scan reads the EKS and IAM APIs;
+	// aws-auth and RBAC live in the Kubernetes API, for which eksguard holds
+	// no credentials.
+	"aws-auth-admin-mapped":  "judges a write of aws-auth in the audit log; the scan does not read the Kubernetes API",
+	"aws-auth-changed":       "judges a write of aws-auth in the audit log; the scan does not read the Kubernetes API",
+	"cluster-admin-bound":    "judges an RBAC write in the audit log; the scan does not read the Kubernetes API",
+	"anonymous-access-bound": "judges an RBAC write in the audit log; the scan does not read the Kubernetes API",
+	"impersonation-used":     "judges a request in the audit log; there is no state of a request",
 }
 
 // AssessState runs the state form of every rule that has one over one
