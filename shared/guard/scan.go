@@ -27,7 +27,9 @@ func (g *Guard) HandleScanFinding(ctx context.Context, f *finding.Finding, key s
 	case state == idempotency.Busy:
 		return fmt.Errorf("eksguard scan: finding %s: %w", f.ID, idempotency.ErrBusy)
 	}
-	run := &eventRun{g: g, pol: g.Policy, claim: claim, claimErr: claimErr, log: log}
+	// In an organization deployment a member account's finding is fixed in
+	// that account, through its remediation role, under its policy.
+	run := &eventRun{g: g, pol: g.Policy.For(f.Account), cl: g.clientsFor(f.Account), claim: claim, claimErr: claimErr, log: log}
 	if err := run.handle(ctx, f, key); err != nil {
 		g.release(ctx, claim, log)
 		return fmt.Errorf("eksguard scan: finding %s: %w", f.ID, err)
