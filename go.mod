@@ -9,17 +9,17 @@ require (
 	github.com/aws/aws-sdk-go-v2/config v1.33.18
 	github.com/aws/aws-sdk-go-v2/credentials v1.21.0
 	github.com/aws/aws-sdk-go-v2/service/cloudtrail v1.56.0
-	github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs v1.92.2
-	github.com/aws/aws-sdk-go-v2/service/dynamodb v1.74.0
-	github.com/aws/aws-sdk-go-v2/service/eks v1.105.6
+	github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs v1.87.0 // the last release before its schema tables (BENCHMARKS.md: bootstrap sizes)
+	github.com/aws/aws-sdk-go-v2/service/dynamodb v1.68.0 // the last release before its schema tables (BENCHMARKS.md: bootstrap sizes)
+	github.com/aws/aws-sdk-go-v2/service/eks v1.99.0 // the last release before its schema tables (BENCHMARKS.md: bootstrap sizes)
 	github.com/aws/aws-sdk-go-v2/service/eventbridge v1.55.11
-	github.com/aws/aws-sdk-go-v2/service/iam v1.65.0
+	github.com/aws/aws-sdk-go-v2/service/iam v1.64.9 // the last release before its schema tables (BENCHMARKS.md: bootstrap sizes)
 	github.com/aws/aws-sdk-go-v2/service/lambda v1.116.0
 	github.com/aws/aws-sdk-go-v2/service/s3 v1.114.10
-	github.com/aws/aws-sdk-go-v2/service/secretsmanager v1.50.12
+	github.com/aws/aws-sdk-go-v2/service/secretsmanager v1.49.0 // the last release before its schema tables (BENCHMARKS.md: bootstrap sizes)
 	github.com/aws/aws-sdk-go-v2/service/securityhub v1.71.2
-	github.com/aws/aws-sdk-go-v2/service/sns v1.48.0
-	github.com/aws/aws-sdk-go-v2/service/sqs v1.53.0
+	github.com/aws/aws-sdk-go-v2/service/sns v1.47.10 // the last release before its schema tables (BENCHMARKS.md: bootstrap sizes)
+	github.com/aws/aws-sdk-go-v2/service/sqs v1.48.1 // the last release before its schema tables (BENCHMARKS.md: bootstrap sizes)
 	github.com/aws/aws-sdk-go-v2/service/ssm v1.79.3 // the last release before its schema tables, whose initialisers cost every function 1.05 MB (BENCHMARKS.md)
 	github.com/aws/aws-sdk-go-v2/service/sts v1.52.0
 	github.com/aws/constructs-go/constructs/v10 v10.8.1
