@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/eksguard/eksguard/shared/strictyaml"
 	"github.com/goccy/go-yaml"
 )
 
@@ -99,7 +100,7 @@ func Parse(data map[string]string) (Config, error) {
 	var errs []error
 	if s := data[KeyRoles]; strings.TrimSpace(s) != "" {
 		var rs []role
-		if err := strictUnmarshal(s, &rs); err != nil {
+		if err := strictyaml.Unmarshal([]byte(s), &rs); err != nil {
 			errs = append(errs, yamlError(KeyRoles, err))
 		}
 		for i, r := range rs {
@@ -118,7 +119,7 @@ func Parse(data map[string]string) (Config, error) {
 	}
 	if s := data[KeyUsers]; strings.TrimSpace(s) != "" {
 		var us []user
-		if err := strictUnmarshal(s, &us); err != nil {
+		if err := strictyaml.Unmarshal([]byte(s), &us); err != nil {
 			errs = append(errs, yamlError(KeyUsers, err))
 		}
 		for i, u := range us {
@@ -129,7 +130,7 @@ func Parse(data map[string]string) (Config, error) {
 		}
 	}
 	if s := data[KeyAccounts]; strings.TrimSpace(s) != "" {
-		if err := strictUnmarshal(s, &c.Accounts); err != nil {
+		if err := strictyaml.Unmarshal([]byte(s), &c.Accounts); err != nil {
 			errs = append(errs, yamlError(KeyAccounts, err))
 		}
 	}
@@ -173,17 +174,4 @@ func same(a, b Mapping) bool {
 // library's own message quotes the source over several.
 func yamlError(key string, err error) error {
 	return fmt.Errorf("%s: %s", key, strings.Join(strings.Fields(yaml.FormatError(err, false, false)), " "))
-}
-
-// strictUnmarshal decodes YAML strictly (unknown keys are errors). The
-// YAML library panics on some malformed documents (a tag on a scalar
-// where a list is due, found by FuzzRead): that is an error here too, so
-// that a ConfigMap's content never stops the function.
-func strictUnmarshal(doc string, v any) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("the YAML decoder failed on it: %v", r)
-		}
-	}()
-	return yaml.UnmarshalWithOptions([]byte(doc), v, yaml.Strict())
 }

@@ -11,9 +11,9 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
 
 	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/strictyaml"
 )
 
 // stackNameRE is what CloudFormation accepts as a stack name.
@@ -39,10 +39,10 @@ func Parse(data []byte, name string, knownRules []string) (*Policy, error) {
 	p := &Policy{sourceName: name}
 	p.Notify.Slack.MinSeverity = DefaultSlackSeverity
 	p.Notify.SNS.MinSeverity = DefaultSNSSeverity
-	if err := yaml.UnmarshalWithOptions(data, p, yaml.Strict()); err != nil {
+	if err := strictyaml.Unmarshal(data, p); err != nil {
 		return nil, fmt.Errorf("%s: %s", name, yamlError(err))
 	}
-	file, err := parser.ParseBytes(data, 0)
+	file, err := strictyaml.Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %s", name, yamlError(err))
 	}
