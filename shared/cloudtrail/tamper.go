@@ -83,6 +83,27 @@ type RemoveTargetsParams struct {
 	IDs          []string `json:"ids"`
 }
 
+// EventBusPermissionParams are the parameters of PutPermission and
+// RemovePermission, which change an event bus's resource policy (the
+// central bus of an organization deployment).
+type EventBusPermissionParams struct {
+	// EventBusName is a name or an ARN; empty is the account's default bus.
+	EventBusName         string `json:"eventBusName"`
+	StatementID          string `json:"statementId"`
+	Action               string `json:"action"`
+	Principal            string `json:"principal"`
+	Policy               string `json:"policy"`
+	RemoveAllPermissions Bool   `json:"removeAllPermissions"`
+}
+
+// Bus is the event bus's name, its ARN's last part when given an ARN.
+func (p *EventBusPermissionParams) Bus() string {
+	if i := strings.LastIndex(p.EventBusName, ":event-bus/"); i >= 0 {
+		return p.EventBusName[i+len(":event-bus/"):]
+	}
+	return p.EventBusName
+}
+
 // FunctionParams are the parameters of the Lambda calls on one function
 // (UpdateFunctionConfiguration, UpdateFunctionCode, DeleteFunction,
 // PutFunctionConcurrency).
@@ -179,6 +200,8 @@ var tamperDecoders = map[eventKey]func([]byte) (any, error){
 	{"events.amazonaws.com", "DeleteRule"}:                            decodeInto[EventBridgeRuleParams],
 	{"events.amazonaws.com", "PutRule"}:                               decodeInto[EventBridgeRuleParams],
 	{"events.amazonaws.com", "RemoveTargets"}:                         decodeInto[RemoveTargetsParams],
+	{"events.amazonaws.com", "PutPermission"}:                         decodeInto[EventBusPermissionParams],
+	{"events.amazonaws.com", "RemovePermission"}:                      decodeInto[EventBusPermissionParams],
 	{"lambda.amazonaws.com", "UpdateFunctionConfiguration20150331v2"}: decodeInto[FunctionParams],
 	{"lambda.amazonaws.com", "UpdateFunctionCode20150331v2"}:          decodeInto[FunctionParams],
 	{"lambda.amazonaws.com", "DeleteFunction20150331"}:                decodeInto[FunctionParams],

@@ -141,8 +141,9 @@ var EksguardTampered = Rule{
 	ID:       "eksguard-tampered",
 	Title:    "eksguard's own resources changed outside its deployment",
 	Severity: finding.Critical,
-	Rationale: "Disabling an EventBridge rule, throttling or replacing a function, or deleting the topic or table " +
-		"silences eksguard, and silence reads as \"all is well\". Only the CloudFormation deployment should change them.",
+	Rationale: "Disabling an EventBridge rule, throttling or replacing a function, deleting the topic or table, or changing " +
+		"who may put events on the organization's central bus silences eksguard (or feeds it), and silence reads as \"all is well\". " +
+		"Only the CloudFormation deployment should change them.",
 	Fix: "Redeploy the eksguard stack (cdk deploy) to restore its resources, and find out who changed them and why.",
 	Examples: []Example{
 		{Name: "rule disabled", Event: "DisableRule", Params: `{"name":"eksguard-AccessRule6F0B4A59-1X2Y3Z4W5V6U"}`, Fires: true},
@@ -156,6 +157,9 @@ var EksguardTampered = Rule{
 		{Name: "another team's table deleted", Event: "DeleteTable", Params: `{"tableName":"orders"}`, Fires: false},
 		{Name: "defer queue mapping deleted", Event: "DeleteEventSourceMapping20150331", Params: `{"uUID":"2f6b7c1e-0d3a-4b5c-9e8f-1a2b3c4d5e6f"}`,
 			Response: `{"uUID":"2f6b7c1e-0d3a-4b5c-9e8f-1a2b3c4d5e6f","functionArn":"arn:aws:lambda:eu-west-1:111122223333:function:eksguard-ClusterFunction7A8B9C0D-GhIjKlMn9012","eventSourceArn":"arn:aws:sqs:eu-west-1:111122223333:eksguard-DeferQueue1A2B3C4D-AbCdEf","state":"Deleting"}`, Fires: true},
+		{Name: "central bus opened to everyone", Event: "PutPermission", Params: `{"eventBusName":"eksguard-org","action":"events:PutEvents","principal":"*","statementId":"anyone"}`, Fires: true},
+		{Name: "central bus policy removed", Event: "RemovePermission", Params: `{"eventBusName":"arn:aws:events:eu-west-1:111122223333:event-bus/eksguard-org","removeAllPermissions":true}`, Fires: true},
+		{Name: "default bus permission", Event: "PutPermission", Params: `{"action":"events:PutEvents","principal":"444455556666","statementId":"partner"}`, Fires: false},
 		{Name: "another team's mapping deleted", Event: "DeleteEventSourceMapping20150331", Params: `{"uUID":"9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"}`,
 			Response: `{"uUID":"9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b","functionArn":"arn:aws:lambda:eu-west-1:111122223333:function:orders-worker","eventSourceArn":"arn:aws:sqs:eu-west-1:111122223333:orders","state":"Deleting"}`, Fires: false},
 	},
@@ -170,6 +174,22 @@ var EksguardTampered = Rule{
 		On(eventsSource, func(r *cloudtrail.Record, rt *cloudtrail.RemoveTargetsParams, p *policy.Policy) []finding.Finding {
 			return tampered(r, p, "rule", rt.Rule, "targets "+strings.Join(rt.IDs, ", ")+" removed")
 		}, "RemoveTargets"),
+		// The central bus of an organization deployment: its policy decides
+		// who may put events on it (aws:PrincipalOrgID).
+		On(eventsSource, func(r *cloudtrail.Record, bp *cloudtrail.EventBusPermissionParams, p *policy.Policy) []finding.Finding {
+			var what string
+			switch {
+			case r.EventName == "RemovePermission" && bool(bp.RemoveAllPermissions):
+				what = "every permission removed: member accounts can no longer forward their events"
+			case r.EventName == "RemovePermission":
+				what = "permission " + bp.StatementID + " removed: member accounts may no longer forward their events"
+			case bp.Policy != "":
+				what = "resource policy replaced: who may put events on it changed"
+			default:
+				what = fmt.Sprintf("permission %s added: %s may call %s on it", bp.StatementID, bp.Principal, bp.Action)
+			}
+			return tampered(r, p, "event-bus", bp.Bus(), what)
+		}, "PutPermission", "RemovePermission"),
 		On(lambdaSource, func(r *cloudtrail.Record, fp *cloudtrail.FunctionParams, p *policy.Policy) []finding.Finding {
 			what := map[string]string{
 				"UpdateFunctionConfiguration20150331v2": "configuration changed",
