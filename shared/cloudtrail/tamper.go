@@ -104,6 +104,12 @@ func (p *EventBusPermissionParams) Bus() string {
 	return p.EventBusName
 }
 
+// SubscriptionFilterParams are the parameters of DeleteSubscriptionFilter.
+type SubscriptionFilterParams struct {
+	LogGroupName string `json:"logGroupName"`
+	FilterName   string `json:"filterName"`
+}
+
 // FunctionParams are the parameters of the Lambda calls on one function
 // (UpdateFunctionConfiguration, UpdateFunctionCode, DeleteFunction,
 // PutFunctionConcurrency).
@@ -200,6 +206,7 @@ var tamperDecoders = map[eventKey]func([]byte) (any, error){
 	{"events.amazonaws.com", "DeleteRule"}:                            decodeInto[EventBridgeRuleParams],
 	{"events.amazonaws.com", "PutRule"}:                               decodeInto[EventBridgeRuleParams],
 	{"events.amazonaws.com", "RemoveTargets"}:                         decodeInto[RemoveTargetsParams],
+	{"logs.amazonaws.com", "DeleteSubscriptionFilter"}:                decodeInto[SubscriptionFilterParams],
 	{"events.amazonaws.com", "PutPermission"}:                         decodeInto[EventBusPermissionParams],
 	{"events.amazonaws.com", "RemovePermission"}:                      decodeInto[EventBusPermissionParams],
 	{"lambda.amazonaws.com", "UpdateFunctionConfiguration20150331v2"}: decodeInto[FunctionParams],

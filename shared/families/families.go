@@ -27,6 +27,7 @@ var (
 	SNS        = Service{Source: "aws.sns", EventSource: "sns.amazonaws.com"}
 	DynamoDB   = Service{Source: "aws.dynamodb", EventSource: "dynamodb.amazonaws.com"}
 	SSM        = Service{Source: "aws.ssm", EventSource: "ssm.amazonaws.com"}
+	Logs       = Service{Source: "aws.logs", EventSource: "logs.amazonaws.com"}
 )
 
 // Family is one function and the part of the CloudTrail event space it owns.
@@ -72,7 +73,7 @@ var (
 	// that silencing the access, cluster or iam function is seen by another.
 	Tamper = Family{
 		Name:        "tamper",
-		Services:    []Service{CloudTrail, Events, Lambda, SNS, DynamoDB, SSM},
+		Services:    []Service{CloudTrail, Events, Lambda, SNS, DynamoDB, SSM, Logs},
 		Description: "CloudTrail trails and eksguard's own rules, functions, topic, table and kill switch",
 		owns:        func(string, string) bool { return true },
 	}

@@ -226,8 +226,8 @@ func TestRoutedEventsHaveRules(t *testing.T) {
 			t.Errorf("%s is in scope with no rule reading it", e)
 		}
 	}
-	if total != 38 {
-		t.Errorf("%d events routed, want 38", total)
+	if total != 39 {
+		t.Errorf("%d events routed, want 39", total)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/eksguard/eksguard/shared/config"
 	"github.com/eksguard/eksguard/shared/families"
 	"github.com/eksguard/eksguard/shared/finding"
+	"github.com/eksguard/eksguard/shared/k8saudit"
 	"github.com/eksguard/eksguard/shared/policy"
 )
 
@@ -16,6 +17,7 @@ import (
 var (
 	cloudTrailSource = families.CloudTrail.EventSource
 	eventsSource     = families.Events.EventSource
+	logsSource       = families.Logs.EventSource
 	lambdaSource     = families.Lambda.EventSource
 	snsSource        = families.SNS.EventSource
 	dynamoDBSource   = families.DynamoDB.EventSource
@@ -159,6 +161,8 @@ var EksguardTampered = Rule{
 			Response: `{"uUID":"2f6b7c1e-0d3a-4b5c-9e8f-1a2b3c4d5e6f","functionArn":"arn:aws:lambda:eu-west-1:111122223333:function:eksguard-ClusterFunction7A8B9C0D-GhIjKlMn9012","eventSourceArn":"arn:aws:sqs:eu-west-1:111122223333:eksguard-DeferQueue1A2B3C4D-AbCdEf","state":"Deleting"}`, Fires: true},
 		{Name: "central bus opened to everyone", Event: "PutPermission", Params: `{"eventBusName":"eksguard-org","action":"events:PutEvents","principal":"*","statementId":"anyone"}`, Fires: true},
 		{Name: "central bus policy removed", Event: "RemovePermission", Params: `{"eventBusName":"arn:aws:events:eu-west-1:111122223333:event-bus/eksguard-org","removeAllPermissions":true}`, Fires: true},
+		{Name: "audit log subscription deleted", Event: "DeleteSubscriptionFilter", Params: `{"logGroupName":"/aws/eks/payments-prod/cluster","filterName":"eksguard-kubernetes-audit"}`, Fires: true},
+		{Name: "another team's subscription deleted", Event: "DeleteSubscriptionFilter", Params: `{"logGroupName":"/aws/eks/payments-prod/cluster","filterName":"splunk-forwarder"}`, Fires: false},
 		{Name: "default bus permission", Event: "PutPermission", Params: `{"action":"events:PutEvents","principal":"444455556666","statementId":"partner"}`, Fires: false},
 		{Name: "another team's mapping deleted", Event: "DeleteEventSourceMapping20150331", Params: `{"uUID":"9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"}`,
 			Response: `{"uUID":"9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b","functionArn":"arn:aws:lambda:eu-west-1:111122223333:function:orders-worker","eventSourceArn":"arn:aws:sqs:eu-west-1:111122223333:orders","state":"Deleting"}`, Fires: false},
@@ -190,6 +194,20 @@ var EksguardTampered = Rule{
 			}
 			return tampered(r, p, "event-bus", bp.Bus(), what)
 		}, "PutPermission", "RemovePermission"),
+		// The subscription that brings a cluster's audit log to the
+		// kubernetes function (its name is eksguard's, whatever the stack's).
+		On(logsSource, func(r *cloudtrail.Record, sp *cloudtrail.SubscriptionFilterParams, p *policy.Policy) []finding.Finding {
+			if sp.FilterName != k8saudit.SubscriptionFilterName || r.UserIdentity.InvokedBy == cloudFormation {
+				return nil
+			}
+			return []finding.Finding{{
+				Cluster:  k8saudit.Cluster(sp.LogGroupName),
+				Resource: "subscription-filter/" + sp.LogGroupName,
+				Summary: fmt.Sprintf("eksguard's audit log subscription on %s deleted by %s: the cluster's Kubernetes changes no longer reach eksguard",
+					sp.LogGroupName, actorName(r)),
+				After: "subscription deleted",
+			}}
+		}, "DeleteSubscriptionFilter"),
 		On(lambdaSource, func(r *cloudtrail.Record, fp *cloudtrail.FunctionParams, p *policy.Policy) []finding.Finding {
 			what := map[string]string{
 				"UpdateFunctionConfiguration20150331v2": "configuration changed",
