@@ -63,6 +63,7 @@ func TestE2E(t *testing.T) {
 		{"organization", scenarioOrganization, false},
 		{"slack-apply-fix", scenarioSlackApplyFix, false},
 		{"security-hub", scenarioSecurityHub, false},
+		{"security-hub-organization", scenarioSecurityHubOrganization, false},
 	}
 	var passed, failed, lines []string
 	for _, sc := range scenarios {

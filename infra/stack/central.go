@@ -50,13 +50,21 @@ func orgFunction(cfg Config, f *function, env map[string]*string) {
 	if cfg.Org == nil {
 		return
 	}
-	env[config.EnvAccount] = awscdk.Aws_ACCOUNT_ID()
-	env[config.EnvMemberRoleName] = jsii.String(cfg.Org.RoleName)
 	if ReadsClusterRegions(familyNamed(f.name)) {
 		env[config.EnvMemberRegions] = jsii.String(strings.Join(cfg.Org.Regions, ","))
 	}
-	p := awsiam.NewPolicy(f.role.Stack(), jsii.String(title(f.name)+"AssumeMemberRolePolicy"), &awsiam.PolicyProps{
-		Roles: &[]awsiam.IRole{f.role},
+	f.assume = assumeMemberRole(cfg, f.role, f.name, env)
+}
+
+// assumeMemberRole lets a central function's role assume the member
+// accounts' remediation role (organization mode) and tells the function
+// the central account and the role's name: the policy, for the function
+// to depend on.
+func assumeMemberRole(cfg Config, role awsiam.Role, fn string, env map[string]*string) awsiam.Policy {
+	env[config.EnvAccount] = awscdk.Aws_ACCOUNT_ID()
+	env[config.EnvMemberRoleName] = jsii.String(cfg.Org.RoleName)
+	p := awsiam.NewPolicy(role.Stack(), jsii.String(title(fn)+"AssumeMemberRolePolicy"), &awsiam.PolicyProps{
+		Roles: &[]awsiam.IRole{role},
 		Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:        jsii.String("AssumeMemberRemediationRole"),
 			Actions:    jsii.Strings("sts:AssumeRole"),
@@ -67,7 +75,7 @@ func orgFunction(cfg Config, f *function, env map[string]*string) {
 	suppress(p, "AwsSolutions-IAM5", "The member accounts are those of the organization's OUs, known only when StackSets deploy to them: "+
 		"the remediation role is named in every account, and the aws:ResourceOrgID condition keeps it to the organization's accounts.",
 		"Resource::"+strings.NewReplacer("${", "<", "}", ">").Replace(memberRoleARNs(cfg)))
-	f.assume = p
+	return p
 }
 
 func memberRoleARNs(cfg Config) string {

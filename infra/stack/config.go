@@ -60,7 +60,7 @@ var Settings = []Setting{
 	{"memberAccounts", []string{"EKSGUARD_MEMBER_ACCOUNTS"}, "comma-separated member account IDs: one member stack per account and member region for `cdk deploy`, where StackSets cannot be used"},
 	{"remediationRoleName", []string{"EKSGUARD_REMEDIATION_ROLE_NAME"}, "name of the role the member stack creates in every member account for the central functions (default " + assume.DefaultRoleName + ")"},
 	{"stackSetCallAs", []string{"EKSGUARD_STACKSET_CALL_AS"}, "DELEGATED_ADMIN (default: the central account is a StackSets delegated administrator) or SELF (it is the management account)"},
-	{"securityHub", []string{"EKSGUARD_SECURITY_HUB"}, "`on` imports every finding into Security Hub (BatchImportFindings into this account's default product) through the hub function (default off)"},
+	{"securityHub", []string{"EKSGUARD_SECURITY_HUB"}, "`on` imports every finding into Security Hub (BatchImportFindings into this account's default product) through the hub function; in organization mode a member account's findings into its own, through its remediation role (default off)"},
 	{"slackActions", []string{"EKSGUARD_SLACK_ACTIONS"}, "`on` puts Apply fix and Expected change buttons on Slack messages and deploys the interaction function behind a function URL (default off; docs/slack-app.md)"},
 	{"slackAppSecretArn", []string{"EKSGUARD_SLACK_APP_SECRET_ARN"}, "ARN of an existing secret holding the Slack app's signing secret and bot token, for slackActions (default: the stack creates an empty one)"},
 }

@@ -1,6 +1,9 @@
 package stack
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -31,6 +34,26 @@ const (
 // Security Hub product in the stack's region: the only resource the hub
 // function may import findings into.
 const ProductARNTemplate = "arn:${AWS::Partition}:securityhub:${AWS::Region}:${AWS::AccountId}:product/${AWS::AccountId}/default"
+
+// memberHubGrants are, with securityHub on, the member remediation role's
+// statement for the hub function: BatchImportFindings on its own account's
+// default product in each member region and in the central region (where
+// a finding of another region is imported). Security Hub takes a
+// default-product finding only from the account that is its AwsAccountId.
+func memberHubGrants(cfg Config) []Statement {
+	if !cfg.SecurityHub || cfg.Org == nil {
+		return nil
+	}
+	regions := slices.Clone(cfg.Org.Regions)
+	if !slices.Contains(regions, cfg.Region) {
+		regions = append(regions, cfg.Region)
+	}
+	s := Statement{Sid: "ImportFindings", Actions: []string{"securityhub:BatchImportFindings"}}
+	for _, r := range regions {
+		s.Resources = append(s.Resources, "arn:${AWS::Partition}:securityhub:"+r+":${AWS::AccountId}:product/${AWS::AccountId}/default")
+	}
+	return []Statement{s}
+}
 
 // optionalFunction is a function the settings switch on: a role of its own,
 // logs, and the common Lambda settings.
@@ -76,6 +99,8 @@ func addHub(st awscdk.Stack, sh sharedResources) *hub {
 	h.role = awsiam.NewRole(st, jsii.String("HubFunctionRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 		Description: jsii.String("eksguard hub function"),
+		// Organization mode: fixed, for the member roles' trust.
+		RoleName: orgFunctionRoleName(sh.cfg, HubName),
 	})
 	h.role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("ImportFindings"),
@@ -85,7 +110,17 @@ func addHub(st awscdk.Stack, sh sharedResources) *hub {
 	// First observations are if_not_exists updates (shared/hubimport).
 	sh.table.Grant(h.role, jsii.String("dynamodb:UpdateItem"))
 	env := map[string]*string{config.EnvSecurityHubAccount: awscdk.Aws_ACCOUNT_ID()}
+	var assume awsiam.Policy
+	if sh.cfg.Org != nil {
+		// A member account's findings are imported by that account, through
+		// its remediation role (memberHubGrants), in the member regions.
+		assume = assumeMemberRole(sh.cfg, h.role, HubName, env)
+		env[config.EnvMemberRegions] = jsii.String(strings.Join(sh.cfg.Org.Regions, ","))
+	}
 	h.fn, _ = optionalFunction(st, sh, HubName, "eksguard hub: imports findings into Security Hub (AWS Security Finding Format)", h.role, hubTimeoutSeconds, hubMemoryMB, env)
+	if assume != nil {
+		h.fn.Node().AddDependency(assume)
+	}
 	h.fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(h.queue, &awslambdaeventsources.SqsEventSourceProps{
 		BatchSize:               jsii.Number(hubimport.MaxBatch),
 		MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(10)),

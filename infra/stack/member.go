@@ -18,7 +18,8 @@ import (
 
 // memberGrants are the remediation role's statements per family: what the
 // single-account stack gives each family function (DetectionGrants and
-// RemediationGrantsIn), for the member regions of the member account.
+// RemediationGrantsIn), for the member regions of the member account; and,
+// under HubName, the hub function's (memberHubGrants).
 //
 // pols are the policies the role serves: one account's (policy.For), or,
 // for the StackSet's accounts, every variant (policy.Variants); statements
@@ -37,6 +38,9 @@ func memberGrants(cfg Config, pols []*policy.Policy) (map[string][]Statement, er
 		if len(stmts) > 0 {
 			out[fam.Name] = stmts
 		}
+	}
+	if stmts := memberHubGrants(cfg); len(stmts) > 0 {
+		out[HubName] = stmts
 	}
 	return out, nil
 }
@@ -158,13 +162,14 @@ func buildMember(st awscdk.Stack, cfg Config, region string, grants map[string][
 }
 
 // remediationRole is the member account's role for the central family
-// functions: trusted only by their roles, within the organization, and
-// holding the family functions' grants for this account.
+// functions (and the hub function, with securityHub on): trusted only by
+// their roles, within the organization, and holding their grants for this
+// account.
 func remediationRole(st awscdk.Stack, cfg Config, grants map[string][]Statement) constructs.IConstruct {
 	group := constructs.NewConstruct(st, jsii.String("Remediation"))
 	var fnRoles []interface{}
-	for _, fam := range families.All() {
-		fnRoles = append(fnRoles, awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:iam::"+cfg.Account+":role/"+functionRoleName(cfg.StackName, fam.Name, cfg.Region)), nil))
+	for _, fn := range memberRoleUsers(cfg) {
+		fnRoles = append(fnRoles, awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:iam::"+cfg.Account+":role/"+functionRoleName(cfg.StackName, fn, cfg.Region)), nil))
 	}
 	trust := awsiam.NewPrincipalWithConditions(awsiam.NewAccountPrincipal(jsii.String(cfg.Account)), &map[string]interface{}{
 		"ArnEquals":    map[string]interface{}{"aws:PrincipalArn": fnRoles},
@@ -176,20 +181,33 @@ func remediationRole(st awscdk.Stack, cfg Config, grants map[string][]Statement)
 		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),
 		Description:        jsii.String("eksguard: the central " + cfg.StackName + " functions in " + cfg.Account + " " + cfg.Region + " judge and fix this account's events through it"),
 	})
-	for _, fam := range families.All() {
-		stmts := grants[fam.Name]
+	for _, fn := range memberRoleUsers(cfg) {
+		stmts := grants[fn]
 		if len(stmts) == 0 {
 			continue
 		}
-		p := awsiam.NewPolicy(group, jsii.String(title(fam.Name)), &awsiam.PolicyProps{
+		p := awsiam.NewPolicy(group, jsii.String(title(fn)), &awsiam.PolicyProps{
 			Roles:      &[]awsiam.IRole{role},
 			Statements: policyStatements(stmts),
 		})
 		for _, s := range stmts {
 			if wild := wildcards(s); len(wild) > 0 {
-				suppress(p, "AwsSolutions-IAM5", fam.Name+" "+s.Sid+": "+s.Why, wild...)
+				suppress(p, "AwsSolutions-IAM5", fn+" "+s.Sid+": "+s.Why, wild...)
 			}
 		}
 	}
 	return group
+}
+
+// memberRoleUsers are the central functions that assume the member role:
+// the family functions, and the hub function with securityHub on.
+func memberRoleUsers(cfg Config) []string {
+	var out []string
+	for _, fam := range families.All() {
+		out = append(out, fam.Name)
+	}
+	if cfg.SecurityHub {
+		out = append(out, HubName)
+	}
+	return out
 }

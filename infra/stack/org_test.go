@@ -43,43 +43,55 @@ var (
 func orgFixture(t *testing.T) *orgSynth {
 	t.Helper()
 	orgOnce.Do(func() {
-		assets := filepath.Join(tmpRoot, "org-build")
-		if err := os.Rename(fakeAssets(t), assets); err != nil {
-			t.Fatal(err)
-		}
-		app := newApp(t, map[string]string{
-			"assetDir": assets, "account": orgCentral, "region": "eu-west-1",
+		orgFix = buildOrgSynth(t, "org-build", map[string]string{
+			"account": orgCentral, "region": "eu-west-1",
 			"policyFile":     writeFile(t, "policy.yaml", remediateAllPolicy),
 			"organizationId": orgID, "memberOrganizationalUnits": orgOU,
 			"memberRegions": "eu-west-1", "memberAccounts": orgMember,
 		})
-		cfg, err := Resolve(AppLookup(app, func(string) string { return "" }))
-		if err != nil {
-			t.Fatal(err)
-		}
-		dep, err := New(app, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := &orgSynth{synthesized: &synthesized{app: app, cfg: cfg, dep: dep}, members: map[string]template{}}
-		failOnValidation(t, app, func() {
-			s.main = assertions.Template_FromStack(dep.Main, nil)
-			s.mainJSON = toTemplate(t, s.main)
-			for _, m := range dep.Members {
-				s.members[*m.Region()] = toTemplate(t, assertions.Template_FromStack(m, nil))
-			}
-		})
-		for _, ss := range s.mainJSON.resources("AWS::CloudFormation::StackSet") {
-			if err := json.Unmarshal([]byte(ss["TemplateBody"].(string)), &s.stackSet); err != nil {
-				t.Fatalf("StackSet TemplateBody: %v", err)
-			}
-		}
-		orgFix = s
 	})
 	if orgFix == nil {
 		t.Fatal("organization fixture failed to build")
 	}
 	return orgFix
+}
+
+// buildOrgSynth synthesizes an organization deployment with the settings
+// (assets in a directory of that name) and reads its main, member and
+// StackSet templates.
+func buildOrgSynth(t *testing.T, assetsName string, settings map[string]string) *orgSynth {
+	t.Helper()
+	assets := filepath.Join(tmpRoot, assetsName)
+	if err := os.Rename(fakeAssets(t), assets); err != nil {
+		t.Fatal(err)
+	}
+	ctx := map[string]string{"assetDir": assets}
+	for k, v := range settings {
+		ctx[k] = v
+	}
+	app := newApp(t, ctx)
+	cfg, err := Resolve(AppLookup(app, func(string) string { return "" }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep, err := New(app, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &orgSynth{synthesized: &synthesized{app: app, cfg: cfg, dep: dep}, members: map[string]template{}}
+	failOnValidation(t, app, func() {
+		s.main = assertions.Template_FromStack(dep.Main, nil)
+		s.mainJSON = toTemplate(t, s.main)
+		for _, m := range dep.Members {
+			s.members[*m.Region()] = toTemplate(t, assertions.Template_FromStack(m, nil))
+		}
+	})
+	for _, ss := range s.mainJSON.resources("AWS::CloudFormation::StackSet") {
+		if err := json.Unmarshal([]byte(ss["TemplateBody"].(string)), &s.stackSet); err != nil {
+			t.Fatalf("StackSet TemplateBody: %v", err)
+		}
+	}
+	return s
 }
 
 func TestResolveOrgSettings(t *testing.T) {

@@ -54,7 +54,8 @@ const (
 	// accounts of an organization deployment.
 	EnvMemberRoleName = "EKSGUARD_MEMBER_ROLE_NAME"
 	// EnvMemberRegions lists (comma-separated) the member accounts' regions
-	// whose clusters the iam function looks at (organization mode).
+	// whose clusters the iam function looks at, and in which the hub
+	// function imports their findings (organization mode).
 	EnvMemberRegions = "EKSGUARD_MEMBER_REGIONS"
 	// EnvSecurityHubAccount is the account whose default Security Hub
 	// product receives the findings (the hub function).
@@ -86,10 +87,10 @@ var Names = []struct{ Name, Purpose string }{
 	{EnvSlackSecretARN, "Secrets Manager secret holding the Slack webhook URL (notifier only)"},
 	{EnvAccount, "organization mode: the central account the functions run in; events of any other account are judged and fixed through that account's remediation role"},
 	{EnvMemberRoleName, "organization mode: the remediation role's name in every member account (sts:AssumeRole)"},
-	{EnvMemberRegions, "organization mode: regions (comma-separated) whose clusters the iam function lists in a member account to tell cluster and node roles apart (default: those of EKSGUARD_CLUSTER_REGIONS)"},
+	{EnvMemberRegions, "organization mode: regions (comma-separated) whose clusters the iam function lists in a member account to tell cluster and node roles apart (default: those of EKSGUARD_CLUSTER_REGIONS); the hub function imports a member account's findings of these regions in them"},
 	{EnvAuditFunctionARN, "the kubernetes function, which the cluster function subscribes to a cluster's audit log group when a CreateCluster or UpdateClusterConfig turns audit logging on (cluster only)"},
 	{EnvCanaryRoleARN, "role of the heartbeat canary (tamper only): its write of the heartbeat parameter is recorded as heard, and nothing else it does is acted on"},
-	{EnvSecurityHubAccount, "account whose default Security Hub product receives the findings (hub only; default: each finding's own account)"},
+	{EnvSecurityHubAccount, "account whose default Security Hub product receives the findings (hub only; default: each finding's own account); in organization mode the central account's own findings only, a member account's are imported through its role"},
 	{EnvSlackSigningSecretARN, "Secrets Manager secret holding the Slack app's signing secret (interaction only)"},
 	{EnvSlackActions, "`on`: Slack messages carry the Apply fix and Expected change buttons, and the family functions consult expected changes (setting slackActions)"},
 }

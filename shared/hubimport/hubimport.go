@@ -12,6 +12,13 @@
 // finding keeps the Id, so it updates UpdatedAt and LastObservedAt; the
 // table remembers each Id's CreatedAt and FirstObservedAt, which an update
 // must carry unchanged.
+//
+// Security Hub takes a finding of an account's default product only from
+// that account (the caller must be the finding's AwsAccountId). In an
+// organization deployment (Org) a member account's findings are therefore
+// imported through that account's remediation role into its own product,
+// one batch per account and region; the organization's Security Hub
+// administrator aggregates them.
 package hubimport
 
 import (
@@ -19,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"time"
 
@@ -29,6 +37,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
 	"github.com/eksguard/eksguard/shared/asff"
+	"github.com/eksguard/eksguard/shared/assume"
 	"github.com/eksguard/eksguard/shared/finding"
 )
 
@@ -64,6 +73,9 @@ type Importer struct {
 	// Options are the product's account and region (the central account in
 	// organization mode) and the clock.
 	Options asff.Options
+	// Org, in an organization deployment, has the findings of member
+	// accounts imported from those accounts (nil: every finding through Hub).
+	Org *Org
 	// Attempts is the sends of a finding Security Hub rejects
 	// (DefaultAttempts when zero).
 	Attempts int
@@ -71,6 +83,22 @@ type Importer struct {
 	Sleep func(time.Duration)
 	// Log is the logger (slog.Default() when nil).
 	Log *slog.Logger
+}
+
+// Org is the organization mode of the importer: a finding of another
+// account than the central one is imported by that account, into its own
+// default product (Security Hub takes a default-product finding only from
+// the account that is its AwsAccountId); the organization's Security Hub
+// administrator sees it there.
+type Org struct {
+	// Account is the central account, whose findings go through Hub.
+	Account string
+	// Regions are the member regions: a member finding of one of them is
+	// imported in it, any other in the importer's region (Options.Region).
+	Regions []string
+	// Hub is the client of an account's role in a region (one per account
+	// and region, credentials cached).
+	Hub func(account, region string) BatchImporter
 }
 
 // Item is one finding to import, with the caller's key for it (the SQS
@@ -126,56 +154,128 @@ func (im *Importer) now() time.Time {
 
 // Import imports the items and returns, by key, those that were not
 // imported and why. Several items with the same document Id (repeats in one
-// batch) are sent once, as the last of them.
+// batch) are sent once, as the last of them. Each finding goes to its
+// product (productOf), in calls of that product's client.
 func (im *Importer) Import(ctx context.Context, items []Item) map[string]error {
 	failed := map[string]error{}
-	keys := map[string][]string{} // document Id -> item keys
-	docs := map[string]types.AwsSecurityFinding{}
-	var order []string
-	opts := im.Options
-	opts.Now = im.now
+	keys := map[string][]string{} // product|document Id -> item keys
+	var products []hubProduct
+	batches := map[hubProduct]*batch{}
 	for _, it := range items {
+		p := im.productOf(it.Finding)
+		opts := im.Options
+		opts.Account, opts.Region, opts.Now = p.account, p.region, im.now
 		doc := asff.From(it.Finding, opts)
 		if err := im.remember(ctx, &doc); err != nil {
 			im.log().ErrorContext(ctx, "cannot read or record the finding's first observation; it is retried", "id", doc.Id, "error", err)
 			failed[it.Key] = err
 			continue
 		}
-		if _, seen := docs[doc.Id]; !seen {
-			order = append(order, doc.Id)
+		b := batches[p]
+		if b == nil {
+			b = &batch{docs: map[string]types.AwsSecurityFinding{}, eventID: it.Finding.EventID}
+			batches[p] = b
+			products = append(products, p)
 		}
-		keys[doc.Id] = append(keys[doc.Id], it.Key)
-		docs[doc.Id] = SDKFinding(doc)
+		if _, seen := b.docs[doc.Id]; !seen {
+			b.order = append(b.order, doc.Id)
+		}
+		k := p.String() + "|" + doc.Id
+		keys[k] = append(keys[k], it.Key)
+		b.docs[doc.Id] = SDKFinding(doc)
 	}
-	pending := order
+	for _, p := range products {
+		for id, e := range im.importInto(ctx, p, batches[p]) {
+			for _, k := range keys[p.String()+"|"+id] {
+				failed[k] = e
+			}
+		}
+	}
+	return failed
+}
+
+// hubProduct is the account and region of the Security Hub product a
+// finding is imported into; empty fields mean the finding's own.
+type hubProduct struct{ account, region string }
+
+func (p hubProduct) String() string { return p.account + "/" + p.region }
+
+// batch is what one product gets: the documents by Id, in order, and the
+// event of the first (the session name of a member account's role).
+type batch struct {
+	order   []string
+	docs    map[string]types.AwsSecurityFinding
+	eventID string
+}
+
+// productOf is where a finding is imported. BatchImportFindings takes a
+// finding of the default product only from the account that is its
+// AwsAccountId, into that account's product in the region of the call. So
+// in organization mode a member account's finding goes to that account's
+// product, in the finding's region when it is a member region (the member
+// role's grant covers those) or else in the importer's; the central
+// account's findings, and every finding outside organization mode, go to
+// Options' product.
+func (im *Importer) productOf(f *finding.Finding) hubProduct {
+	if o := im.Org; o != nil && f.Account != "" && f.Account != o.Account {
+		region := im.Options.Region
+		if slices.Contains(o.Regions, f.Region) || region == "" {
+			region = f.Region
+		}
+		return hubProduct{account: f.Account, region: region}
+	}
+	return hubProduct{account: im.Options.Account, region: im.Options.Region}
+}
+
+// hubOf is the client that imports into a product.
+func (im *Importer) hubOf(p hubProduct) BatchImporter {
+	if im.Org == nil || p.account == "" || p.account == im.Options.Account || p.account == im.Org.Account {
+		return im.Hub
+	}
+	return im.Org.Hub(p.account, p.region)
+}
+
+// importInto sends a product's documents, in calls of at most MaxBatch,
+// sends those Security Hub rejects again up to Attempts times in all, and
+// returns, by document Id, those it gave up on.
+func (im *Importer) importInto(ctx context.Context, p hubProduct, b *batch) map[string]*Error {
+	hub := im.hubOf(p)
+	if hub != im.Hub {
+		// The member role's session is named after the first finding's event.
+		ctx = assume.WithEventID(ctx, b.eventID)
+	}
+	log := im.log().With("account", p.account, "region", p.region)
+	pending := b.order
 	final := map[string]*Error{} // given up: the call failed, or rejected Attempts times
 	for attempt := 1; len(pending) > 0; attempt++ {
 		var again []string
 		errs := map[string]*Error{}
 		for start := 0; start < len(pending); start += MaxBatch {
 			chunk := pending[start:min(start+MaxBatch, len(pending))]
-			batch := make([]types.AwsSecurityFinding, len(chunk))
+			docs := make([]types.AwsSecurityFinding, len(chunk))
 			for i, id := range chunk {
-				batch[i] = docs[id]
+				docs[i] = b.docs[id]
 			}
-			out, err := im.Hub.BatchImportFindings(ctx, &securityhub.BatchImportFindingsInput{Findings: batch})
+			out, err := hub.BatchImportFindings(ctx, &securityhub.BatchImportFindingsInput{Findings: docs})
 			if err != nil {
-				// The SDK retried the call already.
-				im.log().ErrorContext(ctx, "BatchImportFindings failed", "findings", len(chunk), "error", err)
+				// The SDK retried the call already; in a member account the
+				// error may be its role's (AssumeRole refused).
+				code := errorCode(err)
+				log.ErrorContext(ctx, "BatchImportFindings failed; the findings go back to the queue", "findings", len(chunk), "errorCode", code, "error", err)
 				for _, id := range chunk {
-					final[id] = &Error{Id: id, ErrorCode: errorCode(err), Message: err.Error()}
+					final[id] = &Error{Id: id, ErrorCode: code, Message: err.Error()}
 				}
 				continue
 			}
 			for _, ff := range out.FailedFindings {
 				id := aws.ToString(ff.Id)
-				if _, ok := docs[id]; !ok {
+				if _, ok := b.docs[id]; !ok {
 					continue
 				}
 				errs[id] = &Error{Id: id, ErrorCode: aws.ToString(ff.ErrorCode), Message: aws.ToString(ff.ErrorMessage)}
 				again = append(again, id)
 			}
-			im.log().InfoContext(ctx, "findings imported into Security Hub", "attempt", attempt,
+			log.InfoContext(ctx, "findings imported into Security Hub", "attempt", attempt,
 				"successCount", aws.ToInt32(out.SuccessCount), "failedCount", aws.ToInt32(out.FailedCount))
 		}
 		if attempt >= im.attempts() {
@@ -185,18 +285,15 @@ func (im *Importer) Import(ctx context.Context, items []Item) map[string]error {
 			break
 		}
 		if len(again) > 0 {
-			im.log().WarnContext(ctx, "Security Hub rejected findings; sending them again", "findings", len(again), "attempt", attempt)
+			log.WarnContext(ctx, "Security Hub rejected findings; sending them again", "findings", len(again), "attempt", attempt)
 			im.sleep(attempt)
 		}
 		pending = again
 	}
 	for id, e := range final {
-		im.log().ErrorContext(ctx, "finding not imported into Security Hub", "id", id, "errorCode", e.ErrorCode, "message", e.Message)
-		for _, k := range keys[id] {
-			failed[k] = e
-		}
+		log.ErrorContext(ctx, "finding not imported into Security Hub", "id", id, "errorCode", e.ErrorCode, "message", e.Message)
 	}
-	return failed
+	return final
 }
 
 // remember records the document's first observation in the table, or reads

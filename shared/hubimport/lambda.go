@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"os"
+	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -12,9 +13,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/eksguard/eksguard/shared/asff"
+	"github.com/eksguard/eksguard/shared/assume"
 	"github.com/eksguard/eksguard/shared/config"
+	"github.com/eksguard/eksguard/shared/identity"
 	"github.com/eksguard/eksguard/shared/lambdaenv"
 	"github.com/eksguard/eksguard/shared/notify"
 	"github.com/eksguard/eksguard/shared/rules"
@@ -42,7 +46,10 @@ func Main() {
 // FromEnv builds the importer the way its Lambda runs it: the settings
 // (Requires set), the Lambda environment's AWS configuration (opts may
 // change it), the product of EKSGUARD_SECURITY_HUB_ACCOUNT (each finding's
-// account when unset) in the function's region.
+// account when unset) in the function's region. In organization mode
+// (EKSGUARD_MEMBER_ROLE_NAME) a member account's findings are imported
+// through that account's remediation role, in the member regions
+// (EKSGUARD_MEMBER_REGIONS).
 func FromEnv(log *slog.Logger, opts ...func(*aws.Config)) (*Importer, error) {
 	s, err := config.Load(rules.IDs(), Requires...)
 	if err != nil {
@@ -52,13 +59,39 @@ func FromEnv(log *slog.Logger, opts ...func(*aws.Config)) (*Importer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Importer{
+	im := &Importer{
 		Hub:     securityhub.NewFromConfig(cfg),
 		DB:      dynamodb.NewFromConfig(cfg),
 		Table:   s.Table,
 		Options: asff.Options{Account: s.SecurityHubAccount, Region: cfg.Region},
 		Log:     log,
-	}, nil
+	}
+	if s.MemberRoleName != "" {
+		roles := &assume.Roles{STS: sts.NewFromConfig(cfg), Partition: identity.Partition(cfg.Region), RoleName: s.MemberRoleName}
+		im.Org = &Org{Account: s.Account, Regions: s.MemberRegions, Hub: memberHubs(cfg, roles)}
+	}
+	return im, nil
+}
+
+// memberHubs makes, on first use, one Security Hub client per account and
+// region, signing with the account's role (credentials cached by roles).
+func memberHubs(cfg aws.Config, roles *assume.Roles) func(account, region string) BatchImporter {
+	var mu sync.Mutex
+	clients := map[hubProduct]*securityhub.Client{}
+	return func(account, region string) BatchImporter {
+		mu.Lock()
+		defer mu.Unlock()
+		p := hubProduct{account: account, region: region}
+		c, ok := clients[p]
+		if !ok {
+			ac := cfg.Copy()
+			ac.Credentials = roles.Credentials(account)
+			ac.Region = region
+			c = securityhub.NewFromConfig(ac)
+			clients[p] = c
+		}
+		return c
+	}
 }
 
 // Handle imports an SQS batch of findings from the findings topic (raw

@@ -38,6 +38,9 @@ type Call struct {
 	// Caller is the role ARN of the principal that signed the call, once
 	// the World enforces IAM (World.Enforce).
 	Caller string
+	// AccessKey and Region are those of the request's SigV4 credential
+	// scope ("" when unsigned).
+	AccessKey, Region string
 	// Denied is true when the call was refused by IAM.
 	Denied bool
 }
@@ -298,6 +301,7 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request) {
 		path = path[:i]
 	}
 	c := Call{Service: s.service, Op: s.opOf(r, body), Method: r.Method, Path: path, Body: string(body)}
+	c.AccessKey, c.Region, _ = signer(r)
 	allowed := s.authorize(w, r, body, &c)
 	s.log.add(c)
 	if !allowed {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -14,7 +15,12 @@ import (
 // attribute, a finding with a known ProductArn and Id replaced only when
 // its UpdatedAt is later than the stored one (otherwise the update is
 // ignored), and the answer's FailedCount, SuccessCount and
-// FailedFindings [{Id, ErrorCode, ErrorMessage}].
+// FailedFindings [{Id, ErrorCode, ErrorMessage}]. Once the World enforces
+// IAM, it also holds callers to the rule of the default product: a
+// finding's AwsAccountId must be the calling account, and its default
+// ProductArn that account's in the region the call is signed for; a batch
+// breaking it is refused whole with AccessDeniedException, as Security Hub
+// answers it.
 type SecurityHub struct {
 	server
 	findings map[string]map[string]any // ProductArn|Id -> finding
@@ -99,6 +105,12 @@ func (h *SecurityHub) serveOp(w http.ResponseWriter, _ *http.Request, c *Call, b
 		writeRESTJSONError(w, Fault{Status: http.StatusBadRequest, Code: "InvalidInputException", Message: fmt.Sprintf("Findings: %d members, want 1 to 100", n)})
 		return
 	}
+	if c.Caller != "" {
+		if f, bad := wrongAccount(c, req.Findings); bad {
+			writeRESTJSONError(w, f)
+			return
+		}
+	}
 	type failed struct{ Id, ErrorCode, ErrorMessage string }
 	fails := []failed{}
 	for _, f := range req.Findings {
@@ -125,6 +137,27 @@ func (h *SecurityHub) serveOp(w http.ResponseWriter, _ *http.Request, c *Call, b
 	writeJSON(w, "application/json", http.StatusOK, map[string]any{
 		"FailedCount": len(fails), "SuccessCount": len(req.Findings) - len(fails), "FailedFindings": fails,
 	})
+}
+
+// wrongAccount refuses a batch holding a finding of another account than
+// the caller's, or of another account's or region's default product.
+func wrongAccount(c *Call, findings []map[string]any) (Fault, bool) {
+	parts := strings.SplitN(c.Caller, ":", 6)
+	if len(parts) != 6 {
+		return Fault{}, false
+	}
+	partition, account := parts[1], parts[4]
+	for _, f := range findings {
+		pa, _ := f["ProductArn"].(string)
+		acct, _ := f["AwsAccountId"].(string)
+		isDefault := strings.HasSuffix(pa, "/default") && strings.Contains(pa, ":product/")
+		want := "arn:" + partition + ":securityhub:" + c.Region + ":" + account + ":product/" + account + "/default"
+		if isDefault && (acct != account || pa != want) {
+			return Fault{Status: http.StatusForbidden, Code: "AccessDeniedException",
+				Message: fmt.Sprintf("User: %s is not authorized to perform: securityhub:BatchImportFindings on resource: %s (finding of account %s)", c.Caller, pa, acct)}, true
+		}
+	}
+	return Fault{}, false
 }
 
 func missingASFF(f map[string]any) string {
