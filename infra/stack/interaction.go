@@ -55,22 +55,46 @@ func ApprovalPolicy(p *policy.Policy) *policy.Policy {
 // patterns missing for its IAM fixes) gets none; its approved fixes are
 // refused by IAM and reported failed.
 func ApprovalGrants(cfg Config) map[string][]Statement {
+	return approvalGrantsIn(cfg, []*policy.Policy{cfg.Policy}, nil)
+}
+
+// approvalGrantsIn are ApprovalGrants under each of the policies (an
+// organization's per-account variants), for the given regions (none: the
+// stack's own), merged by family.
+func approvalGrantsIn(cfg Config, pols []*policy.Policy, regions []string) map[string][]Statement {
 	out := map[string][]Statement{}
-	pol := ApprovalPolicy(cfg.Policy)
-	for _, fam := range families.All() {
-		if g, err := RemediationGrants(fam, pol, cfg.Rules, cfg.ClusterNames); err == nil && len(g) > 0 {
-			out[fam.Name] = g
+	for _, pol := range pols {
+		for _, fam := range families.All() {
+			if g, err := RemediationGrantsIn(fam, ApprovalPolicy(pol), cfg.Rules, cfg.ClusterNames, regions); err == nil && len(g) > 0 {
+				out[fam.Name] = mergeStatements(out[fam.Name], g)
+			}
 		}
+	}
+	return out
+}
+
+// memberApprovalGrants are what the interaction function's approved fixes
+// need in a member account (slackActions on, organization mode): every
+// family's fixes, every rule as if in remediate mode, in the member regions.
+func memberApprovalGrants(cfg Config, pols []*policy.Policy) []Statement {
+	if !cfg.SlackActions || cfg.Org == nil {
+		return nil
+	}
+	var out []Statement
+	for _, fam := range families.All() {
+		out = mergeStatements(out, approvalGrantsIn(cfg, pols, cfg.Org.Regions)[fam.Name])
 	}
 	return out
 }
 
 // newInteractionRole is created before the family functions, whose loop
 // guard must list it: the fixes it applies are eksguard's own calls.
-func newInteractionRole(st awscdk.Stack) awsiam.Role {
+func newInteractionRole(st awscdk.Stack, cfg Config) awsiam.Role {
 	return awsiam.NewRole(st, jsii.String("InteractionFunctionRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 		Description: jsii.String("eksguard interaction function"),
+		// Organization mode: fixed, for the member roles' trust.
+		RoleName: orgFunctionRoleName(cfg, InteractionName),
 	})
 }
 
@@ -124,10 +148,19 @@ func addInteraction(st awscdk.Stack, sh sharedResources, role awsiam.Role) *inte
 		config.EnvKillSwitchParameter:   sh.killSwitch.ParameterName(),
 		config.EnvSlackSigningSecretARN: in.secret.SecretArn(),
 	}
+	var assume awsiam.Policy
+	if sh.cfg.Org != nil {
+		// A member account's finding is fixed in that account, through its
+		// remediation role (memberApprovalGrants).
+		assume = assumeMemberRole(sh.cfg, role, InteractionName, env)
+	}
 	in.fn, _ = optionalFunction(st, sh, InteractionName, "eksguard interaction: Slack's Apply fix and Expected change buttons", role,
 		interactionTimeoutSeconds, interactionMemoryMB, env)
 	for _, g := range in.fixes {
 		in.fn.Node().AddDependency(g.policy)
+	}
+	if assume != nil {
+		in.fn.Node().AddDependency(assume)
 	}
 	in.url = in.fn.AddFunctionUrl(&awslambda.FunctionUrlOptions{AuthType: awslambda.FunctionUrlAuthType_NONE})
 	return in

@@ -42,6 +42,9 @@ func memberGrants(cfg Config, pols []*policy.Policy) (map[string][]Statement, er
 	if stmts := memberHubGrants(cfg); len(stmts) > 0 {
 		out[HubName] = stmts
 	}
+	if stmts := memberApprovalGrants(cfg, pols); len(stmts) > 0 {
+		out[InteractionName] = stmts
+	}
 	return out, nil
 }
 
@@ -208,6 +211,9 @@ func memberRoleUsers(cfg Config) []string {
 	}
 	if cfg.SecurityHub {
 		out = append(out, HubName)
+	}
+	if cfg.SlackActions {
+		out = append(out, InteractionName)
 	}
 	return out
 }

@@ -106,7 +106,7 @@ func New(app awscdk.App, cfg Config) (*Deployment, error) {
 		deferQueue: deferQueue, undelivered: undelivered, canary: canary, scanRole: newScanRole(st, cfg),
 	}
 	if cfg.SlackActions {
-		shared.interactionRole = newInteractionRole(st)
+		shared.interactionRole = newInteractionRole(st, cfg)
 	}
 	fns := newFunctions(st, shared, grants)
 	routeEvents(st, shared, fns)
