@@ -18,7 +18,8 @@ import (
 
 // memberGrants are the remediation role's statements per family: what the
 // single-account stack gives each family function (DetectionGrants and
-// RemediationGrantsIn), for the member regions of the member account.
+// RemediationGrantsIn), for the member regions of the member account; and,
+// with the scan on, the scan function's (memberScanGrants).
 //
 // pols are the policies the role serves: one account's (policy.For), or,
 // for the StackSet's accounts, every variant (policy.Variants); statements
@@ -38,7 +39,11 @@ func memberGrants(cfg Config, pols []*policy.Policy) (map[string][]Statement, er
 			out[fam.Name] = stmts
 		}
 	}
-	return out, nil
+	scan, err := memberScanGrants(cfg, pols)
+	if len(scan) > 0 {
+		out[ScanFunctionName] = scan
+	}
+	return out, err
 }
 
 // mergeStatements adds more to stmts: a statement with a Sid already there
@@ -163,8 +168,8 @@ func buildMember(st awscdk.Stack, cfg Config, region string, grants map[string][
 func remediationRole(st awscdk.Stack, cfg Config, grants map[string][]Statement) constructs.IConstruct {
 	group := constructs.NewConstruct(st, jsii.String("Remediation"))
 	var fnRoles []interface{}
-	for _, fam := range families.All() {
-		fnRoles = append(fnRoles, awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:iam::"+cfg.Account+":role/"+functionRoleName(cfg.StackName, fam.Name, cfg.Region)), nil))
+	for _, fn := range memberRoleUsers(cfg) {
+		fnRoles = append(fnRoles, awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:iam::"+cfg.Account+":role/"+functionRoleName(cfg.StackName, fn, cfg.Region)), nil))
 	}
 	trust := awsiam.NewPrincipalWithConditions(awsiam.NewAccountPrincipal(jsii.String(cfg.Account)), &map[string]interface{}{
 		"ArnEquals":    map[string]interface{}{"aws:PrincipalArn": fnRoles},
@@ -176,18 +181,18 @@ func remediationRole(st awscdk.Stack, cfg Config, grants map[string][]Statement)
 		MaxSessionDuration: awscdk.Duration_Hours(jsii.Number(1)),
 		Description:        jsii.String("eksguard: the central " + cfg.StackName + " functions in " + cfg.Account + " " + cfg.Region + " judge and fix this account's events through it"),
 	})
-	for _, fam := range families.All() {
-		stmts := grants[fam.Name]
+	for _, fn := range memberRoleUsers(cfg) {
+		stmts := grants[fn]
 		if len(stmts) == 0 {
 			continue
 		}
-		p := awsiam.NewPolicy(group, jsii.String(title(fam.Name)), &awsiam.PolicyProps{
+		p := awsiam.NewPolicy(group, jsii.String(title(fn)), &awsiam.PolicyProps{
 			Roles:      &[]awsiam.IRole{role},
 			Statements: policyStatements(stmts),
 		})
 		for _, s := range stmts {
 			if wild := wildcards(s); len(wild) > 0 {
-				suppress(p, "AwsSolutions-IAM5", fam.Name+" "+s.Sid+": "+s.Why, wild...)
+				suppress(p, "AwsSolutions-IAM5", fn+" "+s.Sid+": "+s.Why, wild...)
 			}
 		}
 	}
