@@ -12,6 +12,7 @@ import (
 	"github.com/eksguard/eksguard/internal/testsupport/ekstatefake"
 	"github.com/eksguard/eksguard/internal/testsupport/stsfake"
 	"github.com/eksguard/eksguard/shared/config"
+	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/scanjob"
 )
 
@@ -145,5 +146,36 @@ func TestOrgScanGoesOnWhenAMemberRoleIsDenied(t *testing.T) {
 	rep, err = orgJob(t, &logs).Run(context.Background(), scanjob.Input{Account: acct, ScheduledTime: "t3"})
 	if got := placesOf(t, w, &seen); err != nil || !slices.Equal(got, []string{web + "//us-east-1/shop/control-plane-logging-disabled"}) || rep.Resolved != 1 {
 		t.Errorf("role allowed again: got %v published, report %+v, error %v; want web's finding resolved", got, rep, err)
+	}
+}
+
+// A member's scan finding that scan.remediate lists is fixed in that
+// account, through its role: the fake applies an update to the account
+// whose key signed it.
+func TestOrgScanFixesAMemberInItsAccount(t *testing.T) {
+	w, s := newOrgWorld(t)
+	t.Setenv(config.EnvPolicy, `{"version":1,"accounts":{"trusted":["`+acct+`","`+payments+`","`+web+`"]},"scan":{"remediate":["control-plane-logging-disabled"]}}`)
+	var logs bytes.Buffer
+	seen := 0
+	if _, err := orgJob(t, &logs).Run(context.Background(), scanjob.Input{Account: acct, ScheduledTime: "t1"}); err != nil {
+		t.Fatal(err)
+	}
+	fixed := map[string]finding.Status{}
+	for _, f := range w.published(t, &seen) {
+		if f.Rule == "control-plane-logging-disabled" {
+			fixed[f.Account] = f.Outcome.Status
+		}
+	}
+	want := map[string]finding.Status{payments: finding.StatusRemediated, web: finding.StatusRemediated}
+	if len(fixed) != 2 || fixed[payments] != want[payments] || fixed[web] != want[web] {
+		t.Errorf("got outcomes %v, want %v", fixed, want)
+	}
+	for _, m := range []struct{ account, region, cluster string }{{payments, "eu-west-1", "pay"}, {web, "us-east-1", "shop"}} {
+		if logs := w.state.Logs(m.account, m.region, m.cluster); !logs["audit"] {
+			t.Errorf("%s/%s after the fix: got logs %v, want audit on", m.account, m.cluster, logs)
+		}
+	}
+	if n := len(s.Calls()); n < 2 {
+		t.Errorf("got %d AssumeRole calls, want the members' roles assumed", n)
 	}
 }
