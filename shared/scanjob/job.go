@@ -28,9 +28,11 @@ import (
 
 // Input is what the schedule sends each run.
 type Input struct {
-	// Account is the account to scan (the stack's own).
+	// Account is the account to scan (the stack's own); in organization
+	// mode the members (Job.Members) are scanned after it.
 	Account string `json:"account"`
-	// Regions, when set, replace the function's configured regions.
+	// Regions, when set, replace the function's configured regions (and,
+	// in organization mode, the member regions).
 	Regions []string `json:"regions,omitempty"`
 	// ScheduledTime is the run's scheduled time (EventBridge Scheduler's
 	// <aws.scheduler.scheduled-time>): a retry of the run keeps it, so its
@@ -134,6 +136,8 @@ func (j *Job) Run(ctx context.Context, in Input) (Report, error) {
 		readCtx, cancel = context.WithDeadline(ctx, deadline.Add(-reserve))
 		defer cancel()
 	}
+	// A member role's sessions, first and renewed, are named after the run.
+	readCtx = assume.WithEventID(readCtx, "scan-"+run)
 	var errs []error
 	for _, account := range j.accounts(in.Account) {
 		regions := regions
@@ -142,7 +146,7 @@ func (j *Job) Run(ctx context.Context, in Input) (Report, error) {
 				regions = j.MemberRegions
 			}
 			if j.Assume != nil {
-				if err := j.Assume(assume.WithEventID(readCtx, "scan-"+run), account); err != nil {
+				if err := j.Assume(readCtx, account); err != nil {
 					rep.Unreachable++
 					j.log().ErrorContext(ctx, "cannot assume the member role; the account is not scanned and its findings stay as they were",
 						"account", account, "accountName", j.Policy.AccountName(account), "code", errorCode(err), "error", err)
