@@ -24,8 +24,9 @@ import (
 // role names, the member-account settings in the functions' environment,
 // the central bus with its rules, and the member stacks.
 
-// orgFunctionRoleName is a family function's fixed role name in
-// organization mode; nil (a generated name) otherwise and for the notifier.
+// orgFunctionRoleName is a family function's (or the scan function's)
+// fixed role name in organization mode; nil (a generated name) otherwise
+// and for the notifier.
 func orgFunctionRoleName(cfg Config, fn string) *string {
 	if cfg.Org == nil || fn == NotifierName {
 		return nil
@@ -43,14 +44,16 @@ func memberRoleGlob(cfg Config) []*string {
 	return []*string{jsii.String("arn:*:iam::*:role/" + cfg.Org.RoleName)}
 }
 
-// orgFunction tells a family function, in organization mode, the central
-// account and the member role, and lets it assume that role in the
-// organization's accounts.
+// orgFunction tells a family function or the scan function, in
+// organization mode, the central account and the member role, and lets it
+// assume that role in the organization's accounts.
 func orgFunction(cfg Config, f *function, env map[string]*string) {
 	if cfg.Org == nil {
 		return
 	}
-	if ReadsClusterRegions(familyNamed(f.name)) {
+	// The scan reads every member region; of the families, those that
+	// look up cluster and node roles do.
+	if f.name == ScanFunctionName || ReadsClusterRegions(familyNamed(f.name)) {
 		env[config.EnvMemberRegions] = jsii.String(strings.Join(cfg.Org.Regions, ","))
 	}
 	f.assume = assumeMemberRole(cfg, f.role, f.name, env)

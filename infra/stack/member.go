@@ -19,7 +19,9 @@ import (
 // memberGrants are the remediation role's statements per family: what the
 // single-account stack gives each family function (DetectionGrants and
 // RemediationGrantsIn), for the member regions of the member account; and,
-// under HubName, the hub function's (memberHubGrants).
+// under HubName, the hub function's (memberHubGrants); under InteractionName,
+// the approved fixes' (memberApprovalGrants); with the scan on, the scan
+// function's (memberScanGrants).
 //
 // pols are the policies the role serves: one account's (policy.For), or,
 // for the StackSet's accounts, every variant (policy.Variants); statements
@@ -45,7 +47,11 @@ func memberGrants(cfg Config, pols []*policy.Policy) (map[string][]Statement, er
 	if stmts := memberApprovalGrants(cfg, pols); len(stmts) > 0 {
 		out[InteractionName] = stmts
 	}
-	return out, nil
+	scan, err := memberScanGrants(cfg, pols)
+	if len(scan) > 0 {
+		out[ScanFunctionName] = scan
+	}
+	return out, err
 }
 
 // mergeStatements adds more to stmts: a statement with a Sid already there
@@ -202,8 +208,10 @@ func remediationRole(st awscdk.Stack, cfg Config, grants map[string][]Statement)
 	return group
 }
 
-// memberRoleUsers are the central functions that assume the member role:
-// the family functions, and the hub function with securityHub on.
+// memberRoleUsers are the central functions that assume the member role
+// (which trusts them and holds their grants): the family functions, the hub
+// function with securityHub on, the interaction function with slackActions
+// on, and the scan function when the scan is on.
 func memberRoleUsers(cfg Config) []string {
 	var out []string
 	for _, fam := range families.All() {
@@ -214,6 +222,9 @@ func memberRoleUsers(cfg Config) []string {
 	}
 	if cfg.SlackActions {
 		out = append(out, InteractionName)
+	}
+	if cfg.ScanSchedule != ScanOff {
+		out = append(out, ScanFunctionName)
 	}
 	return out
 }

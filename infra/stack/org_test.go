@@ -427,8 +427,8 @@ func TestOrgMemberRemediationRole(t *testing.T) {
 			t.Errorf("member %q: role condition %v", region, role["Condition"])
 		}
 		var fnRoles []any
-		for _, fam := range families.All() {
-			fnRoles = append(fnRoles, map[string]any{"Fn::Sub": "arn:${AWS::Partition}:iam::" + orgCentral + ":role/" + functionRoleName("eksguard", fam.Name, "eu-west-1")})
+		for _, fn := range append(familyNames(), ScanFunctionName) { // the scan is on (daily)
+			fnRoles = append(fnRoles, map[string]any{"Fn::Sub": "arn:${AWS::Partition}:iam::" + orgCentral + ":role/" + functionRoleName("eksguard", fn, "eu-west-1")})
 		}
 		trust := asList(at(role, "Properties", "AssumeRolePolicyDocument", "Statement"))
 		want := map[string]any{
@@ -460,8 +460,11 @@ func TestOrgMemberRemediationRole(t *testing.T) {
 			got = append(got, asList(at(rm, "Properties", "PolicyDocument", "Statement"))...)
 		}
 		var wantStmts []any
-		for _, fam := range families.All() {
-			for _, st := range grants[fam.Name] {
+		if len(grants[ScanFunctionName]) == 0 {
+			t.Errorf("no scan grants for the member role with the scan on")
+		}
+		for _, fn := range append(familyNames(), ScanFunctionName) {
+			for _, st := range grants[fn] {
 				m := map[string]any{"Sid": st.Sid, "Effect": "Allow", "Action": one(strs(st.Actions)), "Resource": one(subs(st.Resources))}
 				if len(st.Condition) > 0 {
 					c := map[string]any{}
@@ -662,4 +665,12 @@ func TestOrgStackSetDependsOnTheBusAndRules(t *testing.T) {
 			}
 		}
 	}
+}
+
+func familyNames() []string {
+	var out []string
+	for _, fam := range families.All() {
+		out = append(out, fam.Name)
+	}
+	return out
 }

@@ -147,6 +147,8 @@ func newScanRole(st awscdk.Stack, cfg Config) awsiam.Role {
 	return awsiam.NewRole(st, jsii.String("ScanFunctionRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 		Description: jsii.String("eksguard scan function"),
+		// Organization mode: the member roles trust it by name.
+		RoleName: orgFunctionRoleName(cfg, ScanFunctionName),
 	})
 }
 
@@ -199,6 +201,8 @@ func newScan(st awscdk.Stack, sh sharedResources) (*function, []Statement, error
 	if len(cfg.ClusterRegions) > 0 {
 		env[config.EnvClusterRegions] = jsii.String(strings.Join(cfg.ClusterRegions, ","))
 	}
+	// Organization mode: the member accounts are read through their role.
+	orgFunction(cfg, f, env)
 	f.fn = awslambda.NewFunction(st, jsii.String("ScanFunction"), &awslambda.FunctionProps{
 		Description:                  jsii.String("eksguard scan: judges the current state of the account's clusters with the same rules, on a schedule"),
 		Runtime:                      awslambda.Runtime_PROVIDED_AL2023(),
@@ -215,7 +219,7 @@ func newScan(st awscdk.Stack, sh sharedResources) (*function, []Statement, error
 		ReservedConcurrentExecutions: jsii.Number(1), // one scan at a time
 		Environment:                  &env,
 	})
-	for _, p := range []awsiam.Policy{f.detection, f.remediation} {
+	for _, p := range []awsiam.Policy{f.detection, f.remediation, f.assume} {
 		if p != nil {
 			f.fn.Node().AddDependency(p)
 		}
@@ -264,4 +268,25 @@ func newScan(st awscdk.Stack, sh sharedResources) (*function, []Statement, error
 		}
 	}
 	return f, append(slices.Clone(reads), fixes...), nil
+}
+
+// memberScanGrants are, with the scan on, the scan function's statements
+// in a member account (the remediation role's): the reads in the member
+// regions, and the fixes scan.remediate asks for in any of pols.
+func memberScanGrants(cfg Config, pols []*policy.Policy) ([]Statement, error) {
+	if cfg.ScanSchedule == ScanOff {
+		return nil, nil
+	}
+	stmts, err := ScanReadGrants(cfg.Org.Regions)
+	if err != nil {
+		return nil, err
+	}
+	for _, pol := range pols {
+		fixes, err := ScanRemediationGrants(pol, cfg.Rules, cfg.ClusterNames, cfg.Org.Regions)
+		if err != nil {
+			return nil, err
+		}
+		stmts = mergeStatements(stmts, fixes)
+	}
+	return stmts, nil
 }

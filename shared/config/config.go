@@ -87,7 +87,7 @@ var Names = []struct{ Name, Purpose string }{
 	{EnvSlackSecretARN, "Secrets Manager secret holding the Slack webhook URL (notifier only)"},
 	{EnvAccount, "organization mode: the central account the functions run in; events of any other account are judged and fixed through that account's remediation role"},
 	{EnvMemberRoleName, "organization mode: the remediation role's name in every member account (sts:AssumeRole)"},
-	{EnvMemberRegions, "organization mode: regions (comma-separated) whose clusters the iam function lists in a member account to tell cluster and node roles apart (default: those of EKSGUARD_CLUSTER_REGIONS); the hub function imports a member account's findings of these regions in them"},
+	{EnvMemberRegions, "organization mode: regions (comma-separated) of the member accounts that the scan function scans and whose clusters the iam function lists to tell cluster and node roles apart (default: those of EKSGUARD_CLUSTER_REGIONS); the hub function imports a member account's findings of these regions in them"},
 	{EnvAuditFunctionARN, "the kubernetes function, which the cluster function subscribes to a cluster's audit log group when a CreateCluster or UpdateClusterConfig turns audit logging on (cluster only)"},
 	{EnvCanaryRoleARN, "role of the heartbeat canary (tamper only): its write of the heartbeat parameter is recorded as heard, and nothing else it does is acted on"},
 	{EnvSecurityHubAccount, "account whose default Security Hub product receives the findings (hub only; default: each finding's own account); in organization mode the central account's own findings only, a member account's are imported through its role"},

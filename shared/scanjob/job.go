@@ -12,9 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/aws/smithy-go"
+
+	"github.com/eksguard/eksguard/shared/assume"
 	"github.com/eksguard/eksguard/shared/clusterstate"
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/policy"
@@ -24,9 +28,11 @@ import (
 
 // Input is what the schedule sends each run.
 type Input struct {
-	// Account is the account to scan (the stack's own).
+	// Account is the account to scan (the stack's own); in organization
+	// mode the members (Job.Members) are scanned after it.
 	Account string `json:"account"`
-	// Regions, when set, replace the function's configured regions.
+	// Regions, when set, replace the function's configured regions (and,
+	// in organization mode, the member regions).
 	Regions []string `json:"regions,omitempty"`
 	// ScheduledTime is the run's scheduled time (EventBridge Scheduler's
 	// <aws.scheduler.scheduled-time>): a retry of the run keeps it, so its
@@ -50,7 +56,16 @@ type Job struct {
 	// Reader makes the reader of an account and region.
 	Reader func(account, region string) *scan.Reader
 	// Regions are scanned when the input names none.
-	Regions   []string
+	Regions []string
+	// Members are, in organization mode, the member accounts scanned after
+	// the input's account (MemberAccounts), each in MemberRegions (Regions
+	// when empty) with the readers Reader makes on its role's credentials.
+	Members       []string
+	MemberRegions []string
+	// Assume, when set, gets a member account's credentials before its
+	// regions are read: a member whose role cannot be assumed is reported
+	// and skipped, its findings kept open.
+	Assume    func(ctx context.Context, account string) error
 	State     *State
 	Findings  FindingHandler
 	Publisher Publisher
@@ -75,6 +90,10 @@ type Report struct {
 	// Unreadable counts clusters and regions that could not be read; their
 	// findings stay open as they were.
 	Unreadable int `json:"unreadable"`
+	// Accounts counts the accounts scanned; Unreachable the member
+	// accounts whose role could not be assumed (their findings stay open).
+	Accounts    int `json:"accounts"`
+	Unreachable int `json:"unreachable"`
 }
 
 func (j *Job) now() time.Time {
@@ -117,14 +136,34 @@ func (j *Job) Run(ctx context.Context, in Input) (Report, error) {
 		readCtx, cancel = context.WithDeadline(ctx, deadline.Add(-reserve))
 		defer cancel()
 	}
+	// A member role's sessions, first and renewed, are named after the run.
+	readCtx = assume.WithEventID(readCtx, "scan-"+run)
 	var errs []error
-	for _, region := range regions {
-		if err := j.region(ctx, readCtx, in.Account, region, run, &rep); err != nil {
-			errs = append(errs, err)
+	for _, account := range j.accounts(in.Account) {
+		regions := regions
+		if account != in.Account {
+			if len(in.Regions) == 0 && len(j.MemberRegions) > 0 {
+				regions = j.MemberRegions
+			}
+			if j.Assume != nil {
+				if err := j.Assume(readCtx, account); err != nil {
+					rep.Unreachable++
+					j.log().ErrorContext(ctx, "cannot assume the member role; the account is not scanned and its findings stay as they were",
+						"account", account, "accountName", j.Policy.AccountName(account), "code", errorCode(err), "error", err)
+					errs = append(errs, fmt.Errorf("eksguard scan: account %s: %w", account, err))
+					continue
+				}
+			}
+		}
+		rep.Accounts++
+		for _, region := range regions {
+			if err := j.region(ctx, readCtx, account, region, run, &rep); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
-	j.log().InfoContext(ctx, "scan done", "account", in.Account, "regions", regions, "clusters", rep.Clusters,
-		"new", rep.New, "unchanged", rep.Unchanged, "resolved", rep.Resolved, "unreadable", rep.Unreadable)
+	j.log().InfoContext(ctx, "scan done", "account", in.Account, "regions", regions, "accounts", rep.Accounts, "unreachable", rep.Unreachable,
+		"clusters", rep.Clusters, "new", rep.New, "unchanged", rep.Unchanged, "resolved", rep.Resolved, "unreadable", rep.Unreadable)
 	return rep, errors.Join(errs...)
 }
 
@@ -132,6 +171,8 @@ func (j *Job) Run(ctx context.Context, in Input) (Report, error) {
 // to leave time to record and publish.
 func (j *Job) region(ctx, readCtx context.Context, account, region, run string, rep *Report) error {
 	log := j.log().With("account", account, "region", region)
+	// A member account's overrides apply to its findings.
+	pol := j.Policy.For(account)
 	r := j.Reader(account, region)
 	names, err := r.List(readCtx)
 	if err != nil {
@@ -161,12 +202,13 @@ func (j *Job) region(ctx, readCtx context.Context, account, region, run string, 
 			errs = append(errs, err)
 		default:
 			rep.Clusters++
-			found = append(found, rules.AssessState(c, j.Policy)...)
+			found = append(found, rules.AssessState(c, pol)...)
 		}
 	})
 	open := map[string]string{}
 	for i := range found {
 		f := &found[i]
+		f.AccountName = pol.AccountName(f.Account)
 		if _, twice := open[f.ID]; twice {
 			continue // a role several clusters share
 		}
@@ -234,4 +276,38 @@ func (j *Job) resolve(ctx context.Context, account, region, id, cluster string) 
 	res.Plan, res.NeedsCheck, res.Mode = nil, "", finding.ModeNotify
 	res.Outcome = &finding.Outcome{Status: finding.StatusResolved, Message: fmt.Sprintf("resolved: the scan of %s no longer finds it", j.now().UTC().Format(time.RFC3339))}
 	return j.Publisher.Publish(ctx, &res)
+}
+
+// accounts are the input's account, then the members but it.
+func (j *Job) accounts(own string) []string {
+	out := []string{own}
+	for _, a := range j.Members {
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// MemberAccounts are, in organization mode, the accounts the scheduled
+// scan covers besides the central one: those the stack listed in the
+// policy (accounts.organization: the memberAccounts setting and every
+// account the policy names) and those the policy names itself, sorted.
+func MemberAccounts(p *policy.Policy, central string) []string {
+	var out []string
+	for _, a := range append(slices.Clone(p.Accounts.Organization), p.ListedAccounts()...) {
+		if a != central && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// errorCode is the AWS error code in err ("" when it has none).
+func errorCode(err error) string {
+	if ae, ok := errors.AsType[smithy.APIError](err); ok {
+		return ae.ErrorCode()
+	}
+	return ""
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -12,10 +13,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/eksguard/eksguard/shared/assume"
 	"github.com/eksguard/eksguard/shared/config"
 	"github.com/eksguard/eksguard/shared/families"
 	"github.com/eksguard/eksguard/shared/guard"
+	"github.com/eksguard/eksguard/shared/identity"
 	"github.com/eksguard/eksguard/shared/lambdaenv"
 	"github.com/eksguard/eksguard/shared/notify"
 	"github.com/eksguard/eksguard/shared/rules"
@@ -37,7 +41,9 @@ func Main() {
 // FromEnv builds the job the way its Lambda runs it: the settings from
 // config.Load (table and topic required), the Lambda environment's AWS
 // configuration, the scan's EKS and IAM clients (adaptive retry), and the
-// cluster function's guard for the fixes and the publication.
+// cluster function's guard for the fixes and the publication. In
+// organization mode (EKSGUARD_MEMBER_ROLE_NAME) it also scans every member
+// account (MemberAccounts) in EKSGUARD_MEMBER_REGIONS through its role.
 func FromEnv(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*Job, error) {
 	s, err := config.Load(rules.IDs(), guard.Requires...)
 	if err != nil {
@@ -56,26 +62,74 @@ func FromEnv(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (
 	if len(regions) == 0 {
 		regions = []string{cfg.Region}
 	}
-	iamClient := scan.NewIAM(cfg)
-	eksClients := map[string]*eks.Client{}
-	for _, r := range regions {
-		eksClients[r] = scan.NewEKS(cfg, func(o *eks.Options) { o.Region = r })
-	}
-	return &Job{
-		Policy: s.Policy,
-		Reader: func(account, region string) *scan.Reader {
-			c, ok := eksClients[region]
-			if !ok {
-				c = scan.NewEKS(cfg, func(o *eks.Options) { o.Region = region })
-			}
-			return &scan.Reader{EKS: c, IAM: iamClient, Account: account, Region: region}
-		},
+	readers := readersOf(cfg)
+	j := &Job{
+		Policy:    s.Policy,
+		Reader:    func(account, region string) *scan.Reader { return readers(account, region) },
 		Regions:   regions,
 		State:     &State{DB: dynamodb.NewFromConfig(cfg), Table: s.Table},
 		Findings:  g,
 		Publisher: pub,
 		Log:       log,
-	}, nil
+	}
+	if s.MemberRoleName != "" {
+		// Organization mode: every member account is read through its role,
+		// on credentials cached per account (the guard assumes the same
+		// role for the fixes).
+		roles := &assume.Roles{STS: sts.NewFromConfig(cfg), Partition: identity.Partition(cfg.Region), RoleName: s.MemberRoleName}
+		members := perAccount(func(account string) func(account, region string) *scan.Reader {
+			c := cfg.Copy()
+			c.Credentials = roles.Credentials(account)
+			return readersOf(c)
+		})
+		j.Reader = func(account, region string) *scan.Reader {
+			if account == s.Account {
+				return readers(account, region)
+			}
+			return members(account)(account, region)
+		}
+		j.Members = MemberAccounts(s.Policy, s.Account)
+		j.MemberRegions = s.MemberRegions
+		j.Assume = func(ctx context.Context, account string) error {
+			_, err := roles.Credentials(account).Retrieve(ctx)
+			return err
+		}
+	}
+	return j, nil
+}
+
+// readersOf makes the readers of the account cfg's credentials are of:
+// one IAM client, one EKS client per region, kept for warm invocations.
+func readersOf(cfg aws.Config) func(account, region string) *scan.Reader {
+	iamClient := scan.NewIAM(cfg)
+	var mu sync.Mutex
+	eksClients := map[string]*eks.Client{}
+	return func(account, region string) *scan.Reader {
+		mu.Lock()
+		defer mu.Unlock()
+		c, ok := eksClients[region]
+		if !ok {
+			c = scan.NewEKS(cfg, func(o *eks.Options) { o.Region = region })
+			eksClients[region] = c
+		}
+		return &scan.Reader{EKS: c, IAM: iamClient, Account: account, Region: region}
+	}
+}
+
+// perAccount keeps what make makes for each account.
+func perAccount[T any](make func(account string) T) func(account string) T {
+	var mu sync.Mutex
+	made := map[string]T{}
+	return func(account string) T {
+		mu.Lock()
+		defer mu.Unlock()
+		v, ok := made[account]
+		if !ok {
+			v = make(account)
+			made[account] = v
+		}
+		return v
+	}
 }
 
 // Handle is the Lambda handler: the input's account, or the function's

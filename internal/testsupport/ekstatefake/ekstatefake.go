@@ -7,7 +7,7 @@
 //
 // One fake serves several accounts and regions: the region is read from
 // the request's SigV4 credential scope, the account from the access key
-// (AssumeRole issues keys that name the role's account).
+// (AssumeRole, here or in stsfake, issues keys that name the role's account).
 package ekstatefake
 
 import (
@@ -22,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/eksguard/eksguard/internal/testsupport/stsfake"
 )
 
 // Cluster is one seeded cluster.
@@ -233,11 +235,10 @@ func scope(r *http.Request) (key, region string) {
 	return parts[0], parts[2]
 }
 
-// keyPrefix marks keys AssumeRole issues: keyPrefix + account.
-const keyPrefix = "ASIAFAKE"
-
+// account is the account of a key AssumeRole issued (this fake's or
+// stsfake's: stsfake.AccessKeyFor), else DefaultAccount.
 func (f *Fake) account(key string) string {
-	if a, ok := strings.CutPrefix(key, keyPrefix); ok {
+	if a, ok := strings.CutPrefix(key, "ASIA"); ok && len(a) == 12 && strings.Trim(a, "0123456789") == "" && stsfake.AccessKeyFor(a) == key {
 		return a
 	}
 	return f.DefaultAccount
@@ -680,8 +681,8 @@ func (f *Fake) serveQuery(w http.ResponseWriter, acct, op string, form url.Value
 			return
 		}
 		exp := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
-		writeQueryResult(w, op, fmt.Sprintf(`<Credentials><AccessKeyId>%s%s</AccessKeyId><SecretAccessKey>secret</SecretAccessKey><SessionToken>token</SessionToken><Expiration>%s</Expiration></Credentials><AssumedRoleUser><Arn>arn:aws:sts::%s:assumed-role/%s/%s</Arn><AssumedRoleId>AROAFAKE:%s</AssumedRoleId></AssumedRoleUser>`,
-			keyPrefix, parts[4], exp, parts[4], esc(strings.TrimPrefix(parts[5], "role/")), esc(form.Get("RoleSessionName")), esc(form.Get("RoleSessionName"))))
+		writeQueryResult(w, op, fmt.Sprintf(`<Credentials><AccessKeyId>%s</AccessKeyId><SecretAccessKey>secret</SecretAccessKey><SessionToken>token</SessionToken><Expiration>%s</Expiration></Credentials><AssumedRoleUser><Arn>arn:aws:sts::%s:assumed-role/%s/%s</Arn><AssumedRoleId>AROAFAKE:%s</AssumedRoleId></AssumedRoleUser>`,
+			stsfake.AccessKeyFor(parts[4]), exp, parts[4], esc(strings.TrimPrefix(parts[5], "role/")), esc(form.Get("RoleSessionName")), esc(form.Get("RoleSessionName"))))
 		return
 	}
 	if op == "GetCallerIdentity" {
