@@ -95,7 +95,8 @@ func TestOrgMemberRoleImportsIntoItsOwnProduct(t *testing.T) {
 	for _, fam := range families.All() {
 		trusted = append(trusted, map[string]any{"Fn::Sub": "arn:${AWS::Partition}:iam::" + orgCentral + ":role/" + functionRoleName("eksguard", fam.Name, "eu-west-1")})
 	}
-	trusted = append(trusted, map[string]any{"Fn::Sub": "arn:${AWS::Partition}:iam::" + orgCentral + ":role/eksguard-hub-eu-west-1"})
+	trusted = append(trusted, map[string]any{"Fn::Sub": "arn:${AWS::Partition}:iam::" + orgCentral + ":role/eksguard-hub-eu-west-1"},
+		map[string]any{"Fn::Sub": "arn:${AWS::Partition}:iam::" + orgCentral + ":role/eksguard-scan-eu-west-1"})
 
 	roles := 0
 	for region, tm := range s.memberTemplates() {
@@ -113,7 +114,7 @@ func TestOrgMemberRoleImportsIntoItsOwnProduct(t *testing.T) {
 		roles++
 		trust := asList(at(role, "Properties", "AssumeRolePolicyDocument", "Statement"))
 		if len(trust) != 1 || !sameSet(t, asList(at(trust[0], "Condition", "ArnEquals", "aws:PrincipalArn")), trusted) {
-			t.Errorf("member %q: trusted roles %s, want the family functions' and the hub function's %s", region, canonical(t, trust), canonical(t, trusted))
+			t.Errorf("member %q: trusted roles %s, want the family, hub and scan functions' %s", region, canonical(t, trust), canonical(t, trusted))
 		}
 		var imports []map[string]any
 		for _, r := range tm["Resources"].(map[string]any) {
