@@ -133,25 +133,13 @@ func auditRules() []Rule {
 }
 
 func assessAudit(ev *k8saudit.Event, p *policy.Policy, rs []Rule) []finding.Finding {
-	if isAutomation(p, &ev.User) {
+	pol := p.For(ev.Account) // the cluster's account's overrides applied
+	if isAutomation(pol, &ev.User) {
 		return nil
 	}
-	var out []finding.Finding
-	for i := range rs {
-		rule := &rs[i]
-		mode := p.ModeFor(rule.ID)
-		if mode == finding.ModeOff {
-			continue
-		}
-		for _, f := range rule.EvalAudit(ev, p) {
-			if p.Allowed(rule.ID, f.Principal) {
-				continue
-			}
-			fillAudit(&f, rule, ev, mode)
-			out = append(out, f)
-		}
-	}
-	return out
+	return judge(rs, pol,
+		func(rule *Rule) []finding.Finding { return rule.EvalAudit(ev, pol) },
+		func(f *finding.Finding, rule *Rule, mode finding.Mode) { fillAudit(f, rule, ev, mode) })
 }
 
 // isAutomation reports whether the caller's IAM principal is one of the

@@ -299,18 +299,28 @@ func (e *Engine) Assess(r *cloudtrail.Record) []finding.Finding {
 	if len(candidates) == 0 || pol.IsAutomation(&r.UserIdentity) {
 		return nil
 	}
+	return judge(candidates, pol,
+		func(rule *Rule) []finding.Finding { return rule.Eval(r, pol) },
+		func(f *finding.Finding, rule *Rule, mode finding.Mode) { fill(f, rule, r, mode) })
+}
+
+// judge runs each rule's judgement (eval) under the policy: rules in mode
+// off give nothing, allow-listed principals are dropped, and fill completes
+// each finding with the rule and the mode. CloudTrail records and audit
+// events share it.
+func judge(rs []Rule, pol *policy.Policy, eval func(*Rule) []finding.Finding, fill func(*finding.Finding, *Rule, finding.Mode)) []finding.Finding {
 	var out []finding.Finding
-	for i := range candidates {
-		rule := &candidates[i]
+	for i := range rs {
+		rule := &rs[i]
 		mode := pol.ModeFor(rule.ID)
 		if mode == finding.ModeOff {
 			continue
 		}
-		for _, f := range rule.Eval(r, pol) {
+		for _, f := range eval(rule) {
 			if pol.Allowed(rule.ID, f.Principal) {
 				continue
 			}
-			fill(&f, rule, r, mode)
+			fill(&f, rule, mode)
 			out = append(out, f)
 		}
 	}
