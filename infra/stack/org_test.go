@@ -322,6 +322,34 @@ func TestOrgFunctions(t *testing.T) {
 
 // memberTemplates are the StackSet's template (any region, "") and the
 // standalone member stacks by region.
+// remediationRoleIn is a member template's remediation role and its
+// logical ID, nil when the template has none.
+func remediationRoleIn(tm template) (role map[string]any, id string) {
+	for rid, r := range tm["Resources"].(map[string]any) {
+		rm := r.(map[string]any)
+		if rm["Type"] == "AWS::IAM::Role" && at(rm, "Properties", "RoleName") == assume.DefaultRoleName {
+			return rm, rid
+		}
+	}
+	return nil, ""
+}
+
+// policyStatementsOf are the statements of a template's IAM policies
+// attached to the role with the logical ID roleID.
+func policyStatementsOf(tm template, roleID string) []map[string]any {
+	var out []map[string]any
+	for _, r := range tm["Resources"].(map[string]any) {
+		rm := r.(map[string]any)
+		if rm["Type"] != "AWS::IAM::Policy" || !slices.Contains(refs(at(rm, "Properties", "Roles")), roleID) {
+			continue
+		}
+		for _, st := range asList(at(rm, "Properties", "PolicyDocument", "Statement")) {
+			out = append(out, st.(map[string]any))
+		}
+	}
+	return out
+}
+
 func (s *orgSynth) memberTemplates() map[string]template {
 	out := map[string]template{"": s.stackSet}
 	for r, tm := range s.members {
@@ -408,14 +436,7 @@ func TestOrgMemberRemediationRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	for region, tm := range s.memberTemplates() {
-		var role map[string]any
-		var roleID string
-		for id, r := range tm["Resources"].(map[string]any) {
-			rm := r.(map[string]any)
-			if rm["Type"] == "AWS::IAM::Role" && at(rm, "Properties", "RoleName") == assume.DefaultRoleName {
-				role, roleID = rm, id
-			}
-		}
+		role, roleID := remediationRoleIn(tm)
 		if wantRole := region == "" || region == "us-east-1"; (role != nil) != wantRole {
 			t.Errorf("member %q: remediation role present %v, want %v", region, role != nil, wantRole)
 			continue

@@ -64,32 +64,19 @@ func TestOrgInteractionFixesThroughTheMemberRole(t *testing.T) {
 
 	roles := 0
 	for region, tm := range s.memberTemplates() {
-		var roleID string
-		var trust []any
-		for id, r := range tm["Resources"].(map[string]any) {
-			rm := r.(map[string]any)
-			if rm["Type"] == "AWS::IAM::Role" && at(rm, "Properties", "RoleName") == assume.DefaultRoleName {
-				roleID = id
-				trust = asList(at(rm, "Properties", "AssumeRolePolicyDocument", "Statement"))
-			}
-		}
-		if roleID == "" {
+		role, roleID := remediationRoleIn(tm)
+		if role == nil {
 			continue
 		}
+		trust := asList(at(role, "Properties", "AssumeRolePolicyDocument", "Statement"))
 		roles++
 		if len(trust) != 1 || !strings.Contains(canonical(t, trust[0]), ":role/"+roleName) {
 			t.Errorf("member %q: trust %s does not name the interaction role %s", region, canonical(t, trust), roleName)
 		}
 		var actions []string
-		for _, r := range tm["Resources"].(map[string]any) {
-			rm := r.(map[string]any)
-			if rm["Type"] != "AWS::IAM::Policy" || !slices.Contains(refs(at(rm, "Properties", "Roles")), roleID) {
-				continue
-			}
-			for _, st := range asList(at(rm, "Properties", "PolicyDocument", "Statement")) {
-				for _, a := range asList(at(st, "Action")) {
-					actions = append(actions, a.(string))
-				}
+		for _, st := range policyStatementsOf(tm, roleID) {
+			for _, a := range asList(st["Action"]) {
+				actions = append(actions, a.(string))
 			}
 		}
 		for _, want := range []string{"eks:DisassociateAccessPolicy", "eks:DeleteAccessEntry", "eks:UpdateClusterConfig"} {

@@ -100,14 +100,7 @@ func TestOrgMemberRoleImportsIntoItsOwnProduct(t *testing.T) {
 
 	roles := 0
 	for region, tm := range s.memberTemplates() {
-		var role map[string]any
-		var roleID string
-		for id, r := range tm["Resources"].(map[string]any) {
-			rm := r.(map[string]any)
-			if rm["Type"] == "AWS::IAM::Role" && at(rm, "Properties", "RoleName") == assume.DefaultRoleName {
-				role, roleID = rm, id
-			}
-		}
+		role, roleID := remediationRoleIn(tm)
 		if role == nil {
 			continue
 		}
@@ -117,16 +110,10 @@ func TestOrgMemberRoleImportsIntoItsOwnProduct(t *testing.T) {
 			t.Errorf("member %q: trusted roles %s, want the family, hub and scan functions' %s", region, canonical(t, trust), canonical(t, trusted))
 		}
 		var imports []map[string]any
-		for _, r := range tm["Resources"].(map[string]any) {
-			rm := r.(map[string]any)
-			if rm["Type"] != "AWS::IAM::Policy" || !slices.Contains(refs(at(rm, "Properties", "Roles")), roleID) {
-				continue
-			}
-			for _, st := range asList(at(rm, "Properties", "PolicyDocument", "Statement")) {
-				for _, a := range asList(at(st, "Action")) {
-					if strings.HasPrefix(a.(string), "securityhub:") {
-						imports = append(imports, st.(map[string]any))
-					}
+		for _, st := range policyStatementsOf(tm, roleID) {
+			for _, a := range asList(st["Action"]) {
+				if strings.HasPrefix(a.(string), "securityhub:") {
+					imports = append(imports, st)
 				}
 			}
 		}
