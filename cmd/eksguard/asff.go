@@ -26,5 +26,17 @@ func newASFFWriter(w io.Writer) *asffWriter {
 	return &asffWriter{enc: json.NewEncoder(w), opts: asff.Options{DefaultRegion: region}}
 }
 
+// formatWriter is the writer of an --output format (replay and scan):
+// json, asff, or else the table.
+func formatWriter(format string, table *tableWriter, w io.Writer) findingWriter {
+	switch format {
+	case "json":
+		return &jsonWriter{enc: json.NewEncoder(w)}
+	case "asff":
+		return newASFFWriter(w)
+	}
+	return table
+}
+
 func (w *asffWriter) write(f *finding.Finding) { _ = w.enc.Encode(asff.From(f, w.opts)) }
 func (w *asffWriter) flush()                   {}

@@ -21,7 +21,7 @@ Usage:
   eksguard replay [--policy FILE] [--output table|json|asff] [--fail-on SEVERITY] [--notify slack|sns]
                  [--since TIME] [--until TIME] [--account ID]... [--region REGION]... [--workers N]
                  [--report FILE.html] PATH...
-  eksguard scan [--policy FILE] [--region REGION]... [--cluster NAME]... [--output table|json]
+  eksguard scan [--policy FILE] [--region REGION]... [--cluster NAME]... [--output table|json|asff]
                [--fail-on SEVERITY|none] [--account ID]... [--role-name NAME]
   eksguard rules [--policy FILE] [--output table|json|markdown]
   eksguard policy validate FILE...

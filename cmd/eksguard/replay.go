@@ -92,13 +92,7 @@ func replayCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	var st replay.Stats
 	table := newTableWriter(stdout)
-	var out findingWriter = table
-	if *output == "json" {
-		out = &jsonWriter{enc: json.NewEncoder(stdout)}
-	}
-	if *output == "asff" {
-		out = newASFFWriter(stdout)
-	}
+	out := formatWriter(*output, table, stdout)
 	var preview *previewWriter
 	if *notifyChannel != "" {
 		preview = &previewWriter{channel: *notifyChannel}

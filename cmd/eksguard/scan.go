@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,23 +14,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/eksguard/eksguard/shared/assume"
 	"github.com/eksguard/eksguard/shared/clusterstate"
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/identity"
 	"github.com/eksguard/eksguard/shared/scan"
 )
 
-// defaultScanRoleName is the role --account assumes in each account unless
-// --role-name says otherwise: the organization mode's remediation role.
-// (Defined here until the organization mode exports its name.)
-const defaultScanRoleName = "eksguard-remediation"
-
 func scanCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("eksguard scan", stderr)
 	policyPath := fs.String("policy", "", "policy file (default: built-in defaults)")
-	output := fs.String("output", "table", "output format: table or json")
+	output := fs.String("output", "table", "output format: table, json or asff (AWS Security Finding Format, one document per line)")
 	failOn := fs.String("fail-on", "high", "exit 1 when a finding has at least this severity (info|low|medium|high|critical), or none")
-	roleName := fs.String("role-name", defaultScanRoleName, "the role --account assumes in each account")
+	roleName := fs.String("role-name", assume.DefaultRoleName, "the role --account assumes in each account (default: the organization mode's remediation role)")
 	var regions, clusters, accounts listFlag
 	fs.Var(&regions, "region", "region to scan (repeatable; default: the configured region)")
 	fs.Var(&clusters, "cluster", "only this cluster (repeatable)")
@@ -50,8 +45,8 @@ func scanCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "eksguard scan: --fail-on: %v\n", err)
 		return 2
 	}
-	if *output != "table" && *output != "json" {
-		fmt.Fprintf(stderr, "eksguard scan: --output: unknown format %q (want table or json)\n", *output)
+	if *output != "table" && *output != "json" && *output != "asff" {
+		fmt.Fprintf(stderr, "eksguard scan: --output: unknown format %q (want table, json or asff)\n", *output)
 		return 2
 	}
 	pol, err := loadPolicy(*policyPath)
@@ -78,10 +73,7 @@ func scanCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	table := newTableWriter(stdout)
-	var out findingWriter = table
-	if *output == "json" {
-		out = &jsonWriter{enc: json.NewEncoder(stdout)}
-	}
+	out := formatWriter(*output, table, stdout)
 	writeFinding := out.write
 	say := func(format string, a ...any) { fmt.Fprintf(stderr, format, a...) }
 	var bar *scanProgress

@@ -206,3 +206,33 @@ func TestRulesSayWhichJudgeState(t *testing.T) {
 		t.Errorf("authentication-mode-changed: got %+v, want scan false with a reason", r)
 	}
 }
+
+// scan --output asff prints the documents Security Hub would import: one
+// per finding, its Id stable per rule and resource, scan after scan.
+func TestScanASFF(t *testing.T) {
+	f := scanWorld(t)
+	seedScanCluster(f, scanAccount, "eu-west-1", "open", true)
+	ids := map[string]bool{}
+	for range 2 {
+		code, out, _ := runScan(t, "--output", "asff", "--fail-on", "none")
+		if code != 0 {
+			t.Fatalf("exit: got %d, want 0", code)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 1 {
+			t.Fatalf("got %d lines, want one document:\n%s", len(lines), out)
+		}
+		var doc struct{ SchemaVersion, Id, GeneratorId, AwsAccountId, ProductArn string }
+		if err := json.Unmarshal([]byte(lines[0]), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if doc.SchemaVersion != "2018-10-08" || doc.GeneratorId != "public-endpoint-opened" || doc.AwsAccountId != scanAccount ||
+			doc.ProductArn != "arn:aws:securityhub:eu-west-1:"+scanAccount+":product/"+scanAccount+"/default" {
+			t.Errorf("got %+v, want a 2018-10-08 document of public-endpoint-opened in %s's default product", doc, scanAccount)
+		}
+		ids[doc.Id] = true
+	}
+	if len(ids) != 1 {
+		t.Errorf("two scans gave document Ids %v, want one", ids)
+	}
+}
