@@ -154,3 +154,21 @@ func or(v, def string) string {
 	}
 	return v
 }
+
+// PerAccount keeps what make makes for each account, made on first use and
+// reused after (the clients of an account's role, whose credentials renew
+// themselves). Safe for concurrent use.
+func PerAccount[T any](make func(account string) T) func(account string) T {
+	var mu sync.Mutex
+	made := map[string]T{}
+	return func(account string) T {
+		mu.Lock()
+		defer mu.Unlock()
+		v, ok := made[account]
+		if !ok {
+			v = make(account)
+			made[account] = v
+		}
+		return v
+	}
+}

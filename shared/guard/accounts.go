@@ -1,8 +1,6 @@
 package guard
 
 import (
-	"sync"
-
 	"github.com/eksguard/eksguard/shared/remediate"
 )
 
@@ -31,21 +29,4 @@ func (g *Guard) clientsFor(account string) *Clients {
 		return g.own()
 	}
 	return g.Accounts(account)
-}
-
-// perAccount keeps one Clients per account, made on first use: the
-// credentials behind them are cached and renewed by the clients themselves.
-func perAccount(make func(account string) *Clients) func(account string) *Clients {
-	var mu sync.Mutex
-	made := map[string]*Clients{}
-	return func(account string) *Clients {
-		mu.Lock()
-		defer mu.Unlock()
-		c, ok := made[account]
-		if !ok {
-			c = make(account)
-			made[account] = c
-		}
-		return c
-	}
 }

@@ -193,7 +193,7 @@ func New(cfg aws.Config, fam families.Family, s config.Settings, optFns ...func(
 		if len(s.MemberRegions) > 0 {
 			ms.ClusterRegions = s.MemberRegions
 		}
-		g.Accounts = perAccount(func(account string) *Clients {
+		g.Accounts = assume.PerAccount(func(account string) *Clients {
 			c := cfg.Copy()
 			c.Credentials = roles.Credentials(account)
 			return accountClients(c, fam, ms, pol)

@@ -77,7 +77,7 @@ func FromEnv(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (
 		// on credentials cached per account (the guard assumes the same
 		// role for the fixes).
 		roles := &assume.Roles{STS: sts.NewFromConfig(cfg), Partition: identity.Partition(cfg.Region), RoleName: s.MemberRoleName}
-		members := perAccount(func(account string) func(account, region string) *scan.Reader {
+		members := assume.PerAccount(func(account string) func(account, region string) *scan.Reader {
 			c := cfg.Copy()
 			c.Credentials = roles.Credentials(account)
 			return readersOf(c)
@@ -113,22 +113,6 @@ func readersOf(cfg aws.Config) func(account, region string) *scan.Reader {
 			eksClients[region] = c
 		}
 		return &scan.Reader{EKS: c, IAM: iamClient, Account: account, Region: region}
-	}
-}
-
-// perAccount keeps what make makes for each account.
-func perAccount[T any](make func(account string) T) func(account string) T {
-	var mu sync.Mutex
-	made := map[string]T{}
-	return func(account string) T {
-		mu.Lock()
-		defer mu.Unlock()
-		v, ok := made[account]
-		if !ok {
-			v = make(account)
-			made[account] = v
-		}
-		return v
 	}
 }
 
