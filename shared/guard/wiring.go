@@ -122,6 +122,10 @@ type Options struct {
 	Publisher Publisher
 	// Log is the logger (slog.Default() when nil).
 	Log *slog.Logger
+	// Roles, in organization mode, are the member roles' credentials, when
+	// the caller assumes the same roles too (the scan job reads through
+	// them): one cache, one AssumeRole per account. Nil: New makes its own.
+	Roles *assume.Roles
 }
 
 // New builds a family's guard from an AWS configuration (its region is the
@@ -187,7 +191,10 @@ func New(cfg aws.Config, fam families.Family, s config.Settings, optFns ...func(
 	if s.MemberRoleName != "" {
 		// Organization mode: other accounts' events are judged and fixed
 		// through their remediation role, whose own calls are eksguard's.
-		roles := &assume.Roles{STS: sts.NewFromConfig(cfg), Partition: identity.Partition(cfg.Region), RoleName: s.MemberRoleName}
+		roles := o.Roles
+		if roles == nil {
+			roles = MemberRoles(cfg, s)
+		}
 		g.Account = s.Account
 		ms := s
 		if len(s.MemberRegions) > 0 {
@@ -201,6 +208,12 @@ func New(cfg aws.Config, fam families.Family, s config.Settings, optFns ...func(
 		g.SelfRoles = append(slices.Clone(g.SelfRoles), "arn:*:iam::*:role/"+s.MemberRoleName)
 	}
 	return g, nil
+}
+
+// MemberRoles are the credentials of the member accounts' remediation role
+// (organization mode: s.MemberRoleName set), cached per account.
+func MemberRoles(cfg aws.Config, s config.Settings) *assume.Roles {
+	return &assume.Roles{STS: sts.NewFromConfig(cfg), Partition: identity.Partition(cfg.Region), RoleName: s.MemberRoleName}
 }
 
 // accountClients are the clients of the account cfg's credentials are of.

@@ -13,13 +13,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/eksguard/eksguard/shared/assume"
 	"github.com/eksguard/eksguard/shared/config"
 	"github.com/eksguard/eksguard/shared/families"
 	"github.com/eksguard/eksguard/shared/guard"
-	"github.com/eksguard/eksguard/shared/identity"
 	"github.com/eksguard/eksguard/shared/lambdaenv"
 	"github.com/eksguard/eksguard/shared/notify"
 	"github.com/eksguard/eksguard/shared/rules"
@@ -54,7 +52,11 @@ func FromEnv(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (
 		return nil, err
 	}
 	pub := &notify.SNSPublisher{SNS: sns.NewFromConfig(cfg), TopicARN: s.TopicARN, Policy: s.Policy}
-	g, err := guard.New(cfg, families.Cluster, s, func(o *guard.Options) { o.Log, o.Publisher = log, pub })
+	var roles *assume.Roles
+	if s.MemberRoleName != "" {
+		roles = guard.MemberRoles(cfg, s) // the reads and the fixes share it
+	}
+	g, err := guard.New(cfg, families.Cluster, s, func(o *guard.Options) { o.Log, o.Publisher, o.Roles = log, pub, roles })
 	if err != nil {
 		return nil, err
 	}
@@ -74,9 +76,7 @@ func FromEnv(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (
 	}
 	if s.MemberRoleName != "" {
 		// Organization mode: every member account is read through its role,
-		// on credentials cached per account (the guard assumes the same
-		// role for the fixes).
-		roles := &assume.Roles{STS: sts.NewFromConfig(cfg), Partition: identity.Partition(cfg.Region), RoleName: s.MemberRoleName}
+		// on the credentials the guard's fixes use too, cached per account.
 		members := assume.PerAccount(func(account string) func(account, region string) *scan.Reader {
 			c := cfg.Copy()
 			c.Credentials = roles.Credentials(account)
