@@ -105,11 +105,7 @@ func yamlLine(file *ast.File, path string) int {
 		}
 		b.WriteString(".'" + seg + "'")
 	}
-	yp, err := yaml.PathString(b.String())
-	if err != nil {
-		return 0
-	}
-	node, err := yp.FilterFile(file)
+	node, err := strictyaml.Find(file, b.String())
 	if err != nil || node == nil || node.GetToken() == nil {
 		return 0
 	}

@@ -26,6 +26,18 @@ func Parse(data []byte) (f *ast.File, err error) {
 	return parser.ParseBytes(data, 0)
 }
 
+// Find is the node at a YAML path ("$.rules.'x'") in a parsed document.
+// The library panics on some malformed paths, which keys taken from the
+// document can make (a key "0[0:"): that is an error too.
+func Find(f *ast.File, path string) (n ast.Node, err error) {
+	defer recovered(&err)
+	p, err := yaml.PathString(path)
+	if err != nil {
+		return nil, err
+	}
+	return p.FilterFile(f)
+}
+
 func recovered(err *error) {
 	if r := recover(); r != nil {
 		*err = fmt.Errorf("the YAML decoder failed on it: %v", r)

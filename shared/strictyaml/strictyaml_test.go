@@ -24,3 +24,19 @@ func TestMalformedDocumentsAreErrors(t *testing.T) {
 		t.Errorf("Parse: %v", err)
 	}
 }
+
+// A path the library cannot take (built from a document key such as
+// "0[0:", found by FuzzParse) is an error, not a panic.
+func TestFindMalformedPathIsAnError(t *testing.T) {
+	f, err := Parse([]byte("rules:\n  a: 1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Find(f, "$.'rules'[0:"); err == nil {
+		t.Error("Find of a malformed path: got no error, want one")
+	}
+	n, err := Find(f, "$.'rules'.'a'")
+	if err != nil || n == nil || n.GetToken().Position.Line != 2 {
+		t.Errorf("Find $.rules.a: got %v, %v; want the node on line 2", n, err)
+	}
+}
