@@ -59,6 +59,34 @@ func TestTypeErrorsNameTheFieldAsEncodingJSON(t *testing.T) {
 	}
 }
 
+// TestErrorsAreEncodingJSONs: a rejected input gets encoding/json's error
+// word for word, syntax errors included, and on an input with a mismatched
+// type before a method's error, the method's error, as encoding/json
+// returns it (it decodes past the mismatch and stops at the method).
+func TestErrorsAreEncodingJSONs(t *testing.T) {
+	for _, raw := range []string{
+		`{"name":{},"items":[{"on":"yes"}]}`,
+		`{"items":[{"on":1}],"tags":{"a":{"count":"x"}}}`,
+		`{"name":"a",`,
+		`{"name":"a"}}`,
+		`[`,
+	} {
+		var want, got outer
+		wantErr := json.Unmarshal([]byte(raw), &want)
+		gotErr := Unmarshal([]byte(raw), &got)
+		if wantErr == nil || gotErr == nil || gotErr.Error() != wantErr.Error() {
+			t.Errorf("%s: got error %v, want encoding/json's %v", raw, gotErr, wantErr)
+		}
+	}
+	var got outer
+	if err := Unmarshal([]byte(`{"name":"a","items":[{"on":true}],"tags":{"b":{"count":2}}}`), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "a" || len(got.Items) != 1 || !bool(got.Items[0].On) || got.Tags["b"].Count != 2 {
+		t.Errorf("decoded %+v", got)
+	}
+}
+
 // TestFunctionsDoNotLinkIt: the Lambda functions decode with encoding/json;
 // fastjson (and its library) is for the CLI only and must not grow them.
 func TestFunctionsDoNotLinkIt(t *testing.T) {
