@@ -70,6 +70,10 @@ const (
 	// EnvAuditFunctionARN is the kubernetes function the cluster function
 	// subscribes to a cluster's audit log when audit logging is turned on.
 	EnvAuditFunctionARN = "EKSGUARD_AUDIT_FUNCTION_ARN"
+	// EnvAuditDestination is the name of the central account's CloudWatch
+	// Logs destination in every member region (organization mode): the
+	// cluster function subscribes a member cluster's audit log to it.
+	EnvAuditDestination = "EKSGUARD_AUDIT_DESTINATION"
 )
 
 // Names lists every variable with what it is for, for docs.
@@ -89,6 +93,7 @@ var Names = []struct{ Name, Purpose string }{
 	{EnvMemberRoleName, "organization mode: the remediation role's name in every member account (sts:AssumeRole)"},
 	{EnvMemberRegions, "organization mode: regions (comma-separated) of the member accounts that the scan function scans and whose clusters the iam function lists to tell cluster and node roles apart (default: those of EKSGUARD_CLUSTER_REGIONS); the hub function imports a member account's findings of these regions in them"},
 	{EnvAuditFunctionARN, "the kubernetes function, which the cluster function subscribes to a cluster's audit log group when a CreateCluster or UpdateClusterConfig turns audit logging on (cluster only)"},
+	{EnvAuditDestination, "organization mode: the name of the central account's CloudWatch Logs destination in each member region, which the cluster function subscribes a member account's cluster audit log to (arn:<partition>:logs:<region>:<EKSGUARD_ACCOUNT>:destination:<name>; cluster only)"},
 	{EnvCanaryRoleARN, "role of the heartbeat canary (tamper only): its write of the heartbeat parameter is recorded as heard, and nothing else it does is acted on"},
 	{EnvSecurityHubAccount, "account whose default Security Hub product receives the findings (hub only; default: each finding's own account); in organization mode the central account's own findings only, a member account's are imported through its role"},
 	{EnvSlackSigningSecretARN, "Secrets Manager secret holding the Slack app's signing secret (interaction only)"},
@@ -141,6 +146,8 @@ type Settings struct {
 	SlackActions bool
 	// AuditFunctionARN is EKSGUARD_AUDIT_FUNCTION_ARN.
 	AuditFunctionARN string
+	// AuditDestination is EKSGUARD_AUDIT_DESTINATION.
+	AuditDestination string
 }
 
 // Load reads and checks every EKSGUARD_* variable: the policy (against
@@ -172,6 +179,7 @@ func Load(knownRules []string, required ...string) (Settings, error) {
 		SlackSigningSecretARN: value(EnvSlackSigningSecretARN),
 		SlackActions:          strings.EqualFold(value(EnvSlackActions), "on"),
 		AuditFunctionARN:      value(EnvAuditFunctionARN),
+		AuditDestination:      value(EnvAuditDestination),
 	}
 	if (s.Account == "") != (s.MemberRoleName == "") {
 		errs = append(errs, fmt.Errorf("%s and %s go together (organization mode): set both or neither", EnvAccount, EnvMemberRoleName))
