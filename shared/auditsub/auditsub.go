@@ -13,12 +13,14 @@ import (
 	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
 	"github.com/eksguard/eksguard/shared/cloudtrail"
 	"github.com/eksguard/eksguard/shared/config"
 	"github.com/eksguard/eksguard/shared/guard"
+	"github.com/eksguard/eksguard/shared/identity"
 	"github.com/eksguard/eksguard/shared/k8saudit"
 	"github.com/eksguard/eksguard/shared/rules"
 )
@@ -34,23 +36,66 @@ var _ LogsClient = (*cloudwatchlogs.Client)(nil)
 
 var _ guard.Option = With
 
-// Subscriber puts the kubernetes function's subscription filter on a
-// cluster's control plane log group when a CreateCluster or
-// UpdateClusterConfig turns its audit log on, so that a new cluster is
-// watched without a redeploy (the cluster function; see
-// infra/stack/kubernetes.go for the deploy-time filters).
+// Subscriber puts eksguard's subscription filter on a cluster's control
+// plane log group when a CreateCluster or UpdateClusterConfig turns its
+// audit log on, so that a new cluster is watched without a redeploy (the
+// cluster function; see infra/stack/kubernetes.go for the deploy-time
+// filters). A log group of the function's own account and region is
+// subscribed to the kubernetes function; in organization mode any other
+// (a member account's, or another region's) to the central account's
+// CloudWatch Logs destination of the log group's region, which forwards to
+// the kubernetes function through a Kinesis stream: a subscription filter
+// delivers to a function of its own account and region only.
 type Subscriber struct {
-	Logs LogsClient
-	// Destination is the kubernetes function's ARN.
+	// Logs is a CloudWatch Logs client for an account's log groups in a
+	// region: with the function's credentials for its own account, the
+	// member role's for another.
+	Logs func(account, region string) LogsClient
+	// Account and Region are the function's (Account is empty outside
+	// organization mode).
+	Account, Region string
+	// Function is the kubernetes function's ARN.
+	Function string
+	// Destination, in organization mode, is the name of the central
+	// account's CloudWatch Logs destination in every member region.
 	Destination string
 }
 
 // With is the cluster function's guard.Option: it adds the Subscriber when
-// the stack names the kubernetes function (EKSGUARD_AUDIT_FUNCTION_ARN).
+// the stack names the kubernetes function (EKSGUARD_AUDIT_FUNCTION_ARN),
+// with the organization's destination (EKSGUARD_AUDIT_DESTINATION) when
+// there is one. A member account's log groups are reached through its
+// remediation role, with the guard's credential cache.
 func With(g *guard.Guard, cfg aws.Config, s config.Settings) {
-	if s.AuditFunctionARN != "" {
-		g.Subscriber = &Subscriber{Logs: cloudwatchlogs.NewFromConfig(cfg), Destination: s.AuditFunctionARN}
+	if s.AuditFunctionARN == "" {
+		return
 	}
+	roles := g.MemberRoles
+	g.Subscriber = &Subscriber{
+		Account: s.Account, Region: cfg.Region, Function: s.AuditFunctionARN, Destination: s.AuditDestination,
+		Logs: func(account, region string) LogsClient {
+			c := cfg.Copy()
+			c.Region = region
+			if roles != nil && account != "" && account != s.Account {
+				c.Credentials = roles.Credentials(account)
+			}
+			return cloudwatchlogs.NewFromConfig(c)
+		},
+	}
+}
+
+// target is where a log group of the account in the region is subscribed
+// to, under which filter name; "" when nowhere can take it.
+func (s *Subscriber) target(account, region string) (dest, filter string) {
+	own := s.Account == "" || account == "" || account == s.Account
+	switch {
+	case own && region == s.Region:
+		return s.Function, k8saudit.SubscriptionFilterName
+	case s.Destination != "" && s.Account != "":
+		a := arn.ARN{Partition: identity.Partition(region), Service: "logs", Region: region, AccountID: s.Account, Resource: "destination:" + s.Destination}
+		return a.String(), k8saudit.DestinationFilterName(region)
+	}
+	return "", ""
 }
 
 // auditLogTurnedOn is the cluster whose audit log the successful call turns
@@ -86,27 +131,38 @@ func (s *Subscriber) Subscribe(ctx context.Context, rec *cloudtrail.Record, log 
 		return nil
 	}
 	group := "/aws/eks/" + cluster + "/cluster"
+	account, region := rec.Account(), rec.AWSRegion
+	if region == "" {
+		region = s.Region
+	}
+	dest, filter := s.target(account, region)
+	if dest == "" {
+		log.WarnContext(ctx, "audit log not subscribed: the kubernetes function is in another region, and a subscription filter delivers to a function of its own region only (organization mode subscribes through a destination in each member region)",
+			"cluster", cluster, "logGroup", group, "region", region, "functionRegion", s.Region)
+		return nil
+	}
+	logs := s.Logs(account, region)
 	in := &cloudwatchlogs.PutSubscriptionFilterInput{
 		LogGroupName:   aws.String(group),
-		FilterName:     aws.String(k8saudit.SubscriptionFilterName),
+		FilterName:     aws.String(filter),
 		FilterPattern:  aws.String(rules.AuditFilterPattern()),
-		DestinationArn: aws.String(s.Destination),
+		DestinationArn: aws.String(dest),
 	}
-	_, err := s.Logs.PutSubscriptionFilter(ctx, in)
+	_, err := logs.PutSubscriptionFilter(ctx, in)
 	var missing *types.ResourceNotFoundException
 	if errors.As(err, &missing) {
-		_, cerr := s.Logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group)})
+		_, cerr := logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group)})
 		var exists *types.ResourceAlreadyExistsException
 		if cerr != nil && !errors.As(cerr, &exists) {
 			err = fmt.Errorf("create log group %s for cluster %s's audit log: %w", group, cluster, cerr)
 		} else {
-			_, err = s.Logs.PutSubscriptionFilter(ctx, in)
+			_, err = logs.PutSubscriptionFilter(ctx, in)
 		}
 	}
 	if err != nil {
-		log.ErrorContext(ctx, "cannot subscribe the kubernetes function to the cluster's audit log", "cluster", cluster, "logGroup", group, "error", err)
-		return fmt.Errorf("put subscription filter on %s: %w", group, err)
+		log.ErrorContext(ctx, "cannot subscribe to the cluster's audit log", "cluster", cluster, "logGroup", group, "account", account, "region", region, "destination", dest, "error", err)
+		return fmt.Errorf("put subscription filter on %s in %s %s: %w", group, account, region, err)
 	}
-	log.InfoContext(ctx, "audit log subscribed", "cluster", cluster, "logGroup", group)
+	log.InfoContext(ctx, "audit log subscribed", "cluster", cluster, "logGroup", group, "account", account, "region", region, "destination", dest)
 	return nil
 }

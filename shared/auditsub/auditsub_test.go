@@ -15,8 +15,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
+	"github.com/eksguard/eksguard/internal/testsupport/stsfake"
 	"github.com/eksguard/eksguard/shared/cloudtrail"
+	"github.com/eksguard/eksguard/shared/config"
+	"github.com/eksguard/eksguard/shared/guard"
 	"github.com/eksguard/eksguard/shared/k8saudit"
+	"github.com/eksguard/eksguard/shared/lambdaenv"
 	"github.com/eksguard/eksguard/shared/rules"
 )
 
@@ -29,6 +33,9 @@ type logsFake struct {
 	deny   bool
 	calls  []string
 	puts   []map[string]string
+	// scopes are the Credential of each request's signature: access key,
+	// date, region, service.
+	scopes []string
 }
 
 func (f *logsFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -42,6 +49,10 @@ func (f *logsFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.calls = append(f.calls, op)
+	if _, cred, ok := strings.Cut(r.Header.Get("Authorization"), "Credential="); ok {
+		cred, _, _ = strings.Cut(cred, ",")
+		f.scopes = append(f.scopes, cred)
+	}
 	fail := func(typ, msg string) {
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		w.WriteHeader(http.StatusBadRequest)
@@ -72,18 +83,38 @@ func (f *logsFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, "{}")
 }
 
-func subscriber(t *testing.T, f *logsFake) *Subscriber {
+const (
+	central  = "111122223333"
+	member   = "444455556666"
+	function = "arn:aws:lambda:eu-west-1:111122223333:function:eksguard-kubernetes"
+)
+
+// subscriber is the cluster function's Subscriber in eu-west-1, its
+// CloudWatch Logs clients those of the fake in the account's region;
+// org makes it the central account's in organization mode.
+func subscriber(t *testing.T, f *logsFake, org bool) *Subscriber {
 	t.Helper()
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
-	cfg := aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), BaseEndpoint: aws.String(srv.URL)}
-	return &Subscriber{Logs: cloudwatchlogs.NewFromConfig(cfg), Destination: "arn:aws:lambda:eu-west-1:111122223333:function:eksguard-kubernetes"}
+	s := &Subscriber{Region: "eu-west-1", Function: function, Logs: func(account, region string) LogsClient {
+		cfg := aws.Config{Region: region, Credentials: credentials.NewStaticCredentialsProvider("AKID"+account, "SECRET", ""), BaseEndpoint: aws.String(srv.URL)}
+		return cloudwatchlogs.NewFromConfig(cfg)
+	}}
+	if org {
+		s.Account, s.Destination = central, "eksguard-audit"
+	}
+	return s
 }
 
 func record(t *testing.T, name, params, errorCode string) *cloudtrail.Record {
 	t.Helper()
+	return recordIn(t, central, "eu-west-1", name, params, errorCode)
+}
+
+func recordIn(t *testing.T, account, region, name, params, errorCode string) *cloudtrail.Record {
+	t.Helper()
 	rec := map[string]any{"eventVersion": "1.09", "eventID": "e-1", "eventTime": "2025-05-06T09:21:03Z", "eventSource": "eks.amazonaws.com",
-		"eventName": name, "awsRegion": "eu-west-1", "recipientAccountId": "111122223333",
+		"eventName": name, "awsRegion": region, "recipientAccountId": account,
 		"userIdentity": map[string]any{"type": "AssumedRole", "arn": "arn:aws:sts::111122223333:assumed-role/terraform-deployer/run"}, "requestParameters": json.RawMessage(params)}
 	if errorCode != "" {
 		rec["errorCode"] = errorCode
@@ -100,14 +131,14 @@ const auditOn = `{"name":"prod","logging":{"clusterLogging":[{"types":["api","au
 
 func TestSubscribes(t *testing.T) {
 	f := &logsFake{groups: map[string]bool{"/aws/eks/prod/cluster": true}}
-	if err := subscriber(t, f).Subscribe(context.Background(), record(t, "UpdateClusterConfig", auditOn, ""), slog.New(slog.DiscardHandler)); err != nil {
+	if err := subscriber(t, f, false).Subscribe(context.Background(), record(t, "UpdateClusterConfig", auditOn, ""), slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
 	if len(f.puts) != 1 {
 		t.Fatalf("got calls %v, want one PutSubscriptionFilter", f.calls)
 	}
 	want := map[string]string{"logGroupName": "/aws/eks/prod/cluster", "filterName": k8saudit.SubscriptionFilterName, "filterPattern": rules.AuditFilterPattern(),
-		"destinationArn": "arn:aws:lambda:eu-west-1:111122223333:function:eksguard-kubernetes"}
+		"destinationArn": function}
 	for k, v := range want {
 		if got := f.puts[0][k]; got != v {
 			t.Errorf("%s: got %q, want %q", k, got, v)
@@ -118,7 +149,7 @@ func TestSubscribes(t *testing.T) {
 func TestCreatesTheMissingLogGroup(t *testing.T) {
 	f := &logsFake{groups: map[string]bool{}}
 	create := `{"name":"prod","roleArn":"arn:aws:iam::111122223333:role/prod-cluster-role","logging":{"clusterLogging":[{"types":["audit"],"enabled":true}]}}`
-	if err := subscriber(t, f).Subscribe(context.Background(), record(t, "CreateCluster", create, ""), slog.New(slog.DiscardHandler)); err != nil {
+	if err := subscriber(t, f, false).Subscribe(context.Background(), record(t, "CreateCluster", create, ""), slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(f.calls, " "); got != "PutSubscriptionFilter CreateLogGroup PutSubscriptionFilter" {
@@ -131,7 +162,7 @@ func TestCreatesTheMissingLogGroup(t *testing.T) {
 
 func TestNothingToSubscribe(t *testing.T) {
 	f := &logsFake{groups: map[string]bool{"/aws/eks/prod/cluster": true}}
-	s := subscriber(t, f)
+	s := subscriber(t, f, false)
 	for _, c := range []struct{ name, event, params, code string }{
 		{"audit turned off", "UpdateClusterConfig", `{"name":"prod","logging":{"clusterLogging":[{"types":["audit"],"enabled":false}]}}`, ""},
 		{"api only", "UpdateClusterConfig", `{"name":"prod","logging":{"clusterLogging":[{"types":["api"],"enabled":true}]}}`, ""},
@@ -150,8 +181,91 @@ func TestNothingToSubscribe(t *testing.T) {
 
 func TestSubscribeFails(t *testing.T) {
 	f := &logsFake{groups: map[string]bool{"/aws/eks/prod/cluster": true}, deny: true}
-	err := subscriber(t, f).Subscribe(context.Background(), record(t, "UpdateClusterConfig", auditOn, ""), slog.New(slog.DiscardHandler))
+	err := subscriber(t, f, false).Subscribe(context.Background(), record(t, "UpdateClusterConfig", auditOn, ""), slog.New(slog.DiscardHandler))
 	if err == nil || !strings.Contains(err.Error(), "/aws/eks/prod/cluster") || !strings.Contains(err.Error(), "AccessDeniedException") {
 		t.Errorf("got %v, want the denial on the log group", err)
+	}
+}
+
+// In organization mode, a member account's cluster, or one of the central
+// account's in another region, is subscribed to the central destination
+// of the log group's region, under the filter name that carries the
+// region, with the clients of that account and region; the central
+// account's own cluster in the function's region, to the function.
+func TestSubscribesThroughTheDestination(t *testing.T) {
+	for _, c := range []struct {
+		name, account, region, dest, filter, scope string
+	}{
+		{"member", member, "us-east-1", "arn:aws:logs:us-east-1:111122223333:destination:eksguard-audit", "eksguard-kubernetes-audit-us-east-1", "AKID" + member + "/us-east-1/logs"},
+		{"member, central region", member, "eu-west-1", "arn:aws:logs:eu-west-1:111122223333:destination:eksguard-audit", "eksguard-kubernetes-audit-eu-west-1", "AKID" + member + "/eu-west-1/logs"},
+		{"central, other region", central, "ap-southeast-2", "arn:aws:logs:ap-southeast-2:111122223333:destination:eksguard-audit", "eksguard-kubernetes-audit-ap-southeast-2", "AKID" + central + "/ap-southeast-2/logs"},
+		{"central, own region", central, "eu-west-1", function, k8saudit.SubscriptionFilterName, "AKID" + central + "/eu-west-1/logs"},
+		{"gov cloud member", member, "us-gov-west-1", "arn:aws-us-gov:logs:us-gov-west-1:111122223333:destination:eksguard-audit", "eksguard-kubernetes-audit-us-gov-west-1", "AKID" + member + "/us-gov-west-1/logs"},
+	} {
+		f := &logsFake{groups: map[string]bool{"/aws/eks/prod/cluster": true}}
+		if err := subscriber(t, f, true).Subscribe(context.Background(), recordIn(t, c.account, c.region, "UpdateClusterConfig", auditOn, ""), slog.New(slog.DiscardHandler)); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if len(f.puts) != 1 || len(f.scopes) != 1 {
+			t.Fatalf("%s: got calls %v, want one PutSubscriptionFilter", c.name, f.calls)
+		}
+		if got := f.puts[0]; got["destinationArn"] != c.dest || got["filterName"] != c.filter || got["logGroupName"] != "/aws/eks/prod/cluster" || got["roleArn"] != "" {
+			t.Errorf("%s: put %v, want destination %s, filter %s, no role", c.name, got, c.dest, c.filter)
+		}
+		if key, rest, _ := strings.Cut(f.scopes[0], "/"); key+"/"+rest[strings.Index(rest, "/")+1:] != c.scope+"/aws4_request" {
+			t.Errorf("%s: signed with %s, want %s", c.name, f.scopes[0], c.scope)
+		}
+	}
+}
+
+// Outside organization mode, a cluster in another region than the
+// function's has nowhere to send its audit log: nothing is put (the log
+// says why), and the event does not fail for it.
+func TestOtherRegionWithoutOrganization(t *testing.T) {
+	f := &logsFake{groups: map[string]bool{"/aws/eks/prod/cluster": true}}
+	var logs strings.Builder
+	err := subscriber(t, f, false).Subscribe(context.Background(), recordIn(t, central, "us-west-2", "UpdateClusterConfig", auditOn, ""), slog.New(slog.NewJSONHandler(&logs, nil)))
+	if err != nil || len(f.calls) != 0 {
+		t.Errorf("got error %v and calls %v, want neither", err, f.calls)
+	}
+	if !strings.Contains(logs.String(), `"level":"WARN"`) || !strings.Contains(logs.String(), `"region":"us-west-2"`) {
+		t.Errorf("logged %s, want a warning naming the region", logs.String())
+	}
+}
+
+// With, in organization mode, reaches a member account's log groups with
+// the credentials of its remediation role (assumed through the guard's
+// cache) in the event's region, and names the central destination.
+func TestWithUsesTheMemberRole(t *testing.T) {
+	f := &logsFake{groups: map[string]bool{"/aws/eks/prod/cluster": true}}
+	logsSrv := httptest.NewServer(f)
+	t.Cleanup(logsSrv.Close)
+	sts := stsfake.New(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDFAKE")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "SECRET")
+	t.Setenv("AWS_REGION", "eu-west-1")
+	t.Setenv("AWS_ENDPOINT_URL_STS", sts.URL)
+	t.Setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", logsSrv.URL)
+	cfg, err := lambdaenv.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := config.Settings{Account: central, MemberRoleName: "eksguard-remediation", AuditFunctionARN: function, AuditDestination: "eksguard-audit"}
+	g := &guard.Guard{MemberRoles: guard.MemberRoles(cfg, s)}
+	With(g, cfg, s)
+	if g.Subscriber == nil {
+		t.Fatal("With set no Subscriber")
+	}
+	if err := g.Subscriber.Subscribe(context.Background(), recordIn(t, member, "us-east-1", "UpdateClusterConfig", auditOn, ""), slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	if calls := sts.Calls(); len(calls) != 1 || calls[0].RoleARN != "arn:aws:iam::444455556666:role/eksguard-remediation" {
+		t.Errorf("got AssumeRole calls %+v, want the member's remediation role once", calls)
+	}
+	if len(f.scopes) != 1 || !strings.HasPrefix(f.scopes[0], stsfake.AccessKeyFor(member)+"/") || !strings.Contains(f.scopes[0], "/us-east-1/logs/") {
+		t.Errorf("signed with %v, want the member role's key in us-east-1", f.scopes)
+	}
+	if len(f.puts) != 1 || f.puts[0]["destinationArn"] != "arn:aws:logs:us-east-1:111122223333:destination:eksguard-audit" {
+		t.Errorf("put %v, want the us-east-1 destination", f.puts)
 	}
 }

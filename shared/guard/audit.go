@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/k8saudit"
 	"github.com/eksguard/eksguard/shared/policy"
@@ -31,6 +33,57 @@ func (g *Guard) HandleLogs(ctx context.Context, raw json.RawMessage) error {
 		g.log().ErrorContext(ctx, "cannot decode the subscription payload", "function", g.Family.Name, "error", err)
 		return fmt.Errorf("eksguard %s: %w", g.Family.Name, err)
 	}
+	return g.handleSubscription(ctx, sub)
+}
+
+// HandleAudit is the kubernetes function's Lambda handler: a Kinesis batch
+// (HandleKinesis) when the event has Records, else a subscription's event
+// (HandleLogs).
+func (g *Guard) HandleAudit(ctx context.Context, raw json.RawMessage) (any, error) {
+	var probe struct {
+		Records json.RawMessage `json:"Records"`
+	}
+	if json.Unmarshal(raw, &probe) == nil && probe.Records != nil {
+		var batch events.KinesisEvent
+		if err := json.Unmarshal(raw, &batch); err != nil {
+			g.log().ErrorContext(ctx, "cannot decode the Kinesis batch", "function", g.Family.Name, "error", err)
+			return nil, fmt.Errorf("eksguard %s: decode Kinesis batch: %w", g.Family.Name, err)
+		}
+		return g.HandleKinesis(ctx, batch), nil
+	}
+	return nil, g.HandleLogs(ctx, raw)
+}
+
+// HandleKinesis handles a batch of the central account's audit log stream
+// (organization mode): each record's data is a gzip'd subscription payload
+// that a member account's log group sent through the CloudWatch Logs
+// destination of its region. Records are handled in order; at the first
+// that fails, the rest are left and its sequence number is returned as the
+// batch's failure, so that Lambda retries from it (a stream is read in
+// order: what follows would be read again anyway) and, once the retries are
+// spent, hands the batch to the mapping's failure destination.
+func (g *Guard) HandleKinesis(ctx context.Context, batch events.KinesisEvent) events.KinesisEventResponse {
+	for _, r := range batch.Records {
+		sub, err := k8saudit.DecodeGzipped(r.Kinesis.Data)
+		if err == nil {
+			err = g.handleSubscription(ctx, sub)
+		} else {
+			err = fmt.Errorf("eksguard %s: decode Kinesis record %s: %w", g.Family.Name, r.Kinesis.SequenceNumber, err)
+			g.log().ErrorContext(ctx, "cannot decode the subscription payload", "function", g.Family.Name, "sequenceNumber", r.Kinesis.SequenceNumber, "error", err)
+		}
+		if err != nil {
+			g.log().ErrorContext(ctx, "Kinesis record failed: the batch is retried from it", "function", g.Family.Name,
+				"sequenceNumber", r.Kinesis.SequenceNumber, "eventSourceARN", r.EventSourceArn)
+			return events.KinesisEventResponse{BatchItemFailures: []events.KinesisBatchItemFailure{{ItemIdentifier: r.Kinesis.SequenceNumber}}}
+		}
+	}
+	return events.KinesisEventResponse{BatchItemFailures: []events.KinesisBatchItemFailure{}}
+}
+
+// handleSubscription assesses the audit events of a subscription payload.
+// The log group's region is the function's, unless eksguard's destination
+// filter, which names it, delivered the payload.
+func (g *Guard) handleSubscription(ctx context.Context, sub *k8saudit.Subscription) error {
 	if sub.MessageType == k8saudit.ControlMessage {
 		g.log().InfoContext(ctx, "CloudWatch Logs control message", "function", g.Family.Name)
 		return nil
@@ -42,7 +95,11 @@ func (g *Guard) HandleLogs(ctx context.Context, raw json.RawMessage) error {
 		g.log().ErrorContext(ctx, "misrouted log events", "error", err)
 		return err
 	}
-	evs, decodeErr := sub.Events(g.Region)
+	region := sub.Region()
+	if region == "" {
+		region = g.Region
+	}
+	evs, decodeErr := sub.Events(region)
 	// The log group's owner is the account the cluster runs in: in an
 	// organization deployment, its overrides and display name apply.
 	pol := g.Policy.For(sub.Owner)

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -152,4 +153,98 @@ func TestClusterEventSubscribes(t *testing.T) {
 		t.Fatalf("retry: %v", err)
 	}
 	h.ops("dynamodb:UpdateItem") // the claim finds the event completed
+}
+
+// kinesisBatch is a Kinesis event as Lambda delivers the central audit
+// stream's records (organization mode): each record's data is a gzip'd
+// subscription payload (JSON encodes it base64, as Lambda does).
+func kinesisBatch(t *testing.T, datas ...[]byte) json.RawMessage {
+	t.Helper()
+	var recs []map[string]any
+	for i, d := range datas {
+		recs = append(recs, map[string]any{
+			"kinesis": map[string]any{"kinesisSchemaVersion": "1.0", "partitionKey": "5c0b0f3c8a1e", "sequenceNumber": fmt.Sprintf("4959011351186885446366227017936460939797%04d", i),
+				"data": d, "approximateArrivalTimestamp": 1746523264.123},
+			"eventSource": "aws:kinesis", "eventVersion": "1.0", "eventID": fmt.Sprintf("shardId-000000000000:4959011351186885446366227017936460939797%04d", i),
+			"eventName": "aws:kinesis:record", "invokeIdentityArn": "arn:aws:iam::111122223333:role/eksguard-kubernetes", "awsRegion": "eu-west-1",
+			"eventSourceARN": "arn:aws:kinesis:eu-west-1:111122223333:stream/eksguard-audit",
+		})
+	}
+	b, err := json.Marshal(map[string]any{"Records": recs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// gzipped is the data of a Kinesis record: a sample's payload, gzip'd.
+func gzipped(t *testing.T, path string, change func(sub map[string]any)) []byte {
+	t.Helper()
+	var ev struct {
+		AWSLogs struct {
+			Data string `json:"data"`
+		} `json:"awslogs"`
+	}
+	if err := json.Unmarshal(logsEvent(t, path, change), &ev); err != nil {
+		t.Fatal(err)
+	}
+	b, err := base64.StdEncoding.DecodeString(ev.AWSLogs.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// A member account's payload through the central stream: judged as that
+// account's, in the region its filter names; at the first record that
+// fails, the batch stops and reports it, so the retry starts there.
+func TestHandleKinesis(t *testing.T) {
+	h := newHarness(t, families.Kubernetes, notifyAll, nil)
+	member := func(s map[string]any) {
+		s["owner"] = "444455556666"
+		s["subscriptionFilters"] = []any{"eksguard-kubernetes-audit-us-east-1"}
+	}
+	batch := kinesisBatch(t,
+		gzipped(t, "aws-auth-dev-role-mapped-to-masters.json", member),
+		[]byte("not gzip"),
+		gzipped(t, "aws-auth-deleted.json", member))
+	out, err := h.g.HandleAudit(context.Background(), batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(out)
+	if want := `{"batchItemFailures":[{"itemIdentifier":"49590113511868854463662270179364609397970001"}]}`; string(b) != want {
+		t.Errorf("got response %s, want %s", b, want)
+	}
+	f := one(t, h.published())
+	if f.Rule != "aws-auth-admin-mapped" || f.Account != "444455556666" || f.Region != "us-east-1" || f.Cluster != "checkout-prod" {
+		t.Errorf("published %s in %s %s on %s, want aws-auth-admin-mapped in 444455556666 us-east-1 on checkout-prod", f.Rule, f.Account, f.Region, f.Cluster)
+	}
+
+	// All handled: an empty failure list (Lambda reads a missing one as
+	// success too, but an empty list says so plainly).
+	h2 := newHarness(t, families.Kubernetes, notifyAll, nil)
+	out, err = h2.g.HandleAudit(context.Background(), kinesisBatch(t, gzipped(t, "aws-auth-read.json", nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := json.Marshal(out); string(b) != `{"batchItemFailures":[]}` {
+		t.Errorf("got response %s, want no failures", b)
+	}
+	h2.ops()
+}
+
+// HandleAudit hands a subscription's own event to HandleLogs.
+func TestHandleAuditLambdaEvent(t *testing.T) {
+	h := newHarness(t, families.Kubernetes, notifyAll, nil)
+	out, err := h.g.HandleAudit(context.Background(), logsEvent(t, "aws-auth-deleted.json", nil))
+	if err != nil || out != nil {
+		t.Fatalf("got %v, %v; want no response and no error", out, err)
+	}
+	if f := one(t, h.published()); f.Rule != "aws-auth-changed" || f.Region != "eu-west-1" {
+		t.Errorf("published %s in %s, want aws-auth-changed in the function's region eu-west-1", f.Rule, f.Region)
+	}
+	if _, err := h.g.HandleAudit(context.Background(), json.RawMessage(`{"Records":"x"}`)); err == nil || !strings.Contains(err.Error(), "decode Kinesis batch") {
+		t.Errorf("got %v, want the batch's decoding error", err)
+	}
 }

@@ -127,6 +127,10 @@ type Guard struct {
 	// only Account's events.
 	Account  string
 	Accounts func(account string) *Clients
+	// MemberRoles, in an organization deployment, are the member accounts'
+	// remediation role credentials Accounts uses, for Options that make
+	// clients of their own (auditsub): one cache, one AssumeRole per account.
+	MemberRoles *assume.Roles
 	// Suppressions, when set, are the expected changes (Slack's Expected
 	// change): a finding under one is logged, neither remediated nor
 	// published. Nil suppresses nothing.

@@ -56,11 +56,11 @@ func Main(fam families.Family, opts ...Option) {
 // other functions do not link it.
 type Option func(g *Guard, cfg aws.Config, s config.Settings)
 
-// MainLogs is the kubernetes function's main: Main with HandleLogs as the
+// MainLogs is the kubernetes function's main: Main with HandleAudit as the
 // handler. It is apart from Main so that the CloudTrail functions do not
 // link the audit log decoder.
 func MainLogs() {
-	start(families.Kubernetes, func(g *Guard) any { return g.HandleLogs }, nil)
+	start(families.Kubernetes, func(g *Guard) any { return g.HandleAudit }, nil)
 }
 
 func start(fam families.Family, handler func(*Guard) any, opts []Option) {
@@ -196,6 +196,7 @@ func New(cfg aws.Config, fam families.Family, s config.Settings, optFns ...func(
 			roles = MemberRoles(cfg, s)
 		}
 		g.Account = s.Account
+		g.MemberRoles = roles
 		ms := s
 		if len(s.MemberRegions) > 0 {
 			ms.ClusterRegions = s.MemberRegions

@@ -180,3 +180,52 @@ func TestDenied(t *testing.T) {
 		}
 	}
 }
+
+// TestRegionFromDestinationFilter: through the central destination's
+// Kinesis stream, the log group's region is the one its eksguard filter
+// names; a Lambda filter, another's filter or a malformed suffix names none.
+func TestRegionFromDestinationFilter(t *testing.T) {
+	if got := DestinationFilterName("us-gov-west-1"); got != "eksguard-kubernetes-audit-us-gov-west-1" {
+		t.Errorf("DestinationFilterName: got %q", got)
+	}
+	for _, c := range []struct {
+		filters []string
+		want    string
+	}{
+		{[]string{DestinationFilterName("eu-west-1")}, "eu-west-1"},
+		{[]string{"team-splunk", DestinationFilterName("ap-southeast-2")}, "ap-southeast-2"},
+		{[]string{SubscriptionFilterName}, ""},
+		{[]string{SubscriptionFilterName + "-prod"}, ""},
+		{[]string{SubscriptionFilterName + "-eu-west-1x"}, ""},
+		{[]string{"other-eu-west-1"}, ""},
+		{nil, ""},
+	} {
+		if got := (&Subscription{SubscriptionFilters: c.filters}).Region(); got != c.want {
+			t.Errorf("%v: got region %q, want %q", c.filters, got, c.want)
+		}
+	}
+}
+
+// TestDecodeGzipped: a Kinesis record's data (gzip, no base64) decodes to
+// the same payload as the Lambda event that carries it base64'd.
+func TestDecodeGzipped(t *testing.T) {
+	plain := dataMessage(t, auditEvent)
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write([]byte(plain))
+	zw.Close()
+	got, err := DecodeGzipped(z.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := DecodeSubscription([]byte(plain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.LogGroup != want.LogGroup || got.Owner != want.Owner || len(got.LogEvents) != 1 || got.LogEvents[0].Message != want.LogEvents[0].Message {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	if _, err := DecodeGzipped([]byte(`{"messageType":"DATA_MESSAGE"}`)); err == nil || !strings.Contains(err.Error(), "gzip") {
+		t.Errorf("plain JSON: got %v, want a gzip error", err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 )
 
@@ -15,6 +16,18 @@ import (
 // sends a cluster's audit log to the kubernetes function (put by the stack
 // and by the cluster function).
 const SubscriptionFilterName = "eksguard-kubernetes-audit"
+
+// DestinationFilterName is the name of the subscription filter that sends
+// the audit log of a cluster in region to the central account's CloudWatch
+// Logs destination (organization mode). What arrives through the
+// destination's Kinesis stream names no region, and the stream's is the
+// central one; the filter's name, which the payload lists, carries it.
+func DestinationFilterName(region string) string {
+	return SubscriptionFilterName + "-" + region
+}
+
+// regionRE is the form of an AWS region name (eu-west-1, us-gov-west-1).
+var regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 
 // The messageType values of a CloudWatch Logs subscription payload.
 const (
@@ -82,18 +95,42 @@ func DecodeData(data string) (*Subscription, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decode awslogs.data: base64: %w", err)
 	}
+	sub, err := DecodeGzipped(zipped)
+	if err != nil {
+		return nil, fmt.Errorf("decode awslogs.data: %w", err)
+	}
+	return sub, nil
+}
+
+// DecodeGzipped reads a gzip'd subscription payload: what awslogs.data
+// holds once base64-decoded, and what a Kinesis record's data is when a
+// subscription filter delivers to a stream (organization mode).
+func DecodeGzipped(zipped []byte) (*Subscription, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(zipped))
 	if err != nil {
-		return nil, fmt.Errorf("decode awslogs.data: gzip: %w", err)
+		return nil, fmt.Errorf("gzip: %w", err)
 	}
 	plain, err := io.ReadAll(io.LimitReader(zr, MaxPayload+1))
 	if err != nil {
-		return nil, fmt.Errorf("decode awslogs.data: gzip: %w", err)
+		return nil, fmt.Errorf("gzip: %w", err)
 	}
 	if len(plain) > MaxPayload {
-		return nil, fmt.Errorf("decode awslogs.data: inflates past %d bytes", MaxPayload)
+		return nil, fmt.Errorf("inflates past %d bytes", MaxPayload)
 	}
 	return DecodeSubscription(plain)
+}
+
+// Region is the region of the log group, when one of the subscription
+// filters that matched is eksguard's destination filter (which names it),
+// else "": a filter that delivers to a Lambda function is in the
+// function's region.
+func (s *Subscription) Region() string {
+	for _, name := range s.SubscriptionFilters {
+		if r, ok := strings.CutPrefix(name, SubscriptionFilterName+"-"); ok && regionRE.MatchString(r) {
+			return r
+		}
+	}
+	return ""
 }
 
 // DecodeSubscription reads the subscription JSON (what awslogs.data holds
