@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eksguard/eksguard/internal/testsupport/lambdatest"
 	"github.com/eksguard/eksguard/shared/finding"
 	"github.com/eksguard/eksguard/shared/k8saudit"
 	"github.com/eksguard/eksguard/shared/rules"
@@ -132,6 +133,66 @@ func scenarioAuditLog(t *testing.T, s *stand) string {
 			posted += len(posts)
 		})
 	}
-	return fmt.Sprintf("subscription put on %s; %d payloads: %d findings published, %d Slack posts, %d quiet; redeliveries published nothing",
-		group, len(s.audit), published, posted, quiet)
+	kinesis := auditKinesis(t, s, fn)
+	return fmt.Sprintf("subscription put on %s; %d payloads: %d findings published, %d Slack posts, %d quiet; redeliveries published nothing; %s",
+		group, len(s.audit), published, posted, quiet, kinesis)
+}
+
+// auditKinesis: the central audit stream's records (organization mode)
+// reach the same function as a Kinesis batch. A member account's payload,
+// its region named by eksguard's destination filter, is judged as that
+// account's in that region; at a record that does not inflate, the batch
+// stops and answers its sequence number, so that Lambda retries from it.
+func auditKinesis(t *testing.T, s *stand, fn *lambdatest.Function) string {
+	t.Helper()
+	const member, memberRegion = "444455556666", "us-east-1"
+	var raw []byte
+	for _, ev := range s.audit {
+		if strings.HasSuffix(ev.Path, "aws-auth-dev-role-mapped-to-masters.json") {
+			raw = ev.Raw
+		}
+	}
+	if raw == nil {
+		t.Fatal("events/kubernetes has no aws-auth-dev-role-mapped-to-masters.json")
+	}
+	var sub map[string]any
+	if err := json.Unmarshal(raw, &sub); err != nil {
+		t.Fatal(err)
+	}
+	sub["owner"], sub["subscriptionFilters"] = member, []string{k8saudit.DestinationFilterName(memberRegion)}
+	plain, err := json.Marshal(sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write(plain)
+	zw.Close()
+	record := func(seq string, data []byte) map[string]any {
+		return map[string]any{
+			"kinesis":     map[string]any{"kinesisSchemaVersion": "1.0", "partitionKey": "a3f1c2", "sequenceNumber": seq, "data": data, "approximateArrivalTimestamp": 1746523264.5},
+			"eventSource": "aws:kinesis", "eventVersion": "1.0", "eventID": "shardId-000000000000:" + seq, "eventName": "aws:kinesis:record",
+			"awsRegion": region, "eventSourceARN": "arn:aws:kinesis:" + region + ":" + account + ":stream/" + stackName + "-audit",
+		}
+	}
+	const good, bad = "49590113511868854463662270179364609397970000", "49590113511868854463662270179364609397970001"
+	batch, err := json.Marshal(map[string]any{"Records": []any{record(good, z.Bytes()), record(bad, []byte("not gzip"))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.reset()
+	out := invoke(t, fn, batch)
+	if want := `{"batchItemFailures":[{"itemIdentifier":"` + bad + `"}]}`; strings.TrimSpace(string(out)) != want {
+		t.Errorf("the kubernetes function answered %s, want %s", out, want)
+	}
+	notes := s.notes(t)
+	if len(notes) == 0 {
+		t.Fatal("the member's payload published nothing")
+	}
+	for _, n := range notes {
+		if n.F.Account != member || n.F.Region != memberRegion || n.F.Cluster == "" {
+			t.Errorf("%s: account %s region %s cluster %q, want the member %s in %s", n.F.Rule, n.F.Account, n.F.Region, n.F.Cluster, member, memberRegion)
+		}
+	}
+	return fmt.Sprintf("a Kinesis batch of a member payload and a broken record: %d findings in %s %s, failure at the broken record", len(notes), member, memberRegion)
 }

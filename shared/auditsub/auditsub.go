@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
+	"github.com/eksguard/eksguard/shared/assume"
 	"github.com/eksguard/eksguard/shared/cloudtrail"
 	"github.com/eksguard/eksguard/shared/config"
 	"github.com/eksguard/eksguard/shared/guard"
@@ -30,6 +31,7 @@ import (
 type LogsClient interface {
 	PutSubscriptionFilter(ctx context.Context, params *cloudwatchlogs.PutSubscriptionFilterInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutSubscriptionFilterOutput, error)
 	CreateLogGroup(ctx context.Context, params *cloudwatchlogs.CreateLogGroupInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.CreateLogGroupOutput, error)
+	DescribeSubscriptionFilters(ctx context.Context, params *cloudwatchlogs.DescribeSubscriptionFiltersInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeSubscriptionFiltersOutput, error)
 }
 
 var _ LogsClient = (*cloudwatchlogs.Client)(nil)
@@ -61,17 +63,24 @@ type Subscriber struct {
 	Destination string
 }
 
-// With is the cluster function's guard.Option: it adds the Subscriber when
-// the stack names the kubernetes function (EKSGUARD_AUDIT_FUNCTION_ARN),
-// with the organization's destination (EKSGUARD_AUDIT_DESTINATION) when
-// there is one. A member account's log groups are reached through its
-// remediation role, with the guard's credential cache.
+// With is the cluster function's guard.Option: it adds the Subscriber
+// (New) when the stack names the kubernetes function.
 func With(g *guard.Guard, cfg aws.Config, s config.Settings) {
-	if s.AuditFunctionARN == "" {
-		return
+	if sub := New(cfg, s, g.MemberRoles); sub != nil {
+		g.Subscriber = sub
 	}
-	roles := g.MemberRoles
-	g.Subscriber = &Subscriber{
+}
+
+// New is the Subscriber of the settings, or nil when they name no
+// kubernetes function (EKSGUARD_AUDIT_FUNCTION_ARN); with the
+// organization's destination (EKSGUARD_AUDIT_DESTINATION) when there is
+// one. A member account's log groups are reached through its remediation
+// role, with roles' credential cache (the guard's).
+func New(cfg aws.Config, s config.Settings, roles *assume.Roles) *Subscriber {
+	if s.AuditFunctionARN == "" {
+		return nil
+	}
+	return &Subscriber{
 		Account: s.Account, Region: cfg.Region, Function: s.AuditFunctionARN, Destination: s.AuditDestination,
 		Logs: func(account, region string) LogsClient {
 			c := cfg.Copy()
@@ -130,16 +139,30 @@ func (s *Subscriber) Subscribe(ctx context.Context, rec *cloudtrail.Record, log 
 	if cluster == "" {
 		return nil
 	}
-	group := "/aws/eks/" + cluster + "/cluster"
-	account, region := rec.Account(), rec.AWSRegion
+	region := rec.AWSRegion
 	if region == "" {
 		region = s.Region
 	}
+	_, err := s.subscribe(ctx, rec.Account(), region, cluster, false, log)
+	return err
+}
+
+// Ensure subscribes the audit log of a cluster whose audit logging is on,
+// unless eksguard's filter is there already as it should be: the scheduled
+// scan's part, for clusters whose audit log was on before eksguard was
+// deployed, whose event was missed, or whose filter was removed. It
+// reports whether it put the filter.
+func (s *Subscriber) Ensure(ctx context.Context, account, region, cluster string, log *slog.Logger) (bool, error) {
+	return s.subscribe(ctx, account, region, cluster, true, log)
+}
+
+func (s *Subscriber) subscribe(ctx context.Context, account, region, cluster string, check bool, log *slog.Logger) (bool, error) {
+	group := "/aws/eks/" + cluster + "/cluster"
 	dest, filter := s.target(account, region)
 	if dest == "" {
 		log.WarnContext(ctx, "audit log not subscribed: the kubernetes function is in another region, and a subscription filter delivers to a function of its own region only (organization mode subscribes through a destination in each member region)",
 			"cluster", cluster, "logGroup", group, "region", region, "functionRegion", s.Region)
-		return nil
+		return false, nil
 	}
 	logs := s.Logs(account, region)
 	in := &cloudwatchlogs.PutSubscriptionFilterInput{
@@ -147,6 +170,16 @@ func (s *Subscriber) Subscribe(ctx context.Context, rec *cloudtrail.Record, log 
 		FilterName:     aws.String(filter),
 		FilterPattern:  aws.String(rules.AuditFilterPattern()),
 		DestinationArn: aws.String(dest),
+	}
+	if check {
+		there, err := subscribed(ctx, logs, in)
+		if err != nil {
+			log.ErrorContext(ctx, "cannot read the cluster's audit log subscription filters", "cluster", cluster, "logGroup", group, "account", account, "region", region, "error", err)
+			return false, fmt.Errorf("describe subscription filters of %s in %s %s: %w", group, account, region, err)
+		}
+		if there {
+			return false, nil
+		}
 	}
 	_, err := logs.PutSubscriptionFilter(ctx, in)
 	var missing *types.ResourceNotFoundException
@@ -161,8 +194,34 @@ func (s *Subscriber) Subscribe(ctx context.Context, rec *cloudtrail.Record, log 
 	}
 	if err != nil {
 		log.ErrorContext(ctx, "cannot subscribe to the cluster's audit log", "cluster", cluster, "logGroup", group, "account", account, "region", region, "destination", dest, "error", err)
-		return fmt.Errorf("put subscription filter on %s in %s %s: %w", group, account, region, err)
+		return false, fmt.Errorf("put subscription filter on %s in %s %s: %w", group, account, region, err)
 	}
 	log.InfoContext(ctx, "audit log subscribed", "cluster", cluster, "logGroup", group, "account", account, "region", region, "destination", dest)
-	return nil
+	return true, nil
+}
+
+// subscribed reports whether the log group has the filter in as it is:
+// same name, destination and pattern. A log group EKS has not created yet
+// has none.
+func subscribed(ctx context.Context, logs LogsClient, in *cloudwatchlogs.PutSubscriptionFilterInput) (bool, error) {
+	p := cloudwatchlogs.NewDescribeSubscriptionFiltersPaginator(logs, &cloudwatchlogs.DescribeSubscriptionFiltersInput{
+		LogGroupName: in.LogGroupName, FilterNamePrefix: in.FilterName,
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		var missing *types.ResourceNotFoundException
+		if errors.As(err, &missing) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		for _, f := range out.SubscriptionFilters {
+			if aws.ToString(f.FilterName) == aws.ToString(in.FilterName) && aws.ToString(f.DestinationArn) == aws.ToString(in.DestinationArn) &&
+				aws.ToString(f.FilterPattern) == aws.ToString(in.FilterPattern) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -68,7 +69,25 @@ func (f *logsFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fail("ResourceNotFoundException", "The specified log group does not exist.")
 			return
 		}
+		f.puts = slices.DeleteFunc(f.puts, func(p map[string]string) bool {
+			return p["logGroupName"] == in["logGroupName"] && p["filterName"] == in["filterName"]
+		})
 		f.puts = append(f.puts, in)
+	case "DescribeSubscriptionFilters":
+		if !f.groups[in["logGroupName"]] {
+			fail("ResourceNotFoundException", "The specified log group does not exist.")
+			return
+		}
+		var out []map[string]any
+		for _, p := range f.puts {
+			if p["logGroupName"] == in["logGroupName"] && strings.HasPrefix(p["filterName"], in["filterNamePrefix"]) {
+				out = append(out, map[string]any{"filterName": p["filterName"], "logGroupName": p["logGroupName"], "filterPattern": p["filterPattern"],
+					"destinationArn": p["destinationArn"], "distribution": "ByLogStream", "creationTime": 1746523263439})
+			}
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		json.NewEncoder(w).Encode(map[string]any{"subscriptionFilters": out})
+		return
 	case "CreateLogGroup":
 		if f.groups[in["logGroupName"]] {
 			fail("ResourceAlreadyExistsException", "The specified log group already exists")
@@ -267,5 +286,47 @@ func TestWithUsesTheMemberRole(t *testing.T) {
 	}
 	if len(f.puts) != 1 || f.puts[0]["destinationArn"] != "arn:aws:logs:us-east-1:111122223333:destination:eksguard-audit" {
 		t.Errorf("put %v, want the us-east-1 destination", f.puts)
+	}
+}
+
+// Ensure (the scheduled scan) puts the filter on a cluster whose audit log
+// is on and that has none, or one gone stale, and leaves one that is as it
+// should be; a group EKS has not made yet is created.
+func TestEnsure(t *testing.T) {
+	f := &logsFake{groups: map[string]bool{"/aws/eks/prod/cluster": true}}
+	s := subscriber(t, f, true)
+	ctx, log := context.Background(), slog.New(slog.DiscardHandler)
+	put, err := s.Ensure(ctx, member, "us-east-1", "prod", log)
+	if err != nil || !put {
+		t.Fatalf("first: put %v, error %v; want the filter put", put, err)
+	}
+	if got := strings.Join(f.calls, " "); got != "DescribeSubscriptionFilters PutSubscriptionFilter" {
+		t.Errorf("first: calls %s", got)
+	}
+	f.calls = nil
+	if put, err := s.Ensure(ctx, member, "us-east-1", "prod", log); err != nil || put {
+		t.Errorf("again: put %v, error %v; want nothing put", put, err)
+	}
+	if got := strings.Join(f.calls, " "); got != "DescribeSubscriptionFilters" {
+		t.Errorf("again: calls %s, want only the read", got)
+	}
+	// Someone pointed eksguard's filter elsewhere: it is put back.
+	f.puts[0]["destinationArn"] = "arn:aws:logs:us-east-1:999999999999:destination:elsewhere"
+	if put, err := s.Ensure(ctx, member, "us-east-1", "prod", log); err != nil || !put {
+		t.Errorf("stale: put %v, error %v; want the filter put back", put, err)
+	}
+	if len(f.puts) != 1 || f.puts[0]["destinationArn"] != "arn:aws:logs:us-east-1:111122223333:destination:eksguard-audit" {
+		t.Errorf("stale: filters %v, want the one filter to the destination", f.puts)
+	}
+	f.calls = nil
+	if put, err := s.Ensure(ctx, member, "us-east-1", "new", log); err != nil || !put || !f.groups["/aws/eks/new/cluster"] {
+		t.Errorf("no group: put %v, error %v, groups %v; want it created and subscribed", put, err, f.groups)
+	}
+	if got := strings.Join(f.calls, " "); got != "DescribeSubscriptionFilters PutSubscriptionFilter CreateLogGroup PutSubscriptionFilter" {
+		t.Errorf("no group: calls %s", got)
+	}
+	f.deny = true
+	if _, err := s.Ensure(ctx, member, "us-east-1", "prod", log); err == nil || !strings.Contains(err.Error(), "describe subscription filters of /aws/eks/prod/cluster in 444455556666 us-east-1") {
+		t.Errorf("denied: got %v, want the read's failure named", err)
 	}
 }

@@ -50,6 +50,12 @@ type Publisher interface {
 	Publish(ctx context.Context, f *finding.Finding) error
 }
 
+// AuditSubscriber puts eksguard's subscription filter on a cluster's
+// audit log when it is not there (auditsub.Subscriber).
+type AuditSubscriber interface {
+	Ensure(ctx context.Context, account, region, cluster string, log *slog.Logger) (bool, error)
+}
+
 // Job is the scheduled scan.
 type Job struct {
 	Policy *policy.Policy
@@ -76,6 +82,11 @@ type Job struct {
 	// then are cut off, and their clusters count as unreadable, so their
 	// findings stay open instead of the whole run being lost to a timeout.
 	Reserve time.Duration
+	// Audit, when set, makes sure every cluster read with its audit log on
+	// sends it to the kubernetes function: clusters whose audit log was on
+	// before eksguard was deployed, whose event was missed, or whose
+	// filter was removed.
+	Audit AuditSubscriber
 }
 
 // DefaultReserve is Job.Reserve's default.
@@ -94,6 +105,11 @@ type Report struct {
 	// accounts whose role could not be assumed (their findings stay open).
 	Accounts    int `json:"accounts"`
 	Unreachable int `json:"unreachable"`
+	// AuditSubscribed counts the audit logs subscribed by this run;
+	// AuditUnsubscribed those that could not be (logged with the reason).
+	// Neither fails the run: the next one tries again.
+	AuditSubscribed   int `json:"auditSubscribed"`
+	AuditUnsubscribed int `json:"auditUnsubscribed"`
 }
 
 func (j *Job) now() time.Time {
@@ -163,7 +179,8 @@ func (j *Job) Run(ctx context.Context, in Input) (Report, error) {
 		}
 	}
 	j.log().InfoContext(ctx, "scan done", "account", in.Account, "regions", regions, "accounts", rep.Accounts, "unreachable", rep.Unreachable,
-		"clusters", rep.Clusters, "new", rep.New, "unchanged", rep.Unchanged, "resolved", rep.Resolved, "unreadable", rep.Unreadable)
+		"clusters", rep.Clusters, "new", rep.New, "unchanged", rep.Unchanged, "resolved", rep.Resolved, "unreadable", rep.Unreadable,
+		"auditSubscribed", rep.AuditSubscribed, "auditUnsubscribed", rep.AuditUnsubscribed)
 	return rep, errors.Join(errs...)
 }
 
@@ -188,6 +205,7 @@ func (j *Job) region(ctx, readCtx context.Context, account, region, run string, 
 	var errs []error
 	unreadable := map[string]bool{}
 	var found []finding.Finding
+	var audited []string
 	r.Read(readCtx, names, func(c *clusterstate.Cluster, err error) {
 		var ce *scan.ClusterError
 		switch {
@@ -203,8 +221,12 @@ func (j *Job) region(ctx, readCtx context.Context, account, region, run string, 
 		default:
 			rep.Clusters++
 			found = append(found, rules.AssessState(c, pol)...)
+			if c.LogTypes["audit"] {
+				audited = append(audited, c.Name)
+			}
 		}
 	})
+	j.subscribe(readCtx, account, region, audited, rep, log)
 	open := map[string]string{}
 	for i := range found {
 		f := &found[i]
@@ -251,6 +273,23 @@ func (j *Job) region(ctx, readCtx context.Context, account, region, run string, 
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// subscribe makes sure the audit logs of the clusters send to the
+// kubernetes function.
+func (j *Job) subscribe(ctx context.Context, account, region string, clusters []string, rep *Report, log *slog.Logger) {
+	if j.Audit == nil {
+		return
+	}
+	for _, c := range clusters {
+		put, err := j.Audit.Ensure(ctx, account, region, c, log)
+		switch {
+		case err != nil:
+			rep.AuditUnsubscribed++
+		case put:
+			rep.AuditSubscribed++
+		}
+	}
 }
 
 // resolve publishes that a finding of the previous scan is gone.

@@ -270,3 +270,32 @@ func TestDeadlineKeepsFindingsOpen(t *testing.T) {
 		t.Errorf("next run: got report %+v, error %v; want the finding still open (unchanged)", rep, err)
 	}
 }
+
+// With the kubernetes function named, the scan subscribes the audit log of
+// every cluster read with audit logging on that lacks eksguard's filter
+// (one on before eksguard, a missed event, a removed filter), once.
+func TestSubscribesAuditLogs(t *testing.T) {
+	const fn = "arn:aws:lambda:eu-west-1:111122223333:function:eksguard-kubernetes"
+	w := newWorld(t, `{"version":1}`)
+	t.Setenv(config.EnvAuditFunctionARN, fn)
+	w.seed("prod", false, "api", "audit", "authenticator")
+	w.seed("dev", false, "api")
+	w.aws.Logs.PutLogGroup("/aws/eks/prod/cluster")
+	j := job(t)
+	in := scanjob.Input{Account: acct, ScheduledTime: "2026-12-02T00:00:00Z"}
+	rep, err := j.Run(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, _ := w.aws.Logs.Filters("/aws/eks/prod/cluster")
+	if rep.AuditSubscribed != 1 || rep.AuditUnsubscribed != 0 || len(fs) != 1 || fs[0].Name != "eksguard-kubernetes-audit" || fs[0].Destination != fn {
+		t.Errorf("first scan: report %+v, filters %+v; want prod's audit log subscribed to %s", rep, fs, fn)
+	}
+	if _, ok := w.aws.Logs.Filters("/aws/eks/dev/cluster"); ok {
+		t.Error("dev, whose audit log is off, got a log group")
+	}
+	in.ScheduledTime = "2026-12-02T06:00:00Z"
+	if rep, err = j.Run(context.Background(), in); err != nil || rep.AuditSubscribed != 0 || rep.AuditUnsubscribed != 0 {
+		t.Errorf("second scan: report %+v, error %v; want nothing to subscribe", rep, err)
+	}
+}

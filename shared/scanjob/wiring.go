@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/eksguard/eksguard/shared/assume"
+	"github.com/eksguard/eksguard/shared/auditsub"
 	"github.com/eksguard/eksguard/shared/config"
 	"github.com/eksguard/eksguard/shared/families"
 	"github.com/eksguard/eksguard/shared/guard"
@@ -42,6 +43,9 @@ func Main() {
 // cluster function's guard for the fixes and the publication. In
 // organization mode (EKSGUARD_MEMBER_ROLE_NAME) it also scans every member
 // account (MemberAccounts) in EKSGUARD_MEMBER_REGIONS through its role.
+// With the kubernetes function named (EKSGUARD_AUDIT_FUNCTION_ARN), every
+// cluster with its audit log on gets eksguard's subscription filter if it
+// lacks it (auditsub.New, as the cluster function subscribes).
 func FromEnv(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (*Job, error) {
 	s, err := config.Load(rules.IDs(), guard.Requires...)
 	if err != nil {
@@ -73,6 +77,9 @@ func FromEnv(ctx context.Context, log *slog.Logger, opts ...func(*aws.Config)) (
 		Findings:  g,
 		Publisher: pub,
 		Log:       log,
+	}
+	if sub := auditsub.New(cfg, s, roles); sub != nil {
+		j.Audit = sub
 	}
 	if s.MemberRoleName != "" {
 		// Organization mode: every member account is read through its role,

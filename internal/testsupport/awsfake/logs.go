@@ -7,10 +7,10 @@ import (
 	"strings"
 )
 
-// Logs fakes the two CloudWatch Logs calls eksguard makes (JSON 1.1,
-// X-Amz-Target Logs_20140328.<Op>): CreateLogGroup and
-// PutSubscriptionFilter, which needs the log group to exist and allows two
-// filters per group, as the API reference says.
+// Logs fakes the CloudWatch Logs calls eksguard makes (JSON 1.1,
+// X-Amz-Target Logs_20140328.<Op>): CreateLogGroup, PutSubscriptionFilter,
+// which needs the log group to exist and allows two filters per group, as
+// the API reference says, and DescribeSubscriptionFilters (one page).
 type Logs struct {
 	server
 	groups map[string][]SubscriptionFilter // log group -> its filters
@@ -61,7 +61,7 @@ func (l *Logs) reset() {
 func (l *Logs) serveOp(w http.ResponseWriter, _ *http.Request, call *Call, body []byte) {
 	const ct = "application/x-amz-json-1.1"
 	var in struct {
-		LogGroupName, FilterName, FilterPattern, DestinationArn string
+		LogGroupName, FilterName, FilterPattern, DestinationArn, FilterNamePrefix string
 	}
 	_ = json.Unmarshal(body, &in)
 	if in.LogGroupName == "" {
@@ -95,6 +95,20 @@ func (l *Logs) serveOp(w http.ResponseWriter, _ *http.Request, call *Call, body 
 			fs = append(fs, f)
 		}
 		l.groups[in.LogGroupName] = fs
+	case "DescribeSubscriptionFilters":
+		if !exists {
+			writeJSONError(w, ct, "", Fault{Status: 400, Code: "ResourceNotFoundException", Message: "The specified log group does not exist."})
+			return
+		}
+		out := []map[string]any{}
+		for _, f := range fs {
+			if strings.HasPrefix(f.Name, in.FilterNamePrefix) {
+				out = append(out, map[string]any{"filterName": f.Name, "logGroupName": in.LogGroupName, "filterPattern": f.Pattern,
+					"destinationArn": f.Destination, "distribution": "ByLogStream", "creationTime": 1746523263439})
+			}
+		}
+		writeJSON(w, ct, 200, map[string]any{"subscriptionFilters": out})
+		return
 	default:
 		writeJSONError(w, ct, "", Fault{Status: 400, Code: "InvalidAction", Message: "awsfake: unsupported CloudWatch Logs action " + call.Op})
 		return
@@ -103,13 +117,13 @@ func (l *Logs) serveOp(w http.ResponseWriter, _ *http.Request, call *Call, body 
 }
 
 // logsModel authorizes against the log group's ARN, the resource the
-// Service Authorization Reference names for both calls.
+// Service Authorization Reference names for the three calls.
 var logsModel = iamModel{
 	prefix: "logs",
 	denied: Fault{Status: http.StatusBadRequest, Code: "AccessDeniedException"},
 	badKey: Fault{Status: http.StatusBadRequest, Code: "UnrecognizedClientException"},
 	target: func(_ *http.Request, body []byte, op string, s scope) (string, map[string][]string, bool) {
-		if op != "CreateLogGroup" && op != "PutSubscriptionFilter" {
+		if op != "CreateLogGroup" && op != "PutSubscriptionFilter" && op != "DescribeSubscriptionFilters" {
 			return "", nil, false
 		}
 		name := jsonField(body, "logGroupName")
