@@ -1,8 +1,9 @@
 // Package auditsub subscribes the kubernetes function to an EKS cluster's
-// control plane log group when a CloudTrail event turns the cluster's audit
-// log on: the cluster function's part in watching new clusters without a
-// redeploy. Only that function imports it, so that the others do not link
-// the CloudWatch Logs client.
+// control plane log group: when a CloudTrail event turns the cluster's
+// audit log on (the cluster function's part in watching new clusters
+// without a redeploy), and when the scheduled scan finds one on without
+// eksguard's filter. Only those two functions import it, so that the
+// others do not link the CloudWatch Logs client.
 package auditsub
 
 import (
