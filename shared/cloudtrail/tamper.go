@@ -110,6 +110,14 @@ type SubscriptionFilterParams struct {
 	FilterName   string `json:"filterName"`
 }
 
+// DestinationParams are the parameters of DeleteDestination and
+// PutDestinationPolicy (a CloudWatch Logs destination: in organization
+// mode, where member accounts' audit logs enter the central account).
+type DestinationParams struct {
+	DestinationName string `json:"destinationName"`
+	AccessPolicy    string `json:"accessPolicy"`
+}
+
 // FunctionParams are the parameters of the Lambda calls on one function
 // (UpdateFunctionConfiguration, UpdateFunctionCode, DeleteFunction,
 // PutFunctionConcurrency).
@@ -207,6 +215,8 @@ var tamperDecoders = map[eventKey]func([]byte) (any, error){
 	{"events.amazonaws.com", "PutRule"}:                               decodeInto[EventBridgeRuleParams],
 	{"events.amazonaws.com", "RemoveTargets"}:                         decodeInto[RemoveTargetsParams],
 	{"logs.amazonaws.com", "DeleteSubscriptionFilter"}:                decodeInto[SubscriptionFilterParams],
+	{"logs.amazonaws.com", "DeleteDestination"}:                       decodeInto[DestinationParams],
+	{"logs.amazonaws.com", "PutDestinationPolicy"}:                    decodeInto[DestinationParams],
 	{"events.amazonaws.com", "PutPermission"}:                         decodeInto[EventBusPermissionParams],
 	{"events.amazonaws.com", "RemovePermission"}:                      decodeInto[EventBusPermissionParams],
 	{"lambda.amazonaws.com", "UpdateFunctionConfiguration20150331v2"}: decodeInto[FunctionParams],

@@ -26,6 +26,13 @@ func DestinationFilterName(region string) string {
 	return SubscriptionFilterName + "-" + region
 }
 
+// IsFilterName reports whether name is one of eksguard's subscription
+// filter names: the kubernetes function's, or a destination filter's.
+func IsFilterName(name string) bool {
+	r, ok := strings.CutPrefix(name, SubscriptionFilterName+"-")
+	return name == SubscriptionFilterName || ok && regionRE.MatchString(r)
+}
+
 // regionRE is the form of an AWS region name (eu-west-1, us-gov-west-1).
 var regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 

@@ -226,8 +226,8 @@ func TestRoutedEventsHaveRules(t *testing.T) {
 			t.Errorf("%s is in scope with no rule reading it", e)
 		}
 	}
-	if total != 39 {
-		t.Errorf("%d events routed, want 39", total)
+	if total != 41 {
+		t.Errorf("%d events routed, want 41", total)
 	}
 }
 

@@ -162,6 +162,10 @@ var EksguardTampered = Rule{
 		{Name: "central bus opened to everyone", Event: "PutPermission", Params: `{"eventBusName":"eksguard-org","action":"events:PutEvents","principal":"*","statementId":"anyone"}`, Fires: true},
 		{Name: "central bus policy removed", Event: "RemovePermission", Params: `{"eventBusName":"arn:aws:events:eu-west-1:111122223333:event-bus/eksguard-org","removeAllPermissions":true}`, Fires: true},
 		{Name: "audit log subscription deleted", Event: "DeleteSubscriptionFilter", Params: `{"logGroupName":"/aws/eks/payments-prod/cluster","filterName":"eksguard-kubernetes-audit"}`, Fires: true},
+		{Name: "member audit log subscription deleted", Event: "DeleteSubscriptionFilter", Params: `{"logGroupName":"/aws/eks/payments-prod/cluster","filterName":"eksguard-kubernetes-audit-us-east-1"}`, Fires: true},
+		{Name: "central audit destination deleted", Event: "DeleteDestination", Params: `{"destinationName":"eksguard-audit"}`, Fires: true},
+		{Name: "central audit destination opened", Event: "PutDestinationPolicy", Params: `{"destinationName":"eksguard-audit","accessPolicy":"{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":\"*\"},\"Action\":\"logs:PutSubscriptionFilter\",\"Resource\":\"*\"}]}"}`, Fires: true},
+		{Name: "another team's destination deleted", Event: "DeleteDestination", Params: `{"destinationName":"splunk-central"}`, Fires: false},
 		{Name: "another team's subscription deleted", Event: "DeleteSubscriptionFilter", Params: `{"logGroupName":"/aws/eks/payments-prod/cluster","filterName":"splunk-forwarder"}`, Fires: false},
 		{Name: "default bus permission", Event: "PutPermission", Params: `{"action":"events:PutEvents","principal":"444455556666","statementId":"partner"}`, Fires: false},
 		{Name: "another team's mapping deleted", Event: "DeleteEventSourceMapping20150331", Params: `{"uUID":"9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"}`,
@@ -197,7 +201,7 @@ var EksguardTampered = Rule{
 		// The subscription that brings a cluster's audit log to the
 		// kubernetes function (its name is eksguard's, whatever the stack's).
 		On(logsSource, func(r *cloudtrail.Record, sp *cloudtrail.SubscriptionFilterParams, p *policy.Policy) []finding.Finding {
-			if sp.FilterName != k8saudit.SubscriptionFilterName || r.UserIdentity.InvokedBy == cloudFormation {
+			if !k8saudit.IsFilterName(sp.FilterName) || r.UserIdentity.InvokedBy == cloudFormation {
 				return nil
 			}
 			return []finding.Finding{{
@@ -208,6 +212,15 @@ var EksguardTampered = Rule{
 				After: "subscription deleted",
 			}}
 		}, "DeleteSubscriptionFilter"),
+		// The organization's CloudWatch Logs destinations, one per member
+		// region, through which member accounts' audit logs reach it.
+		On(logsSource, func(r *cloudtrail.Record, dp *cloudtrail.DestinationParams, p *policy.Policy) []finding.Finding {
+			what := "destination deleted: member accounts' audit logs in " + r.AWSRegion + " no longer reach eksguard"
+			if r.EventName == "PutDestinationPolicy" {
+				what = "access policy replaced: who may send audit logs to eksguard changed"
+			}
+			return tampered(r, p, "destination", dp.DestinationName, what)
+		}, "DeleteDestination", "PutDestinationPolicy"),
 		On(lambdaSource, func(r *cloudtrail.Record, fp *cloudtrail.FunctionParams, p *policy.Policy) []finding.Finding {
 			what := map[string]string{
 				"UpdateFunctionConfiguration20150331v2": "configuration changed",
