@@ -367,3 +367,49 @@ func TestAuditSubscriptionGrantRegions(t *testing.T) {
 		t.Errorf("two regions: %v, want %v", got, want)
 	}
 }
+
+// With a central region that is not a member region, every destination
+// is in a stack of its own, and the delivery role still trusts the
+// central region (its own test records).
+func TestOrgAuditCentralRegionNotAMember(t *testing.T) {
+	s := buildOrgSynth(t, "org-audit-build", map[string]string{
+		"account": orgCentral, "region": "eu-west-1", "organizationId": orgID,
+		"memberAccounts": orgMember, "memberRegions": "eu-central-1",
+	})
+	if n := len(s.mainJSON.resources("AWS::Logs::Destination")); n != 0 {
+		t.Errorf("central stack holds %d destinations; eu-west-1 is no member region", n)
+	}
+	onlyResource(t, s.mainJSON, "AWS::Kinesis::Stream")
+	var regions []string
+	for _, rs := range s.dep.AuditDestinations {
+		regions = append(regions, *rs.Region())
+		var tm template
+		failOnValidation(t, s.app, func() { tm = toTemplate(t, assertions.Template_FromStack(rs, nil)) })
+		_, d := onlyResource(t, tm, "AWS::Logs::Destination")
+		checkAuditDestination(t, *rs.Region(), d)
+	}
+	slices.Sort(regions)
+	if want := []string{"eu-central-1", "us-east-1"}; !slices.Equal(regions, want) {
+		t.Errorf("audit destination stacks in %v, want %v", regions, want)
+	}
+	var trusted []any
+	for _, r := range s.mainJSON.resources("AWS::IAM::Role") {
+		if r["RoleName"] == AuditDeliveryRoleName("eksguard") {
+			trusted = asList(at(asList(at(r, "AssumeRolePolicyDocument", "Statement"))[0], "Condition", "StringLike", "aws:SourceArn"))
+		}
+	}
+	var want []any
+	for _, r := range []string{"eu-central-1", "us-east-1", "eu-west-1"} {
+		want = append(want, map[string]any{"Fn::Sub": "arn:${AWS::Partition}:logs:" + r + ":*:*"})
+	}
+	if !sameSet(t, trusted, want) {
+		t.Errorf("delivery role trusts %s, want %s", canonical(t, trusted), canonical(t, want))
+	}
+	g := AuditDestinationGrant(s.cfg)
+	if want := []string{
+		"arn:${AWS::Partition}:logs:eu-central-1:" + orgCentral + ":destination:eksguard-audit",
+		"arn:${AWS::Partition}:logs:us-east-1:" + orgCentral + ":destination:eksguard-audit",
+	}; !slices.Equal(g.Resources, want) {
+		t.Errorf("member destination grant on %v, want %v", g.Resources, want)
+	}
+}
