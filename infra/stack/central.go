@@ -127,6 +127,12 @@ func addOrg(app awscdk.App, st awscdk.Stack, sh sharedResources, fns map[string]
 	}
 	output(st, "CentralEventBusArn", bus.EventBusArn(), "event bus the member stacks forward to")
 
+	audit, err := addOrgAudit(app, st, sh, fns, d)
+	if err != nil {
+		return err
+	}
+	suppressOrgAudit(audit)
+
 	if len(cfg.Org.OUs) > 0 {
 		body, err := memberTemplate(app, cfg, grants, d)
 		if err != nil {

@@ -1,6 +1,8 @@
 package stack
 
 import (
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -28,23 +30,39 @@ import (
 // every log group of the account and take the account's one policy of
 // that type.
 
-// auditLogGroups is the ARN template of every EKS control plane log
-// group of the account in the stack's region, with and without the ":*"
-// suffix CloudWatch Logs ARNs of a group's streams carry.
-var auditLogGroups = []string{
-	"arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/eks/*/cluster",
-	"arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/eks/*/cluster:*",
+// auditLogGroups are the ARN templates of every EKS control plane log
+// group of the account the statement is deployed in (${AWS::AccountId}),
+// in the given regions (none: the stack's own, ${AWS::Region}), with and
+// without the ":*" suffix CloudWatch Logs ARNs of a group's streams carry.
+func auditLogGroups(regions []string) []string {
+	if len(regions) == 0 {
+		regions = []string{"${AWS::Region}"}
+	}
+	var out []string
+	for _, r := range regions {
+		g := "arn:${AWS::Partition}:logs:" + r + ":${AWS::AccountId}:log-group:/aws/eks/*/cluster"
+		out = append(out, g, g+":*")
+	}
+	return out
 }
 
-// AuditSubscriptionGrant is what the cluster function needs to subscribe
-// the kubernetes function to a cluster's audit log: the filter, and the log
-// group when EKS has not created it yet.
-func AuditSubscriptionGrant() Statement {
+// AuditSubscriptionGrant is what the cluster function needs to subscribe a
+// cluster's audit log (to the kubernetes function, or in organization mode
+// to the central destination): the filter, and the log group when EKS has
+// not created it yet; in the given regions of the account the statement is
+// deployed in (none: the stack's own region). The single-account stack
+// gives it to the cluster function, the member role (memberAuditGrants)
+// for the member regions.
+func AuditSubscriptionGrant(regions []string) Statement {
+	where := "this region"
+	if len(regions) > 0 {
+		where = "the regions " + strings.Join(regions, ", ")
+	}
 	return Statement{
 		Sid:       "SubscribeAuditLogs",
 		Actions:   []string{"logs:CreateLogGroup", "logs:PutSubscriptionFilter"},
-		Resources: auditLogGroups,
-		Why:       "the cluster is named at runtime from the CreateCluster or UpdateClusterConfig event; scoped to this account's EKS control plane log groups (/aws/eks/<cluster>/cluster) in this region",
+		Resources: auditLogGroups(regions),
+		Why:       "the cluster is named at runtime from the CreateCluster or UpdateClusterConfig event; scoped to this account's EKS control plane log groups (/aws/eks/<cluster>/cluster) in " + where,
 	}
 }
 
@@ -66,7 +84,7 @@ func wireAuditLogs(st awscdk.Stack, cfg Config, fns map[string]*function) *audit
 		FunctionName:  k8s.fn.FunctionArn(),
 		Principal:     jsii.String("logs.amazonaws.com"),
 		SourceAccount: awscdk.Aws_ACCOUNT_ID(),
-		SourceArn:     awscdk.Fn_Sub(jsii.String(auditLogGroups[1]), nil),
+		SourceArn:     awscdk.Fn_Sub(jsii.String(auditLogGroups(nil)[1]), nil),
 	})
 	for _, name := range cfg.AuditLogClusters {
 		f := awslogs.NewCfnSubscriptionFilter(st, jsii.String("AuditLogSubscription"+title(name)), &awslogs.CfnSubscriptionFilterProps{
@@ -80,7 +98,7 @@ func wireAuditLogs(st awscdk.Stack, cfg Config, fns map[string]*function) *audit
 	}
 	w.grant = awsiam.NewPolicy(st, jsii.String("ClusterAuditSubscriptionPolicy"), &awsiam.PolicyProps{
 		Roles:      &[]awsiam.IRole{cluster.role},
-		Statements: policyStatements([]Statement{AuditSubscriptionGrant()}),
+		Statements: policyStatements([]Statement{AuditSubscriptionGrant(nil)}),
 	})
 	cluster.fn.Node().AddDependency(w.grant)
 	cluster.fn.AddEnvironment(jsii.String(config.EnvAuditFunctionARN), k8s.fn.FunctionArn(), nil)

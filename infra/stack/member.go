@@ -21,7 +21,8 @@ import (
 // RemediationGrantsIn), for the member regions of the member account; and,
 // under HubName, the hub function's (memberHubGrants); under InteractionName,
 // the approved fixes' (memberApprovalGrants); with the scan on, the scan
-// function's (memberScanGrants).
+// function's (memberScanGrants); for the cluster family also the audit-log
+// subscriptions (memberAuditGrants).
 //
 // pols are the policies the role serves: one account's (policy.For), or,
 // for the StackSet's accounts, every variant (policy.Variants); statements
@@ -36,6 +37,10 @@ func memberGrants(cfg Config, pols []*policy.Policy) (map[string][]Statement, er
 				return nil, err
 			}
 			stmts = mergeStatements(stmts, rem)
+		}
+		if fam.Name == families.Cluster.Name {
+			// It subscribes the members' audit logs to the central destinations.
+			stmts = mergeStatements(stmts, memberAuditGrants(cfg))
 		}
 		if len(stmts) > 0 {
 			out[fam.Name] = stmts

@@ -58,8 +58,15 @@ func suppressMain(st awscdk.Stack, cfg Config, fns map[string]*function, grants 
 }
 
 func suppressAuditLogs(w *auditLogs) {
-	s := AuditSubscriptionGrant()
+	s := AuditSubscriptionGrant(nil)
 	suppress(w.grant, "AwsSolutions-IAM5", s.Sid+": "+s.Why, wildcards(s)...)
+}
+
+func suppressOrgAudit(a *orgAudit) {
+	suppress(a.failed, "AwsSolutions-SQS3", whyDLQ)
+	suppress(a.stream, "AwsSolutions-KDS3", "The stream carries the member accounts' Kubernetes audit logs (users, source addresses, "+
+		"request objects): a key of eksguard's own, rotated yearly like its topic keys, keeps who may decrypt them to this account's key "+
+		"policy and IAM grants (the delivery role encrypts, the kubernetes function decrypts); Kinesis reuses data keys, so KMS requests stay few.")
 }
 
 func suppressForwarder(st awscdk.Stack) {

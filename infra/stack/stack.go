@@ -43,6 +43,10 @@ type Deployment struct {
 	// inlines (organization mode with memberOrganizationalUnits).
 	Members        []awscdk.Stack
 	StackSetMember awscdk.Stack
+	// AuditDestinations are the stacks holding the central account's
+	// audit-log destination in the member regions other than the central
+	// one (organization mode, orgaudit.go).
+	AuditDestinations []awscdk.Stack
 }
 
 // New adds eksguard's stacks to the app and applies cdk-nag's AwsSolutions
