@@ -46,10 +46,11 @@ func auditLogGroups(regions []string) []string {
 	return out
 }
 
-// AuditSubscriptionGrant is what the cluster function needs to subscribe a
-// cluster's audit log (to the kubernetes function, or in organization mode
-// to the central destination): the filter, and the log group when EKS has
-// not created it yet; in the given regions of the account the statement is
+// AuditSubscriptionGrant is what the cluster and scan functions need to
+// subscribe a cluster's audit log (to the kubernetes function, or in
+// organization mode to the central destination): the filter, the log group
+// when EKS has not created it yet, and (the scan, before it puts one) the
+// filters already there; in the given regions of the account the statement is
 // deployed in (none: the stack's own region). The single-account stack
 // gives it to the cluster function, the member role (memberAuditGrants)
 // for the member regions.
@@ -60,26 +61,18 @@ func AuditSubscriptionGrant(regions []string) Statement {
 	}
 	return Statement{
 		Sid:       "SubscribeAuditLogs",
-		Actions:   []string{"logs:CreateLogGroup", "logs:PutSubscriptionFilter"},
+		Actions:   []string{"logs:CreateLogGroup", "logs:DescribeSubscriptionFilters", "logs:PutSubscriptionFilter"},
 		Resources: auditLogGroups(regions),
 		Why:       "the cluster is named at runtime from the CreateCluster or UpdateClusterConfig event; scoped to this account's EKS control plane log groups (/aws/eks/<cluster>/cluster) in " + where,
 	}
 }
 
-// auditLogs is the wiring of the kubernetes function to the audit logs.
-type auditLogs struct {
-	permission awslambda.CfnPermission
-	grant      awsiam.Policy
-	filters    []awslogs.CfnSubscriptionFilter
-}
-
 // wireAuditLogs lets CloudWatch Logs of this account invoke the kubernetes
 // function from EKS control plane log groups, puts the deploy-time
 // subscription filters, and lets the cluster function put the others.
-func wireAuditLogs(st awscdk.Stack, cfg Config, fns map[string]*function) *auditLogs {
+func wireAuditLogs(st awscdk.Stack, cfg Config, fns map[string]*function) {
 	k8s, cluster := fns[families.Kubernetes.Name], fns[families.Cluster.Name]
-	w := &auditLogs{}
-	w.permission = awslambda.NewCfnPermission(st, jsii.String("AuditLogsInvokeKubernetes"), &awslambda.CfnPermissionProps{
+	permission := awslambda.NewCfnPermission(st, jsii.String("AuditLogsInvokeKubernetes"), &awslambda.CfnPermissionProps{
 		Action:        jsii.String("lambda:InvokeFunction"),
 		FunctionName:  k8s.fn.FunctionArn(),
 		Principal:     jsii.String("logs.amazonaws.com"),
@@ -93,14 +86,28 @@ func wireAuditLogs(st awscdk.Stack, cfg Config, fns map[string]*function) *audit
 			FilterPattern:  jsii.String(rules.AuditFilterPattern()),
 			DestinationArn: k8s.fn.FunctionArn(),
 		})
-		f.AddDependency(w.permission)
-		w.filters = append(w.filters, f)
+		f.AddDependency(permission)
 	}
-	w.grant = awsiam.NewPolicy(st, jsii.String("ClusterAuditSubscriptionPolicy"), &awsiam.PolicyProps{
-		Roles:      &[]awsiam.IRole{cluster.role},
-		Statements: policyStatements([]Statement{AuditSubscriptionGrant(nil)}),
+	subscribesAuditLogs(st, cfg, cluster, k8s, "ClusterAuditSubscriptionPolicy")
+}
+
+// subscribesAuditLogs lets f put eksguard's subscription filters on this
+// account's cluster audit logs (AuditSubscriptionGrant) and tells it where
+// to: the kubernetes function and, in organization mode, the name of the
+// central destinations (auditsub.New reads both). The cluster function
+// subscribes when an event turns a cluster's audit log on, the scan
+// function any cluster it finds with the audit log on and no filter.
+func subscribesAuditLogs(st awscdk.Stack, cfg Config, f, k8s *function, id string) awsiam.Policy {
+	grant := AuditSubscriptionGrant(nil)
+	p := awsiam.NewPolicy(st, jsii.String(id), &awsiam.PolicyProps{
+		Roles:      &[]awsiam.IRole{f.role},
+		Statements: policyStatements([]Statement{grant}),
 	})
-	cluster.fn.Node().AddDependency(w.grant)
-	cluster.fn.AddEnvironment(jsii.String(config.EnvAuditFunctionARN), k8s.fn.FunctionArn(), nil)
-	return w
+	suppress(p, "AwsSolutions-IAM5", grant.Sid+": "+grant.Why, wildcards(grant)...)
+	f.fn.Node().AddDependency(p)
+	f.fn.AddEnvironment(jsii.String(config.EnvAuditFunctionARN), k8s.fn.FunctionArn(), nil)
+	if cfg.Org != nil {
+		f.fn.AddEnvironment(jsii.String(config.EnvAuditDestination), jsii.String(AuditDestinationName(cfg.StackName)), nil)
+	}
+	return p
 }

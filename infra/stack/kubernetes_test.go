@@ -74,36 +74,45 @@ func TestDeployTimeSubscriptionFilters(t *testing.T) {
 	}
 }
 
-// Only the cluster function may put subscription filters (and create the
-// log group EKS has not made yet), on EKS control plane log groups only; it
-// is told the kubernetes function's ARN.
-func TestOnlyTheClusterFunctionSubscribes(t *testing.T) {
+// Only the cluster function (on events) and the scan function (clusters it
+// finds with the audit log on and no filter) may put subscription filters,
+// read them and create the log group EKS has not made yet, on EKS control
+// plane log groups only; both are told the kubernetes function's ARN.
+func TestOnlyTheClusterAndScanFunctionsSubscribe(t *testing.T) {
+	subscribers := []string{families.Cluster.Name, ScanFunctionName}
 	for _, name := range []string{"eu-remediate", "us-notify"} {
 		s := fixture(t, name)
-		for _, fn := range FunctionNames() {
+		for _, fn := range append(FunctionNames(), ScanFunctionName) {
 			for _, st := range s.roleStatements(t, fn) {
 				for _, a := range asList(st["Action"]) {
-					if a != "logs:PutSubscriptionFilter" && a != "logs:CreateLogGroup" {
+					if a != "logs:PutSubscriptionFilter" && a != "logs:CreateLogGroup" && a != "logs:DescribeSubscriptionFilters" {
 						continue
 					}
-					if fn != families.Cluster.Name {
+					if !slices.Contains(subscribers, fn) {
 						t.Errorf("%s: the %s function may call %s", name, fn, a)
 					} else if !sameSet(t, asList(st["Resource"]), eksLogGroups) {
-						t.Errorf("%s: cluster may call %s on %v, want the EKS control plane log groups only", name, a, st["Resource"])
+						t.Errorf("%s: %s may call %s on %v, want the EKS control plane log groups only", name, fn, a, st["Resource"])
 					}
 				}
 			}
 		}
-		var granted bool
-		for _, st := range s.roleStatements(t, families.Cluster.Name) {
-			granted = granted || slices.Contains(asList(st["Action"]), any("logs:PutSubscriptionFilter"))
-		}
-		if !granted {
-			t.Errorf("%s: the cluster function may not put subscription filters", name)
-		}
-		env, _ := at(s.mainJSON.resources("AWS::Lambda::Function")[s.functionID(families.Cluster.Name)], "Environment", "Variables").(map[string]any)
-		if getAtt(env[config.EnvAuditFunctionARN], "Arn") != s.functionID(families.Kubernetes.Name) {
-			t.Errorf("%s: cluster %s = %v, want the kubernetes function's ARN", name, config.EnvAuditFunctionARN, env[config.EnvAuditFunctionARN])
+		for _, fn := range subscribers {
+			granted := map[any]bool{}
+			for _, st := range s.roleStatements(t, fn) {
+				for _, a := range asList(st["Action"]) {
+					granted[a] = true
+				}
+			}
+			if !granted["logs:PutSubscriptionFilter"] || !granted["logs:DescribeSubscriptionFilters"] || !granted["logs:CreateLogGroup"] {
+				t.Errorf("%s: the %s function may not subscribe audit logs (granted %v)", name, fn, granted)
+			}
+			env, _ := at(s.mainJSON.resources("AWS::Lambda::Function")[s.functionID(fn)], "Environment", "Variables").(map[string]any)
+			if getAtt(env[config.EnvAuditFunctionARN], "Arn") != s.functionID(families.Kubernetes.Name) {
+				t.Errorf("%s: %s %s = %v, want the kubernetes function's ARN", name, fn, config.EnvAuditFunctionARN, env[config.EnvAuditFunctionARN])
+			}
+			if env[config.EnvAuditDestination] != nil {
+				t.Errorf("%s: %s has %s outside organization mode", name, fn, config.EnvAuditDestination)
+			}
 		}
 	}
 }

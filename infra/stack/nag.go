@@ -57,11 +57,6 @@ func suppressMain(st awscdk.Stack, cfg Config, fns map[string]*function, grants 
 	}
 }
 
-func suppressAuditLogs(w *auditLogs) {
-	s := AuditSubscriptionGrant(nil)
-	suppress(w.grant, "AwsSolutions-IAM5", s.Sid+": "+s.Why, wildcards(s)...)
-}
-
 func suppressOrgAudit(a *orgAudit) {
 	suppress(a.failed, "AwsSolutions-SQS3", whyDLQ)
 	suppress(a.stream, "AwsSolutions-KDS3", "The stream carries the member accounts' Kubernetes audit logs (users, source addresses, "+

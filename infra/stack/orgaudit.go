@@ -16,7 +16,6 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/eksguard/eksguard/shared/config"
 	"github.com/eksguard/eksguard/shared/families"
 )
 
@@ -107,11 +106,11 @@ type orgAudit struct {
 }
 
 // addOrgAudit adds, in organization mode, the stream, its reader, the
-// delivery role and the destinations, and tells the cluster function the
-// destinations' name.
+// delivery role and the destinations (subscribesAuditLogs tells the cluster
+// and scan functions their name).
 func addOrgAudit(app awscdk.App, st awscdk.Stack, sh sharedResources, fns map[string]*function, d *Deployment) (*orgAudit, error) {
 	cfg := sh.cfg
-	k8s, cluster := fns[families.Kubernetes.Name], fns[families.Cluster.Name]
+	k8s := fns[families.Kubernetes.Name]
 	key := awskms.NewKey(st, jsii.String("AuditStreamKey"), &awskms.KeyProps{
 		Description:       jsii.String("eksguard: member accounts' EKS audit logs in the " + AuditStreamName(cfg.StackName) + " stream"),
 		EnableKeyRotation: jsii.Bool(true),
@@ -201,7 +200,6 @@ func addOrgAudit(app awscdk.App, st awscdk.Stack, sh sharedResources, fns map[st
 		rs.AddStackDependency(st, jsii.String("the destination's test record goes through the delivery role to the stream"))
 		d.AuditDestinations = append(d.AuditDestinations, rs)
 	}
-	cluster.fn.AddEnvironment(jsii.String(config.EnvAuditDestination), jsii.String(AuditDestinationName(cfg.StackName)), nil)
 	return &orgAudit{failed: failed, stream: stream}, nil
 }
 

@@ -258,15 +258,19 @@ func TestOrgAuditDestinations(t *testing.T) {
 	}
 }
 
-// Only the cluster function is told the destinations' name.
-func TestOrgAuditClusterFunctionEnv(t *testing.T) {
+// Only the cluster and scan functions (the subscribers) are told the
+// destinations' name.
+func TestOrgAuditSubscribersEnv(t *testing.T) {
 	s := orgFixture(t)
-	for _, fn := range FunctionNames() {
+	if _, ok := s.dep.Functions[ScanFunctionName]; !ok {
+		t.Fatal("the organization fixture has no scan function")
+	}
+	for _, fn := range append(FunctionNames(), ScanFunctionName) {
 		vars, _ := at(s.mainJSON.resources("AWS::Lambda::Function")[s.functionID(fn)], "Environment", "Variables").(map[string]any)
 		got, ok := vars[config.EnvAuditDestination]
-		if fn == families.Cluster.Name {
+		if fn == families.Cluster.Name || fn == ScanFunctionName {
 			if got != AuditDestinationName("eksguard") {
-				t.Errorf("cluster %s = %v, want %s", config.EnvAuditDestination, got, AuditDestinationName("eksguard"))
+				t.Errorf("%s %s = %v, want %s", fn, config.EnvAuditDestination, got, AuditDestinationName("eksguard"))
 			}
 		} else if ok {
 			t.Errorf("%s function has %s", fn, config.EnvAuditDestination)
@@ -280,7 +284,7 @@ func TestOrgAuditClusterFunctionEnv(t *testing.T) {
 func TestOrgAuditMemberGrants(t *testing.T) {
 	s := orgFixture(t)
 	wantStmts := []any{
-		map[string]any{"Sid": "SubscribeAuditLogs", "Effect": "Allow", "Action": []any{"logs:CreateLogGroup", "logs:PutSubscriptionFilter"},
+		map[string]any{"Sid": "SubscribeAuditLogs", "Effect": "Allow", "Action": []any{"logs:CreateLogGroup", "logs:DescribeSubscriptionFilters", "logs:PutSubscriptionFilter"},
 			"Resource": []any{
 				map[string]any{"Fn::Sub": "arn:${AWS::Partition}:logs:eu-west-1:${AWS::AccountId}:log-group:/aws/eks/*/cluster"},
 				map[string]any{"Fn::Sub": "arn:${AWS::Partition}:logs:eu-west-1:${AWS::AccountId}:log-group:/aws/eks/*/cluster:*"},

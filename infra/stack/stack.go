@@ -114,10 +114,13 @@ func New(app awscdk.App, cfg Config) (*Deployment, error) {
 	}
 	fns := newFunctions(st, shared, grants)
 	routeEvents(st, shared, fns)
-	audit := wireAuditLogs(st, cfg, fns)
+	wireAuditLogs(st, cfg, fns)
 	scanFn, _, err := newScan(st, shared)
 	if err != nil {
 		return nil, err
+	}
+	if scanFn != nil {
+		subscribesAuditLogs(st, cfg, scanFn, fns[families.Kubernetes.Name], "ScanAuditSubscriptionPolicy")
 	}
 	d.Functions = map[string]awslambda.Function{}
 	for name, f := range fns {
@@ -172,7 +175,6 @@ func New(app awscdk.App, cfg Config) (*Deployment, error) {
 
 	suppressMain(st, cfg, fns, grants)
 	suppressOptional(opt)
-	suppressAuditLogs(audit)
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	return d, nil
 }

@@ -645,9 +645,9 @@ func TestNotifyModeHasNoWritePermission(t *testing.T) {
 			}
 		}
 	}
-	if n := len(s.mainJSON.resources("AWS::IAM::Policy")); n != len(FunctionNames())+4+3 {
+	if n := len(s.mainJSON.resources("AWS::IAM::Policy")); n != len(FunctionNames())+4+4 {
 		t.Errorf("%d IAM policies, want the %d functions' default ones, the iam and cluster functions' detection policies, the cluster function's audit log subscription policy, the heartbeat canary's "+
-			"and the scan's three (its default one, its read policy, its scheduler role's)", n, len(FunctionNames()))
+			"and the scan's four (its default one, its read policy, its audit log subscription policy, its scheduler role's)", n, len(FunctionNames()))
 	}
 }
 

@@ -44,11 +44,12 @@ var _ guard.Option = With
 // audit log on, so that a new cluster is watched without a redeploy (the
 // cluster function; see infra/stack/kubernetes.go for the deploy-time
 // filters). A log group of the function's own account and region is
-// subscribed to the kubernetes function; in organization mode any other
-// (a member account's, or another region's) to the central account's
-// CloudWatch Logs destination of the log group's region, which forwards to
-// the kubernetes function through a Kinesis stream: a subscription filter
-// delivers to a function of its own account and region only.
+// subscribed to the kubernetes function; in organization mode a member
+// account's to the central account's CloudWatch Logs destination of the
+// log group's region, which forwards to the kubernetes function through a
+// Kinesis stream: a subscription filter delivers to a function of its own
+// account and region only. The function's own account's clusters in other
+// regions are left (logged): neither path reaches them.
 type Subscriber struct {
 	// Logs is a CloudWatch Logs client for an account's log groups in a
 	// region: with the function's credentials for its own account, the
@@ -101,7 +102,11 @@ func (s *Subscriber) target(account, region string) (dest, filter string) {
 	switch {
 	case own && region == s.Region:
 		return s.Function, k8saudit.SubscriptionFilterName
-	case s.Destination != "" && s.Account != "":
+	case own:
+		// The function's own account in another region: its grant is for
+		// its own region's log groups (infra/stack/kubernetes.go).
+		return "", ""
+	case s.Destination != "":
 		a := arn.ARN{Partition: identity.Partition(region), Service: "logs", Region: region, AccountID: s.Account, Resource: "destination:" + s.Destination}
 		return a.String(), k8saudit.DestinationFilterName(region)
 	}
@@ -161,7 +166,7 @@ func (s *Subscriber) subscribe(ctx context.Context, account, region, cluster str
 	group := "/aws/eks/" + cluster + "/cluster"
 	dest, filter := s.target(account, region)
 	if dest == "" {
-		log.WarnContext(ctx, "audit log not subscribed: the kubernetes function is in another region, and a subscription filter delivers to a function of its own region only (organization mode subscribes through a destination in each member region)",
+		log.WarnContext(ctx, "audit log not subscribed: the kubernetes function is in another region, and a subscription filter delivers to a function of its own region only (organization mode subscribes member accounts' clusters through a destination in each member region)",
 			"cluster", cluster, "logGroup", group, "region", region, "functionRegion", s.Region)
 		return false, nil
 	}

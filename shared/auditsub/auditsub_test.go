@@ -206,8 +206,7 @@ func TestSubscribeFails(t *testing.T) {
 	}
 }
 
-// In organization mode, a member account's cluster, or one of the central
-// account's in another region, is subscribed to the central destination
+// In organization mode, a member account's cluster is subscribed to the central destination
 // of the log group's region, under the filter name that carries the
 // region, with the clients of that account and region; the central
 // account's own cluster in the function's region, to the function.
@@ -217,7 +216,6 @@ func TestSubscribesThroughTheDestination(t *testing.T) {
 	}{
 		{"member", member, "us-east-1", "arn:aws:logs:us-east-1:111122223333:destination:eksguard-audit", "eksguard-kubernetes-audit-us-east-1", "AKID" + member + "/us-east-1/logs"},
 		{"member, central region", member, "eu-west-1", "arn:aws:logs:eu-west-1:111122223333:destination:eksguard-audit", "eksguard-kubernetes-audit-eu-west-1", "AKID" + member + "/eu-west-1/logs"},
-		{"central, other region", central, "ap-southeast-2", "arn:aws:logs:ap-southeast-2:111122223333:destination:eksguard-audit", "eksguard-kubernetes-audit-ap-southeast-2", "AKID" + central + "/ap-southeast-2/logs"},
 		{"central, own region", central, "eu-west-1", function, k8saudit.SubscriptionFilterName, "AKID" + central + "/eu-west-1/logs"},
 		{"gov cloud member", member, "us-gov-west-1", "arn:aws-us-gov:logs:us-gov-west-1:111122223333:destination:eksguard-audit", "eksguard-kubernetes-audit-us-gov-west-1", "AKID" + member + "/us-gov-west-1/logs"},
 	} {
@@ -237,18 +235,21 @@ func TestSubscribesThroughTheDestination(t *testing.T) {
 	}
 }
 
-// Outside organization mode, a cluster in another region than the
-// function's has nowhere to send its audit log: nothing is put (the log
-// says why), and the event does not fail for it.
-func TestOtherRegionWithoutOrganization(t *testing.T) {
-	f := &logsFake{groups: map[string]bool{"/aws/eks/prod/cluster": true}}
-	var logs strings.Builder
-	err := subscriber(t, f, false).Subscribe(context.Background(), recordIn(t, central, "us-west-2", "UpdateClusterConfig", auditOn, ""), slog.New(slog.NewJSONHandler(&logs, nil)))
-	if err != nil || len(f.calls) != 0 {
-		t.Errorf("got error %v and calls %v, want neither", err, f.calls)
-	}
-	if !strings.Contains(logs.String(), `"level":"WARN"`) || !strings.Contains(logs.String(), `"region":"us-west-2"`) {
-		t.Errorf("logged %s, want a warning naming the region", logs.String())
+// A cluster of the function's own account in another region than the
+// function's has nowhere to send its audit log, with or without an
+// organization: nothing is put (the log says why), and the event does not
+// fail for it.
+func TestOwnAccountOtherRegion(t *testing.T) {
+	for _, org := range []bool{false, true} {
+		f := &logsFake{groups: map[string]bool{"/aws/eks/prod/cluster": true}}
+		var logs strings.Builder
+		err := subscriber(t, f, org).Subscribe(context.Background(), recordIn(t, central, "us-west-2", "UpdateClusterConfig", auditOn, ""), slog.New(slog.NewJSONHandler(&logs, nil)))
+		if err != nil || len(f.calls) != 0 {
+			t.Errorf("org %v: got error %v and calls %v, want neither", org, err, f.calls)
+		}
+		if !strings.Contains(logs.String(), `"level":"WARN"`) || !strings.Contains(logs.String(), `"region":"us-west-2"`) {
+			t.Errorf("org %v: logged %s, want a warning naming the region", org, logs.String())
+		}
 	}
 }
 
