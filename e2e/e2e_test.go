@@ -61,6 +61,7 @@ func TestE2E(t *testing.T) {
 		{"missing-grant-denied", scenarioMissingGrantDenied, true},
 		{"heartbeat", scenarioHeartbeat, true}, // checks the canary's denial itself
 		{"organization", scenarioOrganization, false},
+		{"organization-audit-log", scenarioOrganizationAuditLog, false},
 		{"slack-apply-fix", scenarioSlackApplyFix, false},
 		{"security-hub", scenarioSecurityHub, false},
 		{"security-hub-organization", scenarioSecurityHubOrganization, false},

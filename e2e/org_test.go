@@ -63,13 +63,21 @@ func synthOrg(t *testing.T, s *stand) *orgStand {
 	for _, id := range o.central.ids("AWS::Events::EventBus") {
 		o.busARN = "arn:aws:events:" + region + ":" + account + ":event-bus/" + str(o.central.Resources[id].Properties["Name"])
 	}
-	r := &resolver{tm: o.central, sqsURL: s.world.SQS.URL}
-	fn := o.central.Resources[s.dep.Functions["access"].LogicalID]
-	vars, _ := dig(fn.Properties, "Environment", "Variables")
-	for k, v := range vars.(map[string]any) {
-		o.env[k] = r.value(t, v)
-	}
+	o.env = o.envOf(t, s, "access")
 	return o
+}
+
+// envOf is a central function's environment in organization mode.
+func (o *orgStand) envOf(t *testing.T, s *stand, name string) map[string]string {
+	t.Helper()
+	r := &resolver{tm: o.central, sqsURL: s.world.SQS.URL}
+	fn := o.central.Resources[s.dep.Functions[name].LogicalID]
+	vars, _ := dig(fn.Properties, "Environment", "Variables")
+	env := map[string]string{}
+	for k, v := range vars.(map[string]any) {
+		env[k] = r.value(t, v)
+	}
+	return env
 }
 
 // route follows a member account's event as EventBridge would: the member
