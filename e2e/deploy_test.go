@@ -270,6 +270,9 @@ func loadDeployment(t *testing.T, assembly, buildDir, sqsURL string) *deployment
 	for _, id := range tm.ids("AWS::Lambda::EventSourceMapping") {
 		p := tm.Resources[id].Properties
 		queue := r.getAttID(p["EventSourceArn"], "Arn")
+		if tm.Resources[queue].Type == "AWS::Kinesis::Stream" {
+			continue // the organization's audit stream: organization-audit-log feeds its batches
+		}
 		if tm.Resources[queue].Type != "AWS::SQS::Queue" {
 			t.Fatalf("event source mapping %s: source %v is not a queue of the stack", id, p["EventSourceArn"])
 		}
@@ -478,6 +481,12 @@ func (r *resolver) arn(t *testing.T, id string) string {
 		return "arn:aws:kms:" + region + ":" + account + ":key/" + physical(id)
 	case "AWS::Logs::LogGroup":
 		return "arn:aws:logs:" + region + ":" + account + ":log-group:" + physical(id) + ":*"
+	case "AWS::Kinesis::Stream":
+		name := str(r.tm.Resources[id].Properties["Name"])
+		if name == "" {
+			name = physical(id)
+		}
+		return "arn:aws:kinesis:" + region + ":" + account + ":stream/" + name
 	}
 	t.Fatalf("Fn::GetAtt %s.Arn (%s): not known to the e2e resolver", id, r.tm.Resources[id].Type)
 	return ""

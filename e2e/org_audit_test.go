@@ -100,7 +100,21 @@ func scenarioOrganizationAuditLog(t *testing.T, s *stand) string {
 		}
 	}
 
-	// What the destination's stream delivers to the kubernetes function.
+	// What the destination's stream delivers to the kubernetes function,
+	// which the central stack maps it to, reporting failed records.
+	var mapped bool
+	cr := &resolver{tm: o.central}
+	for _, id := range o.central.ids("AWS::Lambda::EventSourceMapping") {
+		p := o.central.Resources[id].Properties
+		if o.central.Resources[cr.getAttID(p["EventSourceArn"], "Arn")].Type != "AWS::Kinesis::Stream" {
+			continue
+		}
+		types, _ := p["FunctionResponseTypes"].([]any)
+		mapped = cr.refID(p["FunctionName"]) == s.dep.Functions["kubernetes"].LogicalID && slices.Contains(types, any("ReportBatchItemFailures"))
+	}
+	if !mapped {
+		t.Error("the central stack maps no Kinesis stream to the kubernetes function with ReportBatchItemFailures")
+	}
 	k8sSpec := *s.dep.Functions["kubernetes"]
 	k8sSpec.Env = o.envOf(t, s, "kubernetes")
 	k8s := startFunction(t, s.rie, s.launch, &k8sSpec, env)
