@@ -90,7 +90,19 @@ func scenarioScheduledScan(t *testing.T, s *stand) string {
 		t.Fatalf("first run published %v, want dev's logging and prod's endpoint among them", where(first))
 	}
 
+	// prod's audit log is on and not yet sent to eksguard: the scan puts
+	// the filter (creating the group EKS has not made in the fake), with
+	// the scan role's grant.
+	k8sARN := "arn:aws:lambda:" + region + ":" + account + ":function:" + physical(s.dep.Functions["kubernetes"].LogicalID)
+	if fs, _ := s.world.Logs.Filters("/aws/eks/payments-prod/cluster"); rep1.AuditSubscribed != 1 || rep1.AuditUnsubscribed != 0 ||
+		len(fs) != 1 || fs[0].Destination != k8sARN || fs[0].Name != "eksguard-kubernetes-audit" {
+		t.Fatalf("first run: report %+v, prod's filters %+v; want prod's audit log subscribed to %s", rep1, fs, k8sARN)
+	}
+
 	rep2, second := run("2025-05-13T03:00:00Z")
+	if rep2.AuditSubscribed != 0 || rep2.AuditUnsubscribed != 0 {
+		t.Errorf("unchanged run: report %+v, want no audit log to subscribe", rep2)
+	}
 	if len(second) != 0 || rep2.New != 0 || rep2.Unchanged != rep1.New {
 		t.Fatalf("unchanged run: report %+v, published %v; want nothing published and %d unchanged", rep2, where(second), rep1.New)
 	}
@@ -101,6 +113,9 @@ func scenarioScheduledScan(t *testing.T, s *stand) string {
 		third[0].Outcome.Status != finding.StatusResolved || !strings.HasPrefix(third[0].Title, "Resolved: ") {
 		t.Fatalf("resolved run: report %+v, published %+v; want dev's logging finding published once as resolved", rep3, third)
 	}
-	return fmt.Sprintf("2 clusters: %d new (%s), then %d unchanged and nothing sent, then 1 resolved", rep1.New,
-		strings.Join(where(first), ", "), rep2.Unchanged)
+	if fs, _ := s.world.Logs.Filters("/aws/eks/payments-dev/cluster"); rep3.AuditSubscribed != 1 || len(fs) != 1 || fs[0].Destination != k8sARN {
+		t.Errorf("resolved run: report %+v, dev's filters %+v; want dev's newly on audit log subscribed", rep3, fs)
+	}
+	return fmt.Sprintf("2 clusters: %d new (%s), then %d unchanged and nothing sent, then 1 resolved; audit logs subscribed %d, %d, %d", rep1.New,
+		strings.Join(where(first), ", "), rep2.Unchanged, rep1.AuditSubscribed, rep2.AuditSubscribed, rep3.AuditSubscribed)
 }
