@@ -14,9 +14,9 @@ import (
 	"github.com/eksguard/eksguard/shared/rules"
 )
 
-// HandleLogs is the Lambda handler of the kubernetes function: a CloudWatch
-// Logs subscription's event ({"awslogs":{"data":...}}) from an EKS
-// cluster's audit log. Each audit event some rule reads is assessed; one
+// HandleLogs handles what a CloudWatch Logs subscription invokes the
+// kubernetes function with ({"awslogs":{"data":...}}), from an EKS
+// cluster's audit log (HandleAudit, the function's handler, hands it over). Each audit event some rule reads is assessed; one
 // with findings goes through the same claim, outcome and publish path as
 // a CloudTrail event (deliver), keyed by its cluster and auditID, so a
 // redelivered payload publishes nothing twice. A CONTROL_MESSAGE
