@@ -146,37 +146,9 @@ func scenarioAuditLog(t *testing.T, s *stand) string {
 func auditKinesis(t *testing.T, s *stand, fn *lambdatest.Function) string {
 	t.Helper()
 	const member, memberRegion = "444455556666", "us-east-1"
-	var raw []byte
-	for _, ev := range s.audit {
-		if strings.HasSuffix(ev.Path, "aws-auth-dev-role-mapped-to-masters.json") {
-			raw = ev.Raw
-		}
-	}
-	if raw == nil {
-		t.Fatal("events/kubernetes has no aws-auth-dev-role-mapped-to-masters.json")
-	}
-	var sub map[string]any
-	if err := json.Unmarshal(raw, &sub); err != nil {
-		t.Fatal(err)
-	}
-	sub["owner"], sub["subscriptionFilters"] = member, []string{k8saudit.DestinationFilterName(memberRegion)}
-	plain, err := json.Marshal(sub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var z bytes.Buffer
-	zw := gzip.NewWriter(&z)
-	zw.Write(plain)
-	zw.Close()
-	record := func(seq string, data []byte) map[string]any {
-		return map[string]any{
-			"kinesis":     map[string]any{"kinesisSchemaVersion": "1.0", "partitionKey": "a3f1c2", "sequenceNumber": seq, "data": data, "approximateArrivalTimestamp": 1746523264.5},
-			"eventSource": "aws:kinesis", "eventVersion": "1.0", "eventID": "shardId-000000000000:" + seq, "eventName": "aws:kinesis:record",
-			"awsRegion": region, "eventSourceARN": "arn:aws:kinesis:" + region + ":" + account + ":stream/" + stackName + "-audit",
-		}
-	}
+	data := memberPayload(t, s, "aws-auth-dev-role-mapped-to-masters.json", member, memberRegion)
 	const good, bad = "49590113511868854463662270179364609397970000", "49590113511868854463662270179364609397970001"
-	batch, err := json.Marshal(map[string]any{"Records": []any{record(good, z.Bytes()), record(bad, []byte("not gzip"))}})
+	batch, err := json.Marshal(map[string]any{"Records": []any{kinesisRecord(good, data), kinesisRecord(bad, []byte("not gzip"))}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,4 +167,45 @@ func auditKinesis(t *testing.T, s *stand, fn *lambdatest.Function) string {
 		}
 	}
 	return fmt.Sprintf("a Kinesis batch of a member payload and a broken record: %d findings in %s %s, failure at the broken record", len(notes), member, memberRegion)
+}
+
+// memberPayload is the sample of events/kubernetes named by path as a
+// member account's log group sends it through eksguard's destination
+// filter of region: the account as its owner, the filter's name in it,
+// gzip'd (a Kinesis record's data).
+func memberPayload(t *testing.T, s *stand, path, member, region string) []byte {
+	t.Helper()
+	var raw []byte
+	for _, ev := range s.audit {
+		if strings.HasSuffix(ev.Path, path) {
+			raw = ev.Raw
+		}
+	}
+	if raw == nil {
+		t.Fatalf("events/kubernetes has no %s", path)
+	}
+	var sub map[string]any
+	if err := json.Unmarshal(raw, &sub); err != nil {
+		t.Fatal(err)
+	}
+	sub["owner"], sub["subscriptionFilters"] = member, []string{k8saudit.DestinationFilterName(region)}
+	plain, err := json.Marshal(sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write(plain)
+	zw.Close()
+	return z.Bytes()
+}
+
+// kinesisRecord is a record of the central audit stream as Lambda
+// delivers it in a Kinesis batch.
+func kinesisRecord(seq string, data []byte) map[string]any {
+	return map[string]any{
+		"kinesis":     map[string]any{"kinesisSchemaVersion": "1.0", "partitionKey": "a3f1c2", "sequenceNumber": seq, "data": data, "approximateArrivalTimestamp": 1746523264.5},
+		"eventSource": "aws:kinesis", "eventVersion": "1.0", "eventID": "shardId-000000000000:" + seq, "eventName": "aws:kinesis:record",
+		"awsRegion": region, "eventSourceARN": "arn:aws:kinesis:" + region + ":" + account + ":stream/" + stackName + "-audit",
+	}
 }

@@ -3,8 +3,6 @@
 package e2e
 
 import (
-	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -118,27 +116,9 @@ func scenarioOrganizationAuditLog(t *testing.T, s *stand) string {
 	k8sSpec := *s.dep.Functions["kubernetes"]
 	k8sSpec.Env = o.envOf(t, s, "kubernetes")
 	k8s := startFunction(t, s.rie, s.launch, &k8sSpec, env)
-	var payload []byte
-	for _, a := range s.audit {
-		if strings.HasSuffix(a.Path, "clusterrolebinding-cluster-admin-to-dev.json") {
-			payload = a.Raw
-		}
-	}
-	var sub map[string]any
-	if err := json.Unmarshal(payload, &sub); err != nil {
-		t.Fatal(err)
-	}
-	sub["owner"], sub["subscriptionFilters"] = memberA, []string{want}
-	plain, _ := json.Marshal(sub)
-	var z bytes.Buffer
-	zw := gzip.NewWriter(&z)
-	zw.Write(plain)
-	zw.Close()
-	batch, _ := json.Marshal(map[string]any{"Records": []any{map[string]any{
-		"kinesis":     map[string]any{"kinesisSchemaVersion": "1.0", "partitionKey": "b1e2", "sequenceNumber": "49590113511868854463662270179364609397970042", "data": z.Bytes(), "approximateArrivalTimestamp": 1746523264.5},
-		"eventSource": "aws:kinesis", "eventVersion": "1.0", "eventID": "shardId-000000000000:49590113511868854463662270179364609397970042", "eventName": "aws:kinesis:record",
-		"awsRegion": region, "eventSourceARN": "arn:aws:kinesis:" + region + ":" + account + ":stream/" + stackName + "-audit",
-	}}})
+	batch, _ := json.Marshal(map[string]any{"Records": []any{
+		kinesisRecord("49590113511868854463662270179364609397970042", memberPayload(t, s, "clusterrolebinding-cluster-admin-to-dev.json", memberA, region)),
+	}})
 	s.reset()
 	if out := strings.TrimSpace(string(invoke(t, k8s, batch))); out != `{"batchItemFailures":[]}` {
 		t.Errorf("the kubernetes function answered %s, want no failures", out)
